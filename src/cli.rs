@@ -1,0 +1,158 @@
+//! The command line, as clap definitions only. `main.rs` turns these into library calls.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::server::latency::{Latency, parse_duration};
+use crate::strategy::{ClientReuse, HttpVersion, Strategy};
+
+/// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
+/// sync (ureq) and async (reqwest) clients against a local mock API with seeded delays
+/// and shows wall time, latency and what the server saw.
+#[derive(Debug, Parser)]
+#[command(name = "fanout", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one strategy against a fresh mock API and report what happened.
+    Run(RunArgs),
+    /// Run several strategies on the same scenario (a fresh server each) side by side.
+    Compare(CompareArgs),
+    /// Serve the mock API on its own, for clients in any language.
+    Serve(ServeArgs),
+}
+
+/// `fanout run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The strategy that makes the requests.
+    #[arg(long, short = 's', value_enum, default_value = "async-concurrent")]
+    pub strategy: Strategy,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+}
+
+/// `fanout compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The strategies, comma-separated; speedups are against the first.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sync-sequential,sync-threads,async-sequential,async-concurrent,async-semaphore,async-buffered"
+    )]
+    pub strategies: Vec<Strategy>,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+}
+
+/// The flags that define a scenario, shared by `run` and `compare`.
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// How many requests.
+    #[arg(short = 'n', long = "requests", default_value = "50", value_parser = parse_count, allow_negative_numbers = true)]
+    pub n: u64,
+    /// The server's delay: 500ms, 1s, uniform:100ms..900ms, lognormal:200ms..2s (median..p99).
+    #[arg(long, default_value = "100ms", value_parser = parse_latency, allow_hyphen_values = true, conflicts_with = "profile")]
+    pub delay: Latency,
+    /// A TOML file of endpoints (see the README); requests are spread over them in turn.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Requests in flight at once, for async-semaphore, async-buffered, async-failfast.
+    #[arg(long, default_value = "10", value_parser = parse_count_usize, allow_negative_numbers = true)]
+    pub limit: usize,
+    /// OS threads for sync-threads.
+    #[arg(long, default_value = "10", value_parser = parse_count_usize, allow_negative_numbers = true)]
+    pub threads: usize,
+    /// One client for every call, or a new client (so a new connection) per call.
+    #[arg(long, value_enum, default_value = "shared")]
+    pub client: ClientReuse,
+    /// HTTP/1.1, or HTTP/2 with prior knowledge (async strategies only).
+    #[arg(long, value_enum, default_value = "1")]
+    pub http: HttpVersion,
+    /// Seed of the server's latency draws.
+    #[arg(long, default_value = "1")]
+    pub seed: u64,
+    /// End the whole run by then; unfinished requests count as cancelled.
+    #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub deadline: Option<Duration>,
+    /// Worker threads of the client's tokio runtime.
+    #[arg(long, default_value = "2", value_parser = parse_count_usize, allow_negative_numbers = true)]
+    pub workers: usize,
+    /// Where the mock API runs: in its own process (default), or inside this one.
+    #[arg(long, value_enum, default_value = "child")]
+    pub server: ServerPlacement,
+    /// Print JSON (one object per run; compare prints {"runs": [...]}) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--server`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServerPlacement {
+    /// A child process: client and server don't share descriptors or a scheduler slot.
+    Child,
+    /// Threads of this process, on the server's own runtime.
+    InProcess,
+}
+
+/// `fanout serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value = "8080")]
+    pub port: u16,
+    /// Every GET path answers 200 with a small JSON body after this delay.
+    #[arg(long, default_value = "100ms", value_parser = parse_latency, allow_hyphen_values = true, conflicts_with = "profile")]
+    pub delay: Latency,
+    /// A TOML file of endpoints instead of one delay.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub duration: Option<Duration>,
+    /// Seed of the latency draws.
+    #[arg(long, default_value = "1")]
+    pub seed: u64,
+    /// Worker threads of the server's runtime.
+    #[arg(long, default_value = "2", value_parser = parse_count_usize)]
+    pub workers: usize,
+    /// Internal: driven by a parent fanout over stdin/stdout.
+    #[arg(long, hide = true)]
+    pub control: Option<String>,
+    /// Internal: the whole server config, as JSON, from a parent fanout.
+    #[arg(long, hide = true)]
+    pub config_json: Option<String>,
+}
+
+fn parse_count(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<i128>() {
+        Ok(value) if value >= 1 && value <= u64::MAX as i128 => Ok(value as u64),
+        Ok(_) => Err("must be at least 1".to_string()),
+        Err(_) => Err("is not a whole number".to_string()),
+    }
+}
+
+fn parse_count_usize(text: &str) -> Result<usize, String> {
+    parse_count(text).map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+}
+
+fn parse_latency(text: &str) -> Result<Latency, String> {
+    text.parse::<Latency>().map_err(|e| e.to_string())
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be above zero".to_string()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}

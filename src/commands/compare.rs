@@ -1,0 +1,48 @@
+//! `fanout compare`: the same scenario under several strategies, a fresh server for
+//! each, one table (or `{"runs": [...]}` with `--json`).
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::progress::Progress;
+use crate::cli::CompareArgs;
+use crate::error::Error;
+use crate::report::table;
+use crate::run::run_fresh;
+use crate::summary::RunSummary;
+
+#[derive(Serialize)]
+struct Runs<'a> {
+    runs: &'a [RunSummary],
+}
+
+/// Runs each strategy in turn and prints them side by side.
+pub fn compare(args: &CompareArgs) -> Result<(), Error> {
+    let scenarios = args
+        .strategies
+        .iter()
+        .map(|strategy| super::scenario(&args.scenario, *strategy))
+        .collect::<Result<Vec<_>, _>>()?;
+    let placement = super::placement(&args.scenario)?;
+    // Check every scenario's descriptor needs before the first request goes out.
+    for scenario in &scenarios {
+        crate::run::ensure_descriptors(scenario, &placement)?;
+    }
+    let mut summaries = Vec::with_capacity(scenarios.len());
+    for scenario in &scenarios {
+        let progress = Progress::start(scenario.strategy.name(), scenario.n, !args.scenario.json);
+        let output = run_fresh(scenario, &placement, progress.completed.clone())?;
+        drop(progress);
+        summaries.push(RunSummary::from_output(&output));
+    }
+    let mut out = std::io::stdout().lock();
+    let printed = if args.scenario.json {
+        serde_json::to_writer(&mut out, &Runs { runs: &summaries })
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(out))
+    } else {
+        table::write_compare(&mut out, &summaries)
+    };
+    printed.map_err(|e| Error::io("writing the report", e))
+}

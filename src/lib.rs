@@ -1,0 +1,45 @@
+//! # fanout
+//!
+//! What do you gain by making many HTTP calls concurrently instead of one after another,
+//! and what does it cost? fanout answers with measurements: paired sync (`ureq`) and
+//! async (`reqwest` on tokio) clients make the same requests to a local mock API whose
+//! delays are seeded, and every figure is checked against the server's own record.
+//!
+//! # Layout
+//!
+//! Data flows one way: scenario, run, measurements, summary, report.
+//!
+//! - [`server`]: the mock API on 127.0.0.1: endpoints and latency profiles, and the
+//!   [ledger](server::ledger), the server's record of every request and connection.
+//! - [`scenario`]: what one run is: endpoints, request count, strategy, client options,
+//!   seed, deadline; refused early when it cannot run.
+//! - [`strategy`]: the closed set of ways to make the requests, sync and async.
+//! - [`run`](mod@run): the one place where client, server and clock meet.
+//! - [`measure`]: one sample per request, outcomes, percentiles.
+//! - [`summary`]: samples and ledger joined into the figures reports print.
+//! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.
+//! - [`fdlimit`]: file descriptors, checked before a run rather than failing mid-way.
+//! - [`cli`] and [`commands`]: the command line and what each command does.
+//! - [`error`]: why a run could not happen (request failures are outcomes, not errors).
+//!
+//! A first read: `scenario.rs`, `strategy/mod.rs`, then `run.rs`.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod fdlimit;
+pub mod measure;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod server;
+pub mod strategy;
+pub mod summary;
+
+pub use error::Error;
+pub use measure::{Measurements, Outcome, Sample};
+pub use run::{RunOutput, run_fresh, run_on};
+pub use scenario::{ClientOptions, Scenario};
+pub use server::{MockApi, Placement, ServerConfig};
+pub use strategy::{ClientReuse, HttpVersion, Strategy};
+pub use summary::RunSummary;

@@ -1,0 +1,26 @@
+//! The `fanout` binary: parse the command line, call the library, report errors as one
+//! line. Exit codes: 0 success, 2 bad input (flags, files, ports, limits), 1 anything else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use fanout::cli::{Cli, Command};
+use fanout::{commands, fdlimit};
+
+fn main() -> ExitCode {
+    let cli = Cli::try_parse().unwrap_or_else(|error| error.exit());
+    // Raise the descriptor limit to the hard one first: every later check sees the ceiling.
+    let _ = fdlimit::raise_to_hard();
+    let result = match &cli.command {
+        Command::Run(args) => commands::run(args),
+        Command::Compare(args) => commands::compare(args),
+        Command::Serve(args) => commands::serve(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(if error.is_bad_input() { 2 } else { 1 })
+        }
+    }
+}

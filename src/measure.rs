@@ -1,0 +1,291 @@
+//! What a run measures: one [`Sample`] per request, raw, and the figures derived from
+//! the samples (percentiles, throughput, outcome counts), never recorded twice.
+//!
+//! Every request a scenario asks for ends as exactly one [`Outcome`]: answered (and
+//! classified by status), failed (classified by cause), or cancelled before it could
+//! finish. [`Measurements::check_accounting`] enforces it after every run.
+//!
+//! Read next: [`crate::summary`], where samples meet the server's ledger.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// How one request ended. The names are shared by the JSON, the tables and the charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// A 1xx, 2xx or 3xx answer.
+    #[serde(rename = "ok")]
+    Ok,
+    /// A 4xx answer other than 429.
+    #[serde(rename = "http_4xx")]
+    Http4xx,
+    /// 429 Too Many Requests.
+    #[serde(rename = "http_429")]
+    Http429,
+    /// A 5xx answer.
+    #[serde(rename = "http_5xx")]
+    Http5xx,
+    /// The client's own timeout fired.
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// The connection could not be made.
+    #[serde(rename = "connect")]
+    Connect,
+    /// The connection broke after the request was sent, or the answer was malformed.
+    #[serde(rename = "dropped")]
+    Dropped,
+    /// Never finished: aborted by a failing sibling (fail-fast) or by the run's deadline.
+    #[serde(rename = "cancelled")]
+    Cancelled,
+}
+
+impl Outcome {
+    /// Every outcome, in report order.
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Ok,
+        Outcome::Http4xx,
+        Outcome::Http429,
+        Outcome::Http5xx,
+        Outcome::Timeout,
+        Outcome::Connect,
+        Outcome::Dropped,
+        Outcome::Cancelled,
+    ];
+
+    /// Classifies an HTTP status.
+    pub fn from_status(status: u16) -> Outcome {
+        match status {
+            429 => Outcome::Http429,
+            400..=499 => Outcome::Http4xx,
+            500..=599 => Outcome::Http5xx,
+            _ => Outcome::Ok,
+        }
+    }
+
+    /// The name used in JSON and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Http4xx => "http_4xx",
+            Outcome::Http429 => "http_429",
+            Outcome::Http5xx => "http_5xx",
+            Outcome::Timeout => "timeout",
+            Outcome::Connect => "connect",
+            Outcome::Dropped => "dropped",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One request as the client saw it. Times are relative to the run's start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// The request's number in the scenario, 0-based; also sent as `?seq=`.
+    pub seq: u64,
+    /// Index of the endpoint it went to.
+    pub endpoint: u16,
+    /// When the client began the request (after any permit or rate-limit wait).
+    pub start: Duration,
+    /// When the answer was fully read, the error surfaced, or the request was cancelled.
+    pub end: Duration,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// Response body bytes read.
+    pub bytes: u64,
+}
+
+impl Sample {
+    /// A request that never finished, cancelled at `at`.
+    pub fn cancelled(seq: u64, endpoint: u16, start: Option<Duration>, at: Duration) -> Sample {
+        Sample {
+            seq,
+            endpoint,
+            start: start.unwrap_or(at),
+            end: at,
+            outcome: Outcome::Cancelled,
+            status: None,
+            bytes: 0,
+        }
+    }
+
+    /// How long the request took, start to end.
+    pub fn latency(&self) -> Duration {
+        self.end.saturating_sub(self.start)
+    }
+}
+
+/// Everything one run measured on the client side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurements {
+    /// One sample per request, in `seq` order.
+    pub samples: Vec<Sample>,
+    /// From the run's start until its last request ended.
+    pub wall: Duration,
+    /// The run's start, µs since the Unix epoch: lines samples up with the ledger.
+    pub started_unix_us: u64,
+}
+
+/// The percentiles of one latency distribution, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl Measurements {
+    /// Sorts samples by `seq` and checks there is exactly one per request.
+    pub fn new(mut samples: Vec<Sample>, wall: Duration, started_unix_us: u64) -> Measurements {
+        samples.sort_by_key(|s| s.seq);
+        Measurements {
+            samples,
+            wall,
+            started_unix_us,
+        }
+    }
+
+    /// Checks that requests `0..n` each have exactly one sample.
+    pub fn check_accounting(&self, n: u64) -> Result<(), String> {
+        if self.samples.len() as u64 != n {
+            return Err(format!(
+                "{} samples for {n} requests",
+                self.samples.len()
+            ));
+        }
+        match self.samples.iter().enumerate().find(|(i, s)| s.seq != *i as u64) {
+            Some((i, s)) => Err(format!("sample {i} carries seq {}", s.seq)),
+            None => Ok(()),
+        }
+    }
+
+    /// How many requests ended each way; outcomes that did not happen are left out.
+    pub fn outcomes(&self) -> BTreeMap<&'static str, u64> {
+        let mut counts = BTreeMap::new();
+        for sample in &self.samples {
+            *counts.entry(sample.outcome.name()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Latency percentiles over every request that was sent and ended on its own
+    /// (cancelled requests have no latency to speak of).
+    pub fn latency(&self) -> Percentiles {
+        let micros = self
+            .samples
+            .iter()
+            .filter(|s| s.outcome != Outcome::Cancelled)
+            .map(|s| s.latency().as_micros() as u64);
+        percentiles_ms(micros)
+    }
+
+    /// Completed requests per second of wall time.
+    pub fn throughput(&self) -> f64 {
+        let done = self
+            .samples
+            .iter()
+            .filter(|s| s.outcome != Outcome::Cancelled)
+            .count();
+        if self.wall.is_zero() {
+            0.0
+        } else {
+            done as f64 / self.wall.as_secs_f64()
+        }
+    }
+}
+
+/// Percentiles, in ms, of values given in µs, through an HdrHistogram (3 significant
+/// digits, values from 1 µs to one hour; larger values are clamped).
+pub fn percentiles_ms(micros: impl Iterator<Item = u64>) -> Percentiles {
+    const HOUR_US: u64 = 3_600_000_000;
+    let mut histogram =
+        Histogram::<u64>::new_with_bounds(1, HOUR_US, 3).expect("static bounds are valid");
+    for value in micros {
+        histogram.saturating_record(value.clamp(1, HOUR_US));
+    }
+    if histogram.is_empty() {
+        return Percentiles::default();
+    }
+    let ms = |us: u64| us as f64 / 1e3;
+    Percentiles {
+        p50: ms(histogram.value_at_quantile(0.50)),
+        p90: ms(histogram.value_at_quantile(0.90)),
+        p99: ms(histogram.value_at_quantile(0.99)),
+        max: ms(histogram.max()),
+        mean: histogram.mean() / 1e3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(seq: u64, start_ms: u64, end_ms: u64, outcome: Outcome) -> Sample {
+        Sample {
+            seq,
+            endpoint: 0,
+            start: Duration::from_millis(start_ms),
+            end: Duration::from_millis(end_ms),
+            outcome,
+            status: None,
+            bytes: 0,
+        }
+    }
+
+    #[test]
+    fn classifies_statuses() {
+        assert_eq!(Outcome::from_status(200), Outcome::Ok);
+        assert_eq!(Outcome::from_status(201), Outcome::Ok);
+        assert_eq!(Outcome::from_status(401), Outcome::Http4xx);
+        assert_eq!(Outcome::from_status(429), Outcome::Http429);
+        assert_eq!(Outcome::from_status(503), Outcome::Http5xx);
+    }
+
+    #[test]
+    fn names_match_the_json() {
+        for outcome in Outcome::ALL {
+            let json = serde_json::to_string(&outcome).unwrap();
+            assert_eq!(json, format!("\"{}\"", outcome.name()));
+        }
+    }
+
+    #[test]
+    fn accounting_catches_missing_and_duplicate_requests() {
+        let ok = Measurements::new(
+            vec![sample(1, 0, 10, Outcome::Ok), sample(0, 0, 20, Outcome::Ok)],
+            Duration::from_millis(20),
+            0,
+        );
+        assert!(ok.check_accounting(2).is_ok());
+        assert!(ok.check_accounting(3).is_err());
+        let doubled = Measurements::new(
+            vec![sample(0, 0, 10, Outcome::Ok), sample(0, 0, 20, Outcome::Ok)],
+            Duration::from_millis(20),
+            0,
+        );
+        assert!(doubled.check_accounting(2).is_err());
+    }
+
+    #[test]
+    fn latency_leaves_out_cancelled_requests() {
+        let m = Measurements::new(
+            vec![
+                sample(0, 0, 100, Outcome::Ok),
+                sample(1, 0, 300, Outcome::Http5xx),
+                sample(2, 0, 5000, Outcome::Cancelled),
+            ],
+            Duration::from_millis(300),
+            0,
+        );
+        let latency = m.latency();
+        assert!((latency.max - 300.0).abs() < 1.0, "{latency:?}");
+        assert_eq!(m.outcomes()["cancelled"], 1);
+        assert!((m.throughput() - 2.0 / 0.3).abs() < 0.01);
+    }
+}

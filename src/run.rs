@@ -1,0 +1,92 @@
+//! `run`: a [`Scenario`] in, [`RunOutput`] out. The only place where a client, a server
+//! and a clock meet; it measures and never formats.
+//!
+//! The steps, in order: check the scenario; check there are file descriptors for every
+//! connection it may open (before anything is sent); plan the requests; start the
+//! clock; let the strategy make them; check that every request ended exactly once;
+//! read the server's ledger.
+//!
+//! Read next: [`crate::summary`], which turns the output into figures.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::fdlimit;
+use crate::measure::{Measurements, Outcome};
+use crate::scenario::Scenario;
+use crate::server::ledger::{LedgerRecord, now_us};
+use crate::server::{MockApi, Placement, ServerConfig};
+use crate::strategy::{self, RunClock};
+
+/// Everything one run produced: the scenario, the client's samples, the server's ledger.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// What was run.
+    pub scenario: Scenario,
+    /// The client's side.
+    pub measurements: Measurements,
+    /// The server's side.
+    pub ledger: LedgerRecord,
+    /// Where the server ran (`in-process`, `child-process`).
+    pub placement: &'static str,
+}
+
+/// Starts a fresh mock API for `scenario`, runs it, and stops the server.
+pub fn run_fresh(
+    scenario: &Scenario,
+    placement: &Placement,
+    progress: Arc<AtomicU64>,
+) -> Result<RunOutput, Error> {
+    scenario.validate()?;
+    ensure_descriptors(scenario, placement)?;
+    let config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
+    let mut server = MockApi::start(&config, placement)?;
+    let mut output = run_on(scenario, &mut server, progress)?;
+    output.placement = placement.name();
+    Ok(output)
+}
+
+/// Runs `scenario` against a server that is already up. The ledger returned covers
+/// everything that server has served, so give each run a fresh server when the
+/// server-side figures matter.
+pub fn run_on(
+    scenario: &Scenario,
+    server: &mut MockApi,
+    progress: Arc<AtomicU64>,
+) -> Result<RunOutput, Error> {
+    scenario.validate()?;
+    let requests = scenario.requests(server.url());
+    let clock = RunClock::start(scenario.deadline(), progress);
+    let started_unix_us = now_us();
+    let samples = strategy::execute(scenario.strategy, requests, &scenario.client, &clock)?;
+    let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
+    let measurements = Measurements::new(samples, wall, started_unix_us);
+    measurements
+        .check_accounting(scenario.n)
+        .map_err(|why| Error::Server(format!("request accounting failed: {why}")))?;
+    if measurements.samples.iter().any(|s| s.outcome != Outcome::Ok) {
+        // A request the client abandoned is recorded when the server notices the
+        // closed connection, a moment after the client moved on.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ledger = server.ledger()?;
+    Ok(RunOutput {
+        scenario: scenario.clone(),
+        measurements,
+        ledger,
+        placement: "external",
+    })
+}
+
+/// Checks (and raises, if it can) the descriptor limit for the connections this run
+/// may hold: the client's, and the server's too when it shares the process.
+pub fn ensure_descriptors(scenario: &Scenario, placement: &Placement) -> Result<u64, Error> {
+    let connections = scenario.max_client_connections() as u64;
+    let sides = match placement {
+        Placement::InProcess => 2,
+        Placement::Child { .. } => 1,
+    };
+    fdlimit::ensure(fdlimit::BASE_DESCRIPTORS + sides * connections)
+}

@@ -1,0 +1,200 @@
+//! A [`Scenario`]: everything that defines one run, checked before anything is sent.
+//!
+//! A scenario names the endpoints (a [`Profile`]), how many requests to make, which
+//! [`Strategy`] makes them and with which client options, the seed of the server's
+//! delays, and a deadline past which nothing is allowed to keep running.
+//!
+//! Read next: [`crate::run`], which turns a scenario into measurements.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::server::profile::Profile;
+use crate::strategy::{ClientReuse, HttpVersion, Strategy};
+
+/// Slack added to every computed deadline: room for start-up and a slow machine.
+const DEADLINE_SLACK: Duration = Duration::from_secs(30);
+
+/// One run's definition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// The endpoints; request `seq` goes to endpoint `seq % endpoints.len()`.
+    pub profile: Profile,
+    /// How many requests.
+    pub n: u64,
+    /// Which implementation makes them.
+    pub strategy: Strategy,
+    /// The client's settings.
+    pub client: ClientOptions,
+    /// Seeds the server's latency draws.
+    pub seed: u64,
+    /// The whole run ends by then; unfinished requests count as cancelled. `None`
+    /// picks a generous bound from the profile's slowest delay (see [`Scenario::deadline`]).
+    pub deadline: Option<Duration>,
+}
+
+/// How the client behaves, across strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClientOptions {
+    /// Requests in flight at once for `async-semaphore`, `async-buffered`, `async-failfast`.
+    pub limit: usize,
+    /// Worker threads for `sync-threads`.
+    pub threads: usize,
+    /// One client for every call, or a new one per call.
+    pub reuse: ClientReuse,
+    /// HTTP/1.1, or HTTP/2 with prior knowledge (async strategies only).
+    pub http: HttpVersion,
+    /// Worker threads of the client's tokio runtime (async strategies).
+    pub runtime_workers: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            limit: 10,
+            threads: 10,
+            reuse: ClientReuse::Shared,
+            http: HttpVersion::Http1,
+            runtime_workers: 2,
+        }
+    }
+}
+
+/// One request the strategy will make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRequest {
+    /// Its number, 0-based.
+    pub seq: u64,
+    /// The endpoint it targets.
+    pub endpoint: u16,
+    /// The HTTP method.
+    pub method: String,
+    /// The full URL, `seq` included as a query parameter.
+    pub url: String,
+}
+
+impl Scenario {
+    /// A scenario with default client options and no explicit deadline.
+    pub fn new(profile: Profile, n: u64, strategy: Strategy) -> Scenario {
+        Scenario {
+            profile,
+            n,
+            strategy,
+            client: ClientOptions::default(),
+            seed: 1,
+            deadline: None,
+        }
+    }
+
+    /// Refuses scenarios that cannot run, naming the value at fault.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |why: &str| Err(Error::InvalidScenario(why.to_string()));
+        if self.n == 0 {
+            return bad("the request count (-n) must be at least 1");
+        }
+        if self.client.limit == 0 {
+            return bad("--limit must be at least 1");
+        }
+        if self.client.threads == 0 {
+            return bad("--threads must be at least 1");
+        }
+        if self.client.runtime_workers == 0 {
+            return bad("--workers must be at least 1");
+        }
+        if self.strategy.is_sync() && self.client.http == HttpVersion::Http2 {
+            return bad("--http 2 needs an async strategy: ureq speaks HTTP/1.1 only");
+        }
+        if self.deadline.is_some_and(|d| d.is_zero()) {
+            return bad("--deadline must be above zero");
+        }
+        self.profile.validate().map_err(Error::InvalidScenario)
+    }
+
+    /// The run's deadline: the one given, or twice the time the slowest possible delays
+    /// would take at this strategy's concurrency, plus 30 s of slack.
+    pub fn deadline(&self) -> Duration {
+        self.deadline.unwrap_or_else(|| {
+            let slowest = self
+                .profile
+                .endpoints
+                .iter()
+                .map(|e| e.latency.generous_max())
+                .max()
+                .unwrap_or_default();
+            let waves = self.n.div_ceil(self.concurrency() as u64);
+            (slowest * 2).saturating_mul(waves.min(u32::MAX as u64) as u32) + DEADLINE_SLACK
+        })
+    }
+
+    /// The most requests this scenario's strategy keeps in flight at once.
+    pub fn concurrency(&self) -> usize {
+        let n = usize::try_from(self.n).unwrap_or(usize::MAX);
+        self.strategy.concurrency(n, &self.client).max(1)
+    }
+
+    /// The most TCP connections the client may hold open at once: one per request in
+    /// flight over HTTP/1.1; over HTTP/2 one per client (one shared, or one per request).
+    pub fn max_client_connections(&self) -> usize {
+        match (self.client.http, self.client.reuse) {
+            (HttpVersion::Http2, ClientReuse::Shared) => 1,
+            _ => self.concurrency(),
+        }
+    }
+
+    /// The requests, in submission order, against a server at `base_url`.
+    pub fn requests(&self, base_url: &str) -> Vec<PlannedRequest> {
+        let endpoints = &self.profile.endpoints;
+        (0..self.n)
+            .map(|seq| {
+                let index = (seq % endpoints.len() as u64) as usize;
+                let endpoint = &endpoints[index];
+                PlannedRequest {
+                    seq,
+                    endpoint: index as u16,
+                    method: endpoint.method.clone(),
+                    url: format!("{base_url}{}?seq={seq}", endpoint.request_path()),
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(strategy: Strategy) -> Scenario {
+        Scenario::new(Profile::single("100ms".parse().unwrap()), 10, strategy)
+    }
+
+    #[test]
+    fn requests_spread_over_endpoints_and_carry_seq() {
+        let requests = scenario(Strategy::AsyncConcurrent).requests("http://127.0.0.1:9");
+        assert_eq!(requests.len(), 10);
+        assert_eq!(requests[3].url, "http://127.0.0.1:9/items?seq=3");
+    }
+
+    #[test]
+    fn refuses_zero_counts_and_http2_for_sync() {
+        let mut s = scenario(Strategy::SyncSequential);
+        s.n = 0;
+        assert!(s.validate().unwrap_err().to_string().contains("-n"));
+        let mut s = scenario(Strategy::AsyncSemaphore);
+        s.client.limit = 0;
+        assert!(s.validate().unwrap_err().to_string().contains("--limit"));
+        let mut s = scenario(Strategy::SyncThreads);
+        s.client.http = HttpVersion::Http2;
+        assert!(s.validate().unwrap_err().to_string().contains("HTTP/2"));
+    }
+
+    #[test]
+    fn default_deadline_covers_the_slowest_schedule() {
+        // 10 sequential requests of 100 ms: 2 × 1 s + 30 s.
+        let s = scenario(Strategy::AsyncSequential);
+        assert_eq!(s.deadline(), Duration::from_secs(32));
+        let s = scenario(Strategy::AsyncConcurrent);
+        assert_eq!(s.deadline(), Duration::from_millis(30_200));
+    }
+}

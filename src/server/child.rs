@@ -1,0 +1,145 @@
+//! The mock API in a child process, and the small line protocol that drives it.
+//!
+//! The parent starts `fanout serve --control stdio --config-json '…'`. The child starts
+//! an in-process server, prints one JSON line (`{"url": "…"}` or `{"error": "…"}`), then
+//! reads commands from stdin, one per line:
+//!
+//! - `ledger`: the child prints the ledger as one JSON line;
+//! - end of input: the child stops.
+//!
+//! Talking over stdio instead of HTTP keeps the ledger request out of the ledger.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::ledger::LedgerRecord;
+use super::{InProcessServer, ServerConfig};
+use crate::error::Error;
+
+/// The child's first line.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Hello {
+    Url(String),
+    /// The start-up error, and whether it was the user's input.
+    Error {
+        message: String,
+        port_in_use: Option<u16>,
+    },
+}
+
+/// The parent's handle on a child server.
+pub(super) struct ChildServer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl ChildServer {
+    pub(super) fn start(exe: &Path, config: &ServerConfig) -> Result<(ChildServer, String), Error> {
+        let config_json = serde_json::to_string(config).expect("a config always serialises");
+        let mut child = Command::new(exe)
+            .args(["serve", "--control", "stdio", "--config-json", &config_json])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| Error::io(format!("starting the mock API ({})", exe.display()), e))?;
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut server = ChildServer {
+            child,
+            stdin,
+            stdout,
+        };
+        let hello: Hello = server.read_line("start-up")?;
+        match hello {
+            Hello::Url(url) => Ok((server, url)),
+            Hello::Error {
+                port_in_use: Some(port),
+                ..
+            } => Err(Error::PortInUse { port }),
+            Hello::Error { message, .. } => Err(Error::Server(message)),
+        }
+    }
+
+    pub(super) fn ledger(&mut self) -> Result<LedgerRecord, Error> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| Error::Server("the child server was already stopped".to_string()))?;
+        writeln!(stdin, "ledger")
+            .and_then(|_| stdin.flush())
+            .map_err(|e| Error::io("asking the child server for its ledger", e))?;
+        self.read_line("ledger")
+    }
+
+    fn read_line<T: for<'de> Deserialize<'de>>(&mut self, what: &str) -> Result<T, Error> {
+        let mut line = String::new();
+        let read = self
+            .stdout
+            .read_line(&mut line)
+            .map_err(|e| Error::io(format!("reading the child server's {what}"), e))?;
+        if read == 0 {
+            return Err(Error::Server(format!(
+                "the child server exited before sending its {what}"
+            )));
+        }
+        serde_json::from_str(&line)
+            .map_err(|e| Error::Server(format!("the child server's {what} did not parse: {e}")))
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The child's side: serve `config` and answer ledger requests on stdin until it closes.
+pub fn serve_control_stdio(config: &ServerConfig) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let say = |line: &str| {
+        let mut out = stdout.lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    let server = match InProcessServer::start(config) {
+        Ok(server) => server,
+        Err(error) => {
+            let port_in_use = match error {
+                Error::PortInUse { port } => Some(port),
+                _ => None,
+            };
+            let hello = Hello::Error {
+                message: error.to_string(),
+                port_in_use,
+            };
+            say(&serde_json::to_string(&hello).expect("serialises"));
+            return Err(error);
+        }
+    };
+    let hello = Hello::Url(format!("http://{}", server.addr));
+    say(&serde_json::to_string(&hello).expect("serialises"));
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim() == "ledger" {
+            let record = server.ledger.snapshot();
+            say(&serde_json::to_string(&record).expect("serialises"));
+        }
+    }
+    Ok(())
+}

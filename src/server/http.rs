@@ -1,0 +1,210 @@
+//! The HTTP side of the mock API: an accept loop that counts connections and a handler
+//! that routes, waits the drawn delay, answers, and writes the ledger.
+//!
+//! Why not `wiremock::MockServer` for the load itself? wiremock is the right tool for
+//! what it was built for, asserting on a handful of requests in a test, and fanout's
+//! tests use it that way. Under load, four of its design choices would measure wiremock
+//! instead of the client: every request takes one write lock on the whole mock set;
+//! every matched request is kept in memory for the life of the server, even with
+//! recording disabled; the server runs on a single current-thread runtime; and it
+//! accepts connections itself, with no hook to count them. This module keeps hyper's
+//! connection handling (the same `hyper-util` auto builder wiremock uses, so HTTP/1.1
+//! and HTTP/2 with prior knowledge both work), owns the accept loop so the ledger can
+//! count connections, listens with a deep backlog so a burst of a thousand connects is
+//! not dropped and retried a second later, and records one ledger entry per request.
+//! `fanout run --engine wiremock` runs the same scenario against wiremock itself,
+//! for comparison.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::watch;
+
+use super::ledger::{Ledger, LedgerEntry, now_us};
+use super::profile::Profile;
+
+/// How many connection attempts the kernel may queue before fanout accepts them. The
+/// kernel caps it at `net.core.somaxconn` (4096 on this project's machines).
+const LISTEN_BACKLOG: u32 = 8192;
+
+/// Everything a connection task needs, shared read-only (the ledger has its own locks).
+pub(crate) struct ServerState {
+    pub profile: Profile,
+    pub seed: u64,
+    pub ledger: Arc<Ledger>,
+    /// Padding per endpoint, built once, so an answer costs one small format.
+    padding: Vec<String>,
+}
+
+impl ServerState {
+    pub fn new(profile: Profile, seed: u64, ledger: Arc<Ledger>) -> ServerState {
+        let padding = profile
+            .endpoints
+            .iter()
+            .map(|e| "x".repeat(e.body_bytes.saturating_sub(64)))
+            .collect();
+        ServerState {
+            profile,
+            seed,
+            ledger,
+            padding,
+        }
+    }
+}
+
+/// Binds 127.0.0.1:`port` (0 for a free port) with a deep accept backlog.
+pub(crate) fn bind(port: u16) -> std::io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Accepts connections until `shutdown` changes, serving each on its own task.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    mut shutdown: watch::Receiver<()>,
+    h2_max_streams: u32,
+) {
+    loop {
+        let stream = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // EMFILE and friends: the listener stays usable once descriptors
+                    // free up, so back off briefly instead of dying mid-run.
+                    eprintln!("fanout mock API: accept failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = state.ledger.connection_opened();
+        let state = state.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| answer(state.clone(), connection, request));
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder.http2().max_concurrent_streams(h2_max_streams);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = shutdown.changed() => {}
+            }
+        });
+    }
+}
+
+/// A ledger entry that writes itself when dropped, so a request whose client went away
+/// mid-delay (hyper drops the handler future) is still recorded, as abandoned.
+struct PendingEntry<'a> {
+    ledger: &'a Ledger,
+    entry: LedgerEntry,
+    answered: bool,
+}
+
+impl Drop for PendingEntry<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.entry.finish_us = now_us();
+            self.entry.status = None;
+        }
+        self.ledger.record(self.entry);
+    }
+}
+
+async fn answer(
+    state: Arc<ServerState>,
+    connection: u64,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    // Read the whole request before the clock starts: arrival means "fully received".
+    let _ = body.collect().await;
+    let arrival_us = now_us();
+    let seq = seq_of(parts.uri.query());
+    let endpoint = state.profile.route(parts.method.as_str(), parts.uri.path());
+    let mut pending = PendingEntry {
+        ledger: &state.ledger,
+        entry: LedgerEntry {
+            seq,
+            endpoint: endpoint.map(|e| e as u16),
+            connection,
+            arrival_us,
+            delay_us: 0,
+            finish_us: arrival_us,
+            status: None,
+        },
+        answered: false,
+    };
+    let Some(index) = endpoint else {
+        pending.entry.status = Some(404);
+        pending.answered = true;
+        let body = r#"{"error":"no endpoint answers this method and path"}"#;
+        return Ok(json_response(StatusCode::NOT_FOUND, body.to_string()));
+    };
+    let spec = &state.profile.endpoints[index];
+    // Without a seq, draw by arrival order: the nth request to reach the server.
+    let draw_key = seq.unwrap_or(u64::MAX / 2 + arrival_us);
+    let delay = spec.latency.draw(state.seed, index, draw_key);
+    pending.entry.delay_us = delay.as_micros() as u64;
+    tokio::time::sleep(delay).await;
+
+    let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::OK);
+    let body = format!(
+        r#"{{"endpoint":"{}","seq":{},"delay_ms":{:.3},"padding":"{}"}}"#,
+        spec.name,
+        seq.map_or("null".to_string(), |s| s.to_string()),
+        delay.as_secs_f64() * 1e3,
+        state.padding[index],
+    );
+    pending.entry.status = Some(status.as_u16());
+    pending.entry.finish_us = now_us();
+    pending.answered = true;
+    Ok(json_response(status, body))
+}
+
+fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The `seq` query parameter: the client's number for this request.
+fn seq_of(query: Option<&str>) -> Option<u64> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("seq="))
+        .and_then(|value| value.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seq_of;
+
+    #[test]
+    fn finds_seq_among_other_parameters() {
+        assert_eq!(seq_of(Some("seq=42")), Some(42));
+        assert_eq!(seq_of(Some("apiKey=abc&seq=7")), Some(7));
+        assert_eq!(seq_of(Some("sequence=7")), None);
+        assert_eq!(seq_of(None), None);
+    }
+}

@@ -1,0 +1,213 @@
+//! The mock API: a local HTTP server on 127.0.0.1 whose endpoints answer after a
+//! seeded delay, and which keeps a [ledger](ledger) of everything it served.
+//!
+//! Every command that needs a server starts a fresh one ([`MockApi::start`]) and stops
+//! it when the handle drops, so one run's ledger never grows into the next and no user
+//! ever sets anything up. It can run in two places ([`Placement`]):
+//!
+//! - **in-process**, on a runtime of its own, on threads of its own. The client's
+//!   runtime and the server's never share a worker, so a client that blocks its
+//!   threads cannot stall the server's timers. Tests and benches use this.
+//! - **in a child process** (`fanout serve --control stdio`), which the CLI uses by
+//!   default: a client and server in one process hold two file descriptors per
+//!   connection, which stops a 10,000-request run at this machine's limit of 20,000,
+//!   and the kernel schedules two processes more fairly than one. The parent asks the
+//!   child for its ledger over stdin/stdout, so asking adds no connection to the count.
+//!
+//! Read in order: [`latency`], [`profile`], [`ledger`], then `http.rs` (the handler).
+
+mod child;
+mod http;
+pub mod latency;
+pub mod ledger;
+pub mod profile;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+pub use child::serve_control_stdio;
+use ledger::{Ledger, LedgerRecord};
+use profile::Profile;
+
+use crate::error::Error;
+
+/// HTTP/2's cap on concurrent streams per connection, hyper's default: past it, an
+/// HTTP/2 client queues requests on its single connection and they go out in waves.
+pub const DEFAULT_H2_MAX_STREAMS: u32 = 200;
+
+/// What the mock API serves and how it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerConfig {
+    /// The endpoints.
+    pub profile: Profile,
+    /// Seeds every latency draw.
+    pub seed: u64,
+    /// The port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Worker threads of the server's own runtime.
+    pub workers: usize,
+    /// HTTP/2 streams allowed at once on one connection.
+    pub h2_max_streams: u32,
+}
+
+impl ServerConfig {
+    /// A config on a free port with two workers and hyper's stream limit.
+    pub fn new(profile: Profile, seed: u64) -> ServerConfig {
+        ServerConfig {
+            profile,
+            seed,
+            port: 0,
+            workers: 2,
+            h2_max_streams: DEFAULT_H2_MAX_STREAMS,
+        }
+    }
+}
+
+/// Where the mock API runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// On its own runtime and threads inside this process.
+    InProcess,
+    /// In a child process started from this executable (`fanout serve --control stdio`).
+    Child { fanout_exe: PathBuf },
+}
+
+impl Placement {
+    /// A short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Placement::InProcess => "in-process",
+            Placement::Child { .. } => "child-process",
+        }
+    }
+}
+
+/// A running mock API. Dropping it stops the server.
+pub struct MockApi {
+    url: String,
+    inner: Inner,
+}
+
+enum Inner {
+    InProcess(InProcessServer),
+    Child(child::ChildServer),
+}
+
+impl MockApi {
+    /// Starts a fresh server and waits until it accepts connections.
+    pub fn start(config: &ServerConfig, placement: &Placement) -> Result<MockApi, Error> {
+        config.profile.validate().map_err(Error::InvalidScenario)?;
+        match placement {
+            Placement::InProcess => {
+                let server = InProcessServer::start(config)?;
+                Ok(MockApi {
+                    url: format!("http://{}", server.addr),
+                    inner: Inner::InProcess(server),
+                })
+            }
+            Placement::Child { fanout_exe } => {
+                let (server, url) = child::ChildServer::start(fanout_exe, config)?;
+                Ok(MockApi {
+                    url,
+                    inner: Inner::Child(server),
+                })
+            }
+        }
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A copy of the ledger: every request served so far and the connection count.
+    pub fn ledger(&mut self) -> Result<LedgerRecord, Error> {
+        match &mut self.inner {
+            Inner::InProcess(server) => Ok(server.ledger.snapshot()),
+            Inner::Child(server) => server.ledger(),
+        }
+    }
+}
+
+/// A server on its own runtime in this process.
+struct InProcessServer {
+    addr: std::net::SocketAddr,
+    ledger: Arc<Ledger>,
+    /// Dropping the sender tells the accept loop and every connection to stop.
+    shutdown: Option<watch::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl InProcessServer {
+    fn start(config: &ServerConfig) -> Result<InProcessServer, Error> {
+        let ledger = Arc::new(Ledger::default());
+        let (shutdown, shutdown_rx) = watch::channel(());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let state = Arc::new(http::ServerState::new(
+            config.profile.clone(),
+            config.seed,
+            ledger.clone(),
+        ));
+        let (port, workers, streams) = (config.port, config.workers.max(1), config.h2_max_streams);
+        let thread = std::thread::Builder::new()
+            .name("fanout-mock-api".to_string())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .thread_name("fanout-mock-api-worker")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(Error::io("building the server runtime", e)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let listener = match http::bind(port) {
+                        Ok(listener) => listener,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(bind_error(port, e)));
+                            return;
+                        }
+                    };
+                    let addr = listener.local_addr().expect("a bound listener has an address");
+                    let _ = ready_tx.send(Ok(addr));
+                    http::serve(listener, state, shutdown_rx, streams).await;
+                });
+            })
+            .map_err(|e| Error::io("starting the server thread", e))?;
+        let addr = ready_rx
+            .recv()
+            .map_err(|_| Error::Server("the server thread stopped while starting".to_string()))??;
+        Ok(InProcessServer {
+            addr,
+            ledger,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for InProcessServer {
+    fn drop(&mut self) {
+        drop(self.shutdown.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Turns a bind failure into the error a user can act on.
+pub(crate) fn bind_error(port: u16, error: std::io::Error) -> Error {
+    if error.kind() == std::io::ErrorKind::AddrInUse {
+        Error::PortInUse { port }
+    } else {
+        Error::io(format!("binding 127.0.0.1:{port}"), error)
+    }
+}

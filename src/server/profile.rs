@@ -1,0 +1,240 @@
+//! Profiles: which endpoints the mock API serves and how each one behaves.
+//!
+//! The one-endpoint case comes from CLI flags (`--delay 500ms`): a catch-all endpoint
+//! that answers every GET path. Several endpoints come from a TOML file, one
+//! `[[endpoint]]` table each (the tutorials' news sources are the model):
+//!
+//! ```toml
+//! [[endpoint]]
+//! name = "newsapi"              # used in tables and charts
+//! path = "/v2/top-headlines"    # exact path, or "*" for any path
+//! method = "GET"                # optional, GET by default
+//! status = 200                  # optional, 200 by default
+//! body_bytes = 2048             # optional size of the JSON body, 256 by default
+//! latency = "lognormal:300ms..1s"
+//! ```
+//!
+//! A run sends request `seq` to endpoint `seq % endpoints.len()`, so a profile of three
+//! sources and `-n 3` fetches each source once.
+//!
+//! Read next: [`crate::server::ledger`], the server's record of what it served.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::latency::Latency;
+use crate::error::Error;
+
+/// The largest response body a profile may ask for.
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// One endpoint of the mock API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// A short name for tables and charts.
+    pub name: String,
+    /// The exact request path, or `*` to answer any path.
+    pub path: String,
+    /// The HTTP method the endpoint answers.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// The status every answer carries.
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// The size of the JSON response body, in bytes.
+    #[serde(default = "default_body_bytes")]
+    pub body_bytes: usize,
+    /// How long the server waits before answering.
+    pub latency: Latency,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+fn default_status() -> u16 {
+    200
+}
+fn default_body_bytes() -> usize {
+    256
+}
+
+impl Endpoint {
+    /// The catch-all endpoint the CLI builds from `--delay`.
+    pub fn catch_all(latency: Latency) -> Endpoint {
+        Endpoint {
+            name: "items".to_string(),
+            path: "*".to_string(),
+            method: default_method(),
+            status: default_status(),
+            body_bytes: default_body_bytes(),
+            latency,
+        }
+    }
+
+    /// The path a client uses to reach this endpoint.
+    pub fn request_path(&self) -> &str {
+        if self.path == "*" { "/items" } else { &self.path }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("an endpoint has an empty name".to_string());
+        }
+        if self.path != "*" && !self.path.starts_with('/') {
+            return Err(format!(
+                "endpoint '{}': path '{}' must start with / (or be * for any path)",
+                self.name, self.path
+            ));
+        }
+        if !(100..=599).contains(&self.status) {
+            return Err(format!(
+                "endpoint '{}': status {} is not an HTTP status (100-599)",
+                self.name, self.status
+            ));
+        }
+        if hyper::Method::from_bytes(self.method.as_bytes()).is_err() {
+            return Err(format!(
+                "endpoint '{}': '{}' is not an HTTP method",
+                self.name, self.method
+            ));
+        }
+        if self.body_bytes > MAX_BODY_BYTES {
+            return Err(format!(
+                "endpoint '{}': body_bytes {} is above the {} limit",
+                self.name, self.body_bytes, MAX_BODY_BYTES
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The set of endpoints one mock API serves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// The endpoints, in the order requests are spread over them.
+    #[serde(rename = "endpoint")]
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl Profile {
+    /// One catch-all endpoint with the given latency.
+    pub fn single(latency: Latency) -> Profile {
+        Profile {
+            endpoints: vec![Endpoint::catch_all(latency)],
+        }
+    }
+
+    /// Reads and checks a TOML profile file.
+    pub fn from_file(path: &Path) -> Result<Profile, Error> {
+        let fail = |why: String| Error::Profile {
+            path: path.to_path_buf(),
+            why,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let profile: Profile = toml::from_str(&text).map_err(|e| fail(one_line(&e)))?;
+        profile.validate().map_err(fail)?;
+        Ok(profile)
+    }
+
+    /// Checks the profile describes a usable API.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.endpoints.is_empty() {
+            return Err("it has no [[endpoint]] tables".to_string());
+        }
+        for (i, endpoint) in self.endpoints.iter().enumerate() {
+            endpoint.validate()?;
+            let clash = self.endpoints[..i]
+                .iter()
+                .any(|e| e.path == endpoint.path && e.method == endpoint.method);
+            if clash {
+                return Err(format!(
+                    "two endpoints answer {} {}",
+                    endpoint.method, endpoint.path
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The endpoint that answers `method path`: an exact path first, then a catch-all.
+    pub fn route(&self, method: &str, path: &str) -> Option<usize> {
+        let exact = self
+            .endpoints
+            .iter()
+            .position(|e| e.method == method && e.path == path);
+        exact.or_else(|| {
+            self.endpoints
+                .iter()
+                .position(|e| e.method == method && e.path == "*")
+        })
+    }
+
+    /// The same profile with every latency multiplied by `factor`.
+    pub fn scaled(&self, factor: f64) -> Profile {
+        let mut scaled = self.clone();
+        for endpoint in &mut scaled.endpoints {
+            endpoint.latency = endpoint.latency.scaled(factor);
+        }
+        scaled
+    }
+}
+
+/// A TOML error on one line: its message and where it happened.
+fn one_line(error: &toml::de::Error) -> String {
+    let message = error.message().trim().to_string();
+    match error.span() {
+        Some(span) => format!("{message} (at byte {})", span.start),
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_news_profile() {
+        let text = r#"
+            [[endpoint]]
+            name = "newsapi"
+            path = "/v2/top-headlines"
+            latency = "lognormal:300ms..1s"
+
+            [[endpoint]]
+            name = "guardian"
+            path = "/search"
+            status = 200
+            body_bytes = 4096
+            latency = "500ms"
+        "#;
+        let profile: Profile = toml::from_str(text).unwrap();
+        profile.validate().unwrap();
+        assert_eq!(profile.endpoints.len(), 2);
+        assert_eq!(profile.route("GET", "/search"), Some(1));
+        assert_eq!(profile.route("GET", "/nowhere"), None);
+        assert_eq!(profile.endpoints[0].method, "GET");
+    }
+
+    #[test]
+    fn catch_all_answers_any_get_path() {
+        let profile = Profile::single("10ms".parse().unwrap());
+        assert_eq!(profile.route("GET", "/anything/at/all"), Some(0));
+        assert_eq!(profile.route("POST", "/items"), None);
+    }
+
+    #[test]
+    fn rejects_broken_profiles() {
+        let unknown_field = "[[endpoint]]\nname='a'\npath='/a'\nlatency='1s'\ncolour='red'";
+        assert!(toml::from_str::<Profile>(unknown_field).is_err());
+        let bad_latency = "[[endpoint]]\nname='a'\npath='/a'\nlatency='soon'";
+        assert!(toml::from_str::<Profile>(bad_latency).is_err());
+        let no_slash: Profile =
+            toml::from_str("[[endpoint]]\nname='a'\npath='a'\nlatency='1s'").unwrap();
+        assert!(no_slash.validate().unwrap_err().contains("must start with /"));
+        let empty = Profile { endpoints: vec![] };
+        assert!(empty.validate().is_err());
+    }
+}

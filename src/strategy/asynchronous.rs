@@ -1,0 +1,250 @@
+//! The async strategies: `reqwest` on a tokio runtime built for the run.
+//!
+//! Each request is one future, [`Fetcher::fetch`], bounded by the run's deadline. What
+//! differs between strategies is only how those futures are driven: awaited in turn,
+//! spawned all at once, gated by a semaphore, buffered in a stream, or held in a
+//! `JoinSet` that is aborted on the first failure.
+//!
+//! [`run`] is async so a caller already on a runtime (a criterion bench) can drive it;
+//! [`execute`] builds a multi-thread runtime of `--workers` threads and blocks on it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{ClientReuse, HttpVersion, RunClock, Strategy};
+use crate::error::Error;
+use crate::measure::{Outcome, Sample};
+use crate::scenario::{ClientOptions, PlannedRequest};
+
+/// Builds the runtime and runs `strategy` on it.
+pub(super) fn execute(
+    strategy: Strategy,
+    requests: Vec<PlannedRequest>,
+    options: &ClientOptions,
+    clock: &RunClock,
+) -> Result<Vec<Sample>, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(options.runtime_workers)
+        .thread_name("fanout-client")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("building the client runtime", e))?;
+    runtime.block_on(run(strategy, requests, options, clock))
+}
+
+/// Runs an async `strategy` on the current tokio runtime.
+pub async fn run(
+    strategy: Strategy,
+    requests: Vec<PlannedRequest>,
+    options: &ClientOptions,
+    clock: &RunClock,
+) -> Result<Vec<Sample>, Error> {
+    let fetcher = Fetcher::new(options, clock.clone())?;
+    let limit = options.limit;
+    Ok(match strategy {
+        Strategy::AsyncSequential => sequential(fetcher, requests).await,
+        Strategy::AsyncConcurrent => concurrent(fetcher, requests, None).await,
+        Strategy::AsyncSemaphore => concurrent(fetcher, requests, Some(limit)).await,
+        Strategy::AsyncBuffered => buffered(fetcher, requests, limit).await,
+        Strategy::AsyncFailfast => failfast(fetcher, requests, limit).await,
+        Strategy::SyncSequential | Strategy::SyncThreads => {
+            return Err(Error::InvalidScenario(format!(
+                "{strategy} is a sync strategy and cannot run on a tokio runtime"
+            )));
+        }
+    })
+}
+
+/// Awaits each request before starting the next.
+async fn sequential(fetcher: Fetcher, requests: Vec<PlannedRequest>) -> Vec<Sample> {
+    let mut samples = Vec::with_capacity(requests.len());
+    for request in &requests {
+        samples.push(fetcher.fetch(request).await);
+    }
+    samples
+}
+
+/// Spawns every request at once; with `limit`, each first waits for a semaphore permit.
+async fn concurrent(
+    fetcher: Fetcher,
+    requests: Vec<PlannedRequest>,
+    limit: Option<usize>,
+) -> Vec<Sample> {
+    let permits = limit.map(|k| Arc::new(Semaphore::new(k)));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let (fetcher, permits) = (fetcher.clone(), permits.clone());
+            let ids = (request.seq, request.endpoint);
+            let task = tokio::spawn(async move {
+                let _permit = match permits {
+                    Some(permits) => match fetcher.wait(permits.acquire_owned()).await {
+                        Some(Ok(permit)) => Some(permit),
+                        _ => return fetcher.cancelled(&request, None),
+                    },
+                    None => None,
+                };
+                fetcher.fetch(&request).await
+            });
+            (ids, task)
+        })
+        .collect();
+    let mut samples = Vec::with_capacity(tasks.len());
+    for ((seq, endpoint), task) in tasks {
+        let sample = task
+            .await
+            .unwrap_or_else(|_| Sample::cancelled(seq, endpoint, None, fetcher.clock.now()));
+        samples.push(sample);
+    }
+    samples
+}
+
+/// A stream of request futures, at most `limit` polled at once, results as they finish.
+async fn buffered(fetcher: Fetcher, requests: Vec<PlannedRequest>, limit: usize) -> Vec<Sample> {
+    futures::stream::iter(requests.iter())
+        .map(|request| fetcher.fetch(request))
+        .buffer_unordered(limit)
+        .collect()
+        .await
+}
+
+/// A `JoinSet` under a semaphore of `limit`; the first request that does not end `ok`
+/// aborts every other task, queued or in flight. Aborted requests count as cancelled.
+async fn failfast(fetcher: Fetcher, requests: Vec<PlannedRequest>, limit: usize) -> Vec<Sample> {
+    let permits = Arc::new(Semaphore::new(limit));
+    let mut set = JoinSet::new();
+    let mut ids = HashMap::with_capacity(requests.len());
+    for request in requests {
+        let (fetcher, permits) = (fetcher.clone(), permits.clone());
+        let seq_and_endpoint = (request.seq, request.endpoint);
+        let handle = set.spawn(async move {
+            let Some(Ok(_permit)) = fetcher.wait(permits.acquire_owned()).await else {
+                return fetcher.cancelled(&request, None);
+            };
+            fetcher.fetch(&request).await
+        });
+        ids.insert(handle.id(), seq_and_endpoint);
+    }
+    let mut samples = Vec::with_capacity(ids.len());
+    let mut aborted = false;
+    while let Some(joined) = set.join_next_with_id().await {
+        match joined {
+            Ok((_, sample)) => {
+                if sample.outcome != Outcome::Ok && !aborted {
+                    aborted = true;
+                    permits.close();
+                    set.abort_all();
+                }
+                samples.push(sample);
+            }
+            Err(error) => {
+                let (seq, endpoint) = ids[&error.id()];
+                samples.push(fetcher.clock.done(Sample::cancelled(
+                    seq,
+                    endpoint,
+                    None,
+                    fetcher.clock.now(),
+                )));
+            }
+        }
+    }
+    samples
+}
+
+/// Makes single requests: holds the shared client and the run's clock.
+#[derive(Clone)]
+struct Fetcher {
+    shared: reqwest::Client,
+    reuse: ClientReuse,
+    http: HttpVersion,
+    clock: RunClock,
+}
+
+impl Fetcher {
+    fn new(options: &ClientOptions, clock: RunClock) -> Result<Fetcher, Error> {
+        Ok(Fetcher {
+            shared: client(options.http)
+                .map_err(|e| Error::Server(format!("building the HTTP client: {e}")))?,
+            reuse: options.reuse,
+            http: options.http,
+            clock,
+        })
+    }
+
+    /// Waits for `future` unless the deadline comes first.
+    async fn wait<F: std::future::Future>(&self, future: F) -> Option<F::Output> {
+        let deadline = tokio::time::Instant::from_std(self.clock.deadline);
+        tokio::time::timeout_at(deadline, future).await.ok()
+    }
+
+    fn cancelled(&self, request: &PlannedRequest, start: Option<std::time::Duration>) -> Sample {
+        let sample = Sample::cancelled(request.seq, request.endpoint, start, self.clock.now());
+        self.clock.done(sample)
+    }
+
+    /// One request, start to last body byte, ended by the deadline at the latest.
+    async fn fetch(&self, request: &PlannedRequest) -> Sample {
+        if self.clock.remaining().is_zero() {
+            return self.cancelled(request, None);
+        }
+        let start = self.clock.now();
+        let client = match self.reuse {
+            ClientReuse::Shared => Ok(self.shared.clone()),
+            ClientReuse::PerRequest => client(self.http),
+        };
+        let exchange = async {
+            let client = client.map_err(|_| (Outcome::Connect, None))?;
+            let method = reqwest::Method::from_bytes(request.method.as_bytes())
+                .expect("methods are validated with the profile");
+            let response = client
+                .request(method, &request.url)
+                .send()
+                .await
+                .map_err(|e| (classify(&e), None))?;
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| (classify(&e), Some(status)))?;
+            Ok::<_, (Outcome, Option<u16>)>((status, body.len() as u64))
+        };
+        let (outcome, status, bytes) = match self.wait(exchange).await {
+            None => return self.cancelled(request, Some(start)),
+            Some(Ok((status, bytes))) => (Outcome::from_status(status), Some(status), bytes),
+            Some(Err((outcome, status))) => (outcome, status, 0),
+        };
+        self.clock.done(Sample {
+            seq: request.seq,
+            endpoint: request.endpoint,
+            start,
+            end: self.clock.now(),
+            outcome,
+            status,
+            bytes,
+        })
+    }
+}
+
+/// A reqwest client for plain-HTTP loopback: no proxy lookup, no Nagle delay.
+fn client(http: HttpVersion) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder().no_proxy().tcp_nodelay(true);
+    match http {
+        HttpVersion::Http1 => builder.http1_only(),
+        HttpVersion::Http2 => builder.http2_prior_knowledge(),
+    }
+    .build()
+}
+
+fn classify(error: &reqwest::Error) -> Outcome {
+    if error.is_timeout() {
+        Outcome::Timeout
+    } else if error.is_connect() {
+        Outcome::Connect
+    } else {
+        Outcome::Dropped
+    }
+}

@@ -1,0 +1,186 @@
+//! The strategies: one closed [`Strategy`] enum, each variant a real implementation of
+//! "make these n requests", sync (`ureq` on OS threads) or async (`reqwest` on tokio).
+//!
+//! | strategy            | how requests are made                                        |
+//! |---------------------|--------------------------------------------------------------|
+//! | `sync-sequential`   | one after another on the calling thread                      |
+//! | `sync-threads`      | a pool of `--threads` OS threads sharing one `ureq` agent     |
+//! | `async-sequential`  | awaited one after another                                    |
+//! | `async-concurrent`  | all spawned at once and all awaited (the tutorials' gather)  |
+//! | `async-failfast`    | a `JoinSet` under `--limit`; the first failure aborts the rest |
+//! | `async-semaphore`   | all spawned, each waits for one of `--limit` permits         |
+//! | `async-buffered`    | a stream with `buffer_unordered(--limit)`                    |
+//!
+//! Each returns one [`Sample`] per planned request, whatever happens. Read `sync.rs`
+//! and `asynchronous.rs` side by side: the same fan-out in both worlds.
+
+mod asynchronous;
+mod sync;
+
+pub use asynchronous::run as run_async;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::measure::Sample;
+use crate::scenario::{ClientOptions, PlannedRequest};
+
+/// How a run makes its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// ureq, one request after another.
+    SyncSequential,
+    /// ureq on a pool of `--threads` OS threads sharing one agent.
+    SyncThreads,
+    /// reqwest, each request awaited before the next starts.
+    AsyncSequential,
+    /// reqwest, every request spawned at once (gather).
+    AsyncConcurrent,
+    /// reqwest in a JoinSet under `--limit`; the first failure aborts the rest.
+    AsyncFailfast,
+    /// reqwest, every request spawned, `--limit` semaphore permits.
+    AsyncSemaphore,
+    /// reqwest, a stream buffered with `buffer_unordered(--limit)`.
+    AsyncBuffered,
+}
+
+impl Strategy {
+    /// Every strategy, in the order tables list them.
+    pub const ALL: [Strategy; 7] = [
+        Strategy::SyncSequential,
+        Strategy::SyncThreads,
+        Strategy::AsyncSequential,
+        Strategy::AsyncConcurrent,
+        Strategy::AsyncFailfast,
+        Strategy::AsyncSemaphore,
+        Strategy::AsyncBuffered,
+    ];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::SyncSequential => "sync-sequential",
+            Strategy::SyncThreads => "sync-threads",
+            Strategy::AsyncSequential => "async-sequential",
+            Strategy::AsyncConcurrent => "async-concurrent",
+            Strategy::AsyncFailfast => "async-failfast",
+            Strategy::AsyncSemaphore => "async-semaphore",
+            Strategy::AsyncBuffered => "async-buffered",
+        }
+    }
+
+    /// True for the `ureq` strategies.
+    pub fn is_sync(self) -> bool {
+        matches!(self, Strategy::SyncSequential | Strategy::SyncThreads)
+    }
+
+    /// The most requests this strategy keeps in flight, for `n` requests.
+    pub fn concurrency(self, n: usize, options: &ClientOptions) -> usize {
+        match self {
+            Strategy::SyncSequential | Strategy::AsyncSequential => 1,
+            Strategy::SyncThreads => options.threads.min(n),
+            Strategy::AsyncConcurrent => n,
+            Strategy::AsyncFailfast | Strategy::AsyncSemaphore | Strategy::AsyncBuffered => {
+                options.limit.min(n)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One client for every call, or a fresh one per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientReuse {
+    /// One client (one connection pool) for the whole run.
+    Shared,
+    /// A new client, so a new connection, for every request.
+    PerRequest,
+}
+
+/// The HTTP version the client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+pub enum HttpVersion {
+    /// HTTP/1.1: one request at a time per connection.
+    #[value(name = "1")]
+    #[serde(rename = "1.1")]
+    Http1,
+    /// HTTP/2 with prior knowledge: many streams over one connection.
+    #[value(name = "2")]
+    #[serde(rename = "2")]
+    Http2,
+}
+
+/// What every strategy shares during one run.
+#[derive(Debug, Clone)]
+pub struct RunClock {
+    /// The run's start: sample times are measured from here.
+    pub t0: Instant,
+    /// Past this instant nothing new starts and everything unfinished is cancelled.
+    pub deadline: Instant,
+    /// Requests finished so far, for a progress display.
+    pub completed: Arc<AtomicU64>,
+}
+
+impl RunClock {
+    /// A clock starting now with `deadline` from now.
+    pub fn start(deadline: Duration, completed: Arc<AtomicU64>) -> RunClock {
+        let t0 = Instant::now();
+        RunClock {
+            t0,
+            deadline: t0 + deadline,
+            completed,
+        }
+    }
+
+    /// Time since the run started.
+    pub fn now(&self) -> Duration {
+        self.t0.elapsed()
+    }
+
+    /// Time left before the deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn done(&self, sample: Sample) -> Sample {
+        self.completed.fetch_add(1, Ordering::Relaxed);
+        sample
+    }
+}
+
+/// Makes every planned request with `strategy`; returns one sample per request.
+pub fn execute(
+    strategy: Strategy,
+    requests: Vec<PlannedRequest>,
+    options: &ClientOptions,
+    clock: &RunClock,
+) -> Result<Vec<Sample>, crate::error::Error> {
+    match strategy {
+        Strategy::SyncSequential => Ok(sync::sequential(&requests, options, clock)),
+        Strategy::SyncThreads => Ok(sync::threads(&requests, options, clock)),
+        _ => asynchronous::execute(strategy, requests, options, clock),
+    }
+}
+
+/// How the strategy runs, for reports: threads or the async runtime's shape.
+pub fn execution_model(strategy: Strategy, options: &ClientOptions) -> String {
+    match strategy {
+        Strategy::SyncSequential => "1 OS thread".to_string(),
+        Strategy::SyncThreads => format!("{} OS threads", options.threads),
+        _ => format!(
+            "tokio multi-thread, {} worker{}",
+            options.runtime_workers,
+            if options.runtime_workers == 1 { "" } else { "s" }
+        ),
+    }
+}

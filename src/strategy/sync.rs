@@ -1,0 +1,129 @@
+//! The sync strategies: `ureq` on plain OS threads, never on a tokio worker (a blocking
+//! call there would stall every task sharing that worker).
+//!
+//! A `ureq::Agent` is a connection pool. Its default keeps only 3 idle connections per
+//! host, so a pool of 10 threads sharing one agent would close and reopen 7 connections
+//! on every round; [`agent`] sizes the pool to the number of threads instead.
+
+use std::io::ErrorKind;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use ureq::Agent;
+
+use super::RunClock;
+use crate::measure::{Outcome, Sample};
+use crate::scenario::{ClientOptions, PlannedRequest};
+use crate::strategy::ClientReuse;
+
+/// An agent that keeps up to `idle` connections alive per host and reports HTTP error
+/// statuses as answers, not as errors (fanout classifies them itself).
+fn agent(idle: usize) -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .max_idle_connections_per_host(idle)
+        .max_idle_connections(idle.max(3))
+        .build()
+        .new_agent()
+}
+
+/// One request after another on this thread.
+pub(super) fn sequential(
+    requests: &[PlannedRequest],
+    options: &ClientOptions,
+    clock: &RunClock,
+) -> Vec<Sample> {
+    let shared = agent(1);
+    requests
+        .iter()
+        .map(|request| fetch(&shared, request, options.reuse, clock))
+        .collect()
+}
+
+/// `options.threads` OS threads take requests from a shared counter, in order.
+pub(super) fn threads(
+    requests: &[PlannedRequest],
+    options: &ClientOptions,
+    clock: &RunClock,
+) -> Vec<Sample> {
+    let workers = options.threads.min(requests.len()).max(1);
+    let shared = agent(workers);
+    let next = AtomicUsize::new(0);
+    let samples = Mutex::new(Vec::with_capacity(requests.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut mine = Vec::new();
+                while let Some(request) = requests.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    mine.push(fetch(&shared, request, options.reuse, clock));
+                }
+                samples
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .extend(mine);
+            });
+        }
+    });
+    samples
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Makes one request, bounded by the run's deadline, and classifies how it ended.
+fn fetch(shared: &Agent, request: &PlannedRequest, reuse: ClientReuse, clock: &RunClock) -> Sample {
+    let remaining = clock.remaining();
+    if remaining.is_zero() {
+        return clock.done(Sample::cancelled(request.seq, request.endpoint, None, clock.now()));
+    }
+    let fresh;
+    let agent = match reuse {
+        ClientReuse::Shared => shared,
+        ClientReuse::PerRequest => {
+            fresh = agent(1);
+            &fresh
+        }
+    };
+    let start = clock.now();
+    let http_request = ureq::http::Request::builder()
+        .method(request.method.as_str())
+        .uri(&request.url)
+        .body(())
+        .expect("method and URL were validated with the scenario");
+    let configured = agent
+        .configure_request(http_request)
+        .timeout_global(Some(remaining))
+        .build();
+    let (outcome, status, bytes) = match agent.run(configured) {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            match response.body_mut().with_config().limit(u64::MAX).read_to_vec() {
+                Ok(body) => (Outcome::from_status(status), Some(status), body.len() as u64),
+                Err(error) => (classify(&error, clock), Some(status), 0),
+            }
+        }
+        Err(error) => (classify(&error, clock), None, 0),
+    };
+    clock.done(Sample {
+        seq: request.seq,
+        endpoint: request.endpoint,
+        start,
+        end: clock.now(),
+        outcome,
+        status,
+        bytes,
+    })
+}
+
+/// Sorts a ureq error into an outcome. A timeout is the run's deadline (the only
+/// timeout fanout sets on ureq), so it counts as cancelled.
+fn classify(error: &ureq::Error, clock: &RunClock) -> Outcome {
+    match error {
+        ureq::Error::Timeout(_) if clock.remaining().is_zero() => Outcome::Cancelled,
+        ureq::Error::Timeout(_) => Outcome::Timeout,
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => Outcome::Connect,
+        ureq::Error::Io(io) if io.kind() == ErrorKind::ConnectionRefused => Outcome::Connect,
+        ureq::Error::Io(io) if io.kind() == ErrorKind::TimedOut => Outcome::Timeout,
+        _ => Outcome::Dropped,
+    }
+}

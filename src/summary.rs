@@ -1,0 +1,129 @@
+//! The summary of one run: the client's measurements and the server's ledger joined
+//! into the flat figures every report prints (table, JSON, charts).
+//!
+//! Nothing here is measured: every field is derived from a [`RunOutput`]. The JSON
+//! printed by `fanout run --json` is this struct, field for field; the README documents
+//! the schema.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::measure::{Percentiles, percentiles_ms};
+use crate::run::RunOutput;
+use crate::server::ledger::ServerSummary;
+use crate::strategy::{self, ClientReuse, HttpVersion, Strategy};
+
+/// One run, in figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// The strategy's name.
+    pub strategy: Strategy,
+    /// Requests asked for.
+    pub n: u64,
+    /// The endpoints and their latencies, e.g. `items=500ms`.
+    pub profile: String,
+    /// The concurrency limit, for the strategies that take one.
+    pub limit: Option<usize>,
+    /// OS threads, for `sync-threads`.
+    pub threads: Option<usize>,
+    /// `shared` or `per-request`.
+    pub client: ClientReuse,
+    /// `1.1` or `2`.
+    pub http: HttpVersion,
+    /// How the client ran: OS threads, or the tokio runtime's flavour and workers.
+    pub execution: String,
+    /// Where the mock API ran.
+    pub server_placement: &'static str,
+    /// Seed of the server's latency draws.
+    pub seed: u64,
+    /// From the first request's start to the last one's end, in ms.
+    pub wall_ms: f64,
+    /// Finished requests per second of wall time.
+    pub throughput_rps: f64,
+    /// How requests ended: outcome name to count; the counts sum to `n`.
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Client-side latency of requests that ended on their own.
+    pub latency_ms: Percentiles,
+    /// Client start to server arrival, per request: how long the request took to get
+    /// to the server (queueing in the client, connection set-up, the send itself).
+    pub send_lag_ms: Percentiles,
+    /// The sum and the largest of the delays the server gave, in ms: the walls of a
+    /// perfectly sequential and a perfectly concurrent run.
+    pub delays_ms: DelayTotals,
+    /// What the server saw.
+    pub server: ServerSummary,
+}
+
+/// The delays the server actually gave in one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct DelayTotals {
+    /// Sum of every delay given.
+    pub sum: f64,
+    /// The largest delay given.
+    pub max: f64,
+}
+
+impl RunSummary {
+    /// Joins the client's samples with the server's ledger.
+    pub fn from_output(output: &RunOutput) -> RunSummary {
+        let scenario = &output.scenario;
+        let m = &output.measurements;
+        let strategy = scenario.strategy;
+        let uses_limit = matches!(
+            strategy,
+            Strategy::AsyncSemaphore | Strategy::AsyncBuffered | Strategy::AsyncFailfast
+        );
+        let profile = scenario
+            .profile
+            .endpoints
+            .iter()
+            .map(|e| format!("{}={}", e.name, e.latency))
+            .collect::<Vec<_>>()
+            .join(",");
+        let entries = &output.ledger.entries;
+        let delays = DelayTotals {
+            sum: entries.iter().map(|e| e.delay_us as f64).sum::<f64>() / 1e3,
+            max: entries.iter().map(|e| e.delay_us).max().unwrap_or(0) as f64 / 1e3,
+        };
+        RunSummary {
+            strategy,
+            n: scenario.n,
+            profile,
+            limit: uses_limit.then_some(scenario.client.limit),
+            threads: (strategy == Strategy::SyncThreads).then_some(scenario.client.threads),
+            client: scenario.client.reuse,
+            http: scenario.client.http,
+            execution: strategy::execution_model(strategy, &scenario.client),
+            server_placement: output.placement,
+            seed: scenario.seed,
+            wall_ms: m.wall.as_secs_f64() * 1e3,
+            throughput_rps: m.throughput(),
+            outcomes: m.outcomes(),
+            latency_ms: m.latency(),
+            send_lag_ms: send_lag(output),
+            delays_ms: delays,
+            server: output.ledger.summary(),
+        }
+    }
+
+    /// Requests that ended `ok`.
+    pub fn ok(&self) -> u64 {
+        self.outcomes.get("ok").copied().unwrap_or(0)
+    }
+}
+
+/// Per request: server arrival minus client start, joined on `seq`.
+fn send_lag(output: &RunOutput) -> Percentiles {
+    let m = &output.measurements;
+    let starts: HashMap<u64, u64> = m
+        .samples
+        .iter()
+        .map(|s| (s.seq, m.started_unix_us + s.start.as_micros() as u64))
+        .collect();
+    let lags = output.ledger.entries.iter().filter_map(|entry| {
+        let start = starts.get(&entry.seq?)?;
+        Some(entry.arrival_us.saturating_sub(*start))
+    });
+    percentiles_ms(lags)
+}
