@@ -87,6 +87,9 @@ pub struct ScenarioArgs {
     /// Worker threads of the client's tokio runtime.
     #[arg(long, default_value = "2", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub workers: usize,
+    /// Worker threads of the mock API's runtime.
+    #[arg(long, default_value = "2", value_parser = parse_count_usize, allow_negative_numbers = true)]
+    pub server_workers: usize,
     /// Where the mock API runs: in its own process (default), or inside this one.
     #[arg(long, value_enum, default_value = "child")]
     pub server: ServerPlacement,

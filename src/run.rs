@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::fdlimit;
 use crate::measure::{Measurements, Outcome};
 use crate::scenario::Scenario;
-use crate::server::ledger::{LedgerRecord, now_us};
+use crate::server::ledger::LedgerRecord;
 use crate::server::{MockApi, Placement, ServerConfig};
 use crate::strategy::{self, RunClock};
 
@@ -41,7 +41,8 @@ pub fn run_fresh(
 ) -> Result<RunOutput, Error> {
     scenario.validate()?;
     ensure_descriptors(scenario, placement)?;
-    let config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
+    let mut config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
+    config.workers = scenario.server_workers;
     let mut server = MockApi::start(&config, placement)?;
     let mut output = run_on(scenario, &mut server, progress)?;
     output.placement = placement.name();
@@ -59,10 +60,9 @@ pub fn run_on(
     scenario.validate()?;
     let requests = scenario.requests(server.url());
     let clock = RunClock::start(scenario.deadline(), progress);
-    let started_unix_us = now_us();
-    let samples = strategy::execute(scenario.strategy, requests, &scenario.client, &clock)?;
+    let (samples, clock) = strategy::execute(scenario.strategy, requests, &scenario.client, clock)?;
     let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
-    let measurements = Measurements::new(samples, wall, started_unix_us);
+    let measurements = Measurements::new(samples, wall, clock.started_unix_us);
     measurements
         .check_accounting(scenario.n)
         .map_err(|why| Error::Server(format!("request accounting failed: {why}")))?;

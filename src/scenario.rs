@@ -33,6 +33,8 @@ pub struct Scenario {
     /// The whole run ends by then; unfinished requests count as cancelled. `None`
     /// picks a generous bound from the profile's slowest delay (see [`Scenario::deadline`]).
     pub deadline: Option<Duration>,
+    /// Worker threads of the mock API's own runtime.
+    pub server_workers: usize,
 }
 
 /// How the client behaves, across strategies.
@@ -85,6 +87,7 @@ impl Scenario {
             client: ClientOptions::default(),
             seed: 1,
             deadline: None,
+            server_workers: 2,
         }
     }
 
@@ -104,7 +107,10 @@ impl Scenario {
             return bad("--workers must be at least 1");
         }
         if self.strategy.is_sync() && self.client.http == HttpVersion::Http2 {
-            return bad("--http 2 needs an async strategy: ureq speaks HTTP/1.1 only");
+            return bad("HTTP/2 (--http 2) needs an async strategy: ureq speaks HTTP/1.1 only");
+        }
+        if self.server_workers == 0 {
+            return bad("--server-workers must be at least 1");
         }
         if self.deadline.is_some_and(|d| d.is_zero()) {
             return bad("--deadline must be above zero");

@@ -35,6 +35,8 @@ pub struct RunSummary {
     pub execution: String,
     /// Where the mock API ran.
     pub server_placement: &'static str,
+    /// Worker threads of the mock API's runtime.
+    pub server_workers: usize,
     /// Seed of the server's latency draws.
     pub seed: u64,
     /// From the first request's start to the last one's end, in ms.
@@ -53,6 +55,23 @@ pub struct RunSummary {
     pub delays_ms: DelayTotals,
     /// What the server saw.
     pub server: ServerSummary,
+    /// Milestones of the run, in ms from its start, client and server on one clock.
+    pub milestones_ms: Milestones,
+}
+
+/// Where the wall time went: the moments that bound each phase of the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Milestones {
+    /// The client began its last request (after any permit wait).
+    pub last_start: f64,
+    /// The first request reached the server.
+    pub first_arrival: f64,
+    /// The last request reached the server.
+    pub last_arrival: f64,
+    /// The server sent its last answer.
+    pub last_answer: f64,
+    /// The client finished reading its last answer: the wall time.
+    pub last_end: f64,
 }
 
 /// The delays the server actually gave in one run.
@@ -96,6 +115,7 @@ impl RunSummary {
             http: scenario.client.http,
             execution: strategy::execution_model(strategy, &scenario.client),
             server_placement: output.placement,
+            server_workers: scenario.server_workers,
             seed: scenario.seed,
             wall_ms: m.wall.as_secs_f64() * 1e3,
             throughput_rps: m.throughput(),
@@ -104,6 +124,7 @@ impl RunSummary {
             send_lag_ms: send_lag(output),
             delays_ms: delays,
             server: output.ledger.summary(),
+            milestones_ms: milestones(output),
         }
     }
 
@@ -126,4 +147,24 @@ fn send_lag(output: &RunOutput) -> Percentiles {
         Some(entry.arrival_us.saturating_sub(*start))
     });
     percentiles_ms(lags)
+}
+
+/// The run's milestones on the client's clock (the ledger's epoch times shifted by the
+/// run's start).
+fn milestones(output: &RunOutput) -> Milestones {
+    let m = &output.measurements;
+    let since_start = |us: u64| us.saturating_sub(m.started_unix_us) as f64 / 1e3;
+    let entries = &output.ledger.entries;
+    let server = |pick: fn(&crate::server::ledger::LedgerEntry) -> u64, max: bool| {
+        let values = entries.iter().map(pick);
+        let value = if max { values.max() } else { values.min() };
+        value.map_or(0.0, since_start)
+    };
+    Milestones {
+        last_start: m.samples.iter().map(|s| s.start).max().unwrap_or_default().as_secs_f64() * 1e3,
+        first_arrival: server(|e| e.arrival_us, false),
+        last_arrival: server(|e| e.arrival_us, true),
+        last_answer: server(|e| e.finish_us, true),
+        last_end: m.wall.as_secs_f64() * 1e3,
+    }
 }

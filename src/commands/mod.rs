@@ -36,6 +36,7 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
         },
         seed: args.seed,
         deadline: args.deadline,
+        server_workers: args.server_workers,
     };
     scenario.validate()?;
     Ok(scenario)

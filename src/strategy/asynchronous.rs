@@ -25,8 +25,8 @@ pub(super) fn execute(
     strategy: Strategy,
     requests: Vec<PlannedRequest>,
     options: &ClientOptions,
-    clock: &RunClock,
-) -> Result<Vec<Sample>, Error> {
+    clock: RunClock,
+) -> Result<(Vec<Sample>, RunClock), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.runtime_workers)
         .thread_name("fanout-client")
@@ -36,16 +36,25 @@ pub(super) fn execute(
     runtime.block_on(run(strategy, requests, options, clock))
 }
 
-/// Runs an async `strategy` on the current tokio runtime.
+/// Runs an async `strategy` on the current tokio runtime. The clock restarts once the
+/// client is built.
 pub async fn run(
     strategy: Strategy,
     requests: Vec<PlannedRequest>,
     options: &ClientOptions,
-    clock: &RunClock,
-) -> Result<Vec<Sample>, Error> {
-    let fetcher = Fetcher::new(options, clock.clone())?;
+    clock: RunClock,
+) -> Result<(Vec<Sample>, RunClock), Error> {
+    let shared = client(options.http)
+        .map_err(|e| Error::Server(format!("building the HTTP client: {e}")))?;
+    let clock = clock.restarted();
+    let fetcher = Fetcher {
+        shared,
+        reuse: options.reuse,
+        http: options.http,
+        clock: clock.clone(),
+    };
     let limit = options.limit;
-    Ok(match strategy {
+    let samples = match strategy {
         Strategy::AsyncSequential => sequential(fetcher, requests).await,
         Strategy::AsyncConcurrent => concurrent(fetcher, requests, None).await,
         Strategy::AsyncSemaphore => concurrent(fetcher, requests, Some(limit)).await,
@@ -56,7 +65,8 @@ pub async fn run(
                 "{strategy} is a sync strategy and cannot run on a tokio runtime"
             )));
         }
-    })
+    };
+    Ok((samples, clock))
 }
 
 /// Awaits each request before starting the next.
@@ -165,16 +175,6 @@ struct Fetcher {
 }
 
 impl Fetcher {
-    fn new(options: &ClientOptions, clock: RunClock) -> Result<Fetcher, Error> {
-        Ok(Fetcher {
-            shared: client(options.http)
-                .map_err(|e| Error::Server(format!("building the HTTP client: {e}")))?,
-            reuse: options.reuse,
-            http: options.http,
-            clock,
-        })
-    }
-
     /// Waits for `future` unless the deadline comes first.
     async fn wait<F: std::future::Future>(&self, future: F) -> Option<F::Output> {
         let deadline = tokio::time::Instant::from_std(self.clock.deadline);

@@ -120,26 +120,41 @@ pub enum HttpVersion {
     Http2,
 }
 
-/// What every strategy shares during one run.
+/// What every strategy shares during one run: the clock its samples are measured on,
+/// the deadline, and the counter a progress display watches.
+///
+/// A strategy sets up first (runtime, client, agent, threads) and then calls
+/// [`RunClock::restarted`], so set-up costs are not charged to the requests.
 #[derive(Debug, Clone)]
 pub struct RunClock {
     /// The run's start: sample times are measured from here.
     pub t0: Instant,
+    /// The same moment, µs since the Unix epoch: lines samples up with the ledger.
+    pub started_unix_us: u64,
     /// Past this instant nothing new starts and everything unfinished is cancelled.
     pub deadline: Instant,
+    /// How long after the start the deadline falls.
+    allowed: Duration,
     /// Requests finished so far, for a progress display.
     pub completed: Arc<AtomicU64>,
 }
 
 impl RunClock {
-    /// A clock starting now with `deadline` from now.
-    pub fn start(deadline: Duration, completed: Arc<AtomicU64>) -> RunClock {
+    /// A clock starting now with the deadline `allowed` from now.
+    pub fn start(allowed: Duration, completed: Arc<AtomicU64>) -> RunClock {
         let t0 = Instant::now();
         RunClock {
             t0,
-            deadline: t0 + deadline,
+            started_unix_us: crate::server::ledger::now_us(),
+            deadline: t0 + allowed,
+            allowed,
             completed,
         }
+    }
+
+    /// The same clock started again now: call it once set-up is done.
+    pub fn restarted(self) -> RunClock {
+        RunClock::start(self.allowed, self.completed)
     }
 
     /// Time since the run started.
@@ -158,13 +173,14 @@ impl RunClock {
     }
 }
 
-/// Makes every planned request with `strategy`; returns one sample per request.
+/// Makes every planned request with `strategy`; returns one sample per request and the
+/// clock they were measured on (started once the strategy's set-up was done).
 pub fn execute(
     strategy: Strategy,
     requests: Vec<PlannedRequest>,
     options: &ClientOptions,
-    clock: &RunClock,
-) -> Result<Vec<Sample>, crate::error::Error> {
+    clock: RunClock,
+) -> Result<(Vec<Sample>, RunClock), crate::error::Error> {
     match strategy {
         Strategy::SyncSequential => Ok(sync::sequential(&requests, options, clock)),
         Strategy::SyncThreads => Ok(sync::threads(&requests, options, clock)),

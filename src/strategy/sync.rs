@@ -32,31 +32,35 @@ fn agent(idle: usize) -> Agent {
 pub(super) fn sequential(
     requests: &[PlannedRequest],
     options: &ClientOptions,
-    clock: &RunClock,
-) -> Vec<Sample> {
+    clock: RunClock,
+) -> (Vec<Sample>, RunClock) {
     let shared = agent(1);
-    requests
+    let clock = clock.restarted();
+    let samples = requests
         .iter()
-        .map(|request| fetch(&shared, request, options.reuse, clock))
-        .collect()
+        .map(|request| fetch(&shared, request, options.reuse, &clock))
+        .collect();
+    (samples, clock)
 }
 
 /// `options.threads` OS threads take requests from a shared counter, in order.
 pub(super) fn threads(
     requests: &[PlannedRequest],
     options: &ClientOptions,
-    clock: &RunClock,
-) -> Vec<Sample> {
+    clock: RunClock,
+) -> (Vec<Sample>, RunClock) {
     let workers = options.threads.min(requests.len()).max(1);
     let shared = agent(workers);
     let next = AtomicUsize::new(0);
     let samples = Mutex::new(Vec::with_capacity(requests.len()));
+    // Threads start as they are spawned: start the clock just before the first one.
+    let clock = clock.restarted();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 let mut mine = Vec::new();
                 while let Some(request) = requests.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    mine.push(fetch(&shared, request, options.reuse, clock));
+                    mine.push(fetch(&shared, request, options.reuse, &clock));
                 }
                 samples
                     .lock()
@@ -65,9 +69,10 @@ pub(super) fn threads(
             });
         }
     });
-    samples
+    let samples = samples
         .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    (samples, clock)
 }
 
 /// Makes one request, bounded by the run's deadline, and classifies how it ended.

@@ -1,0 +1,155 @@
+//! Every strategy against the mock API: counts, limits and outcomes, checked on both
+//! sides (the client's samples and the server's ledger).
+
+mod common;
+
+use common::{failing_scenario, run, scenario, summary, total};
+use fanout::{ClientReuse, HttpVersion, Outcome, Strategy};
+
+#[test]
+fn every_strategy_accounts_for_every_request() {
+    for strategy in Strategy::ALL {
+        let s = summary(&scenario(strategy, 23, "5ms"));
+        assert_eq!(total(&s), 23, "{strategy}: {:?}", s.outcomes);
+        assert_eq!(s.ok(), 23, "{strategy}: {:?}", s.outcomes);
+        assert_eq!(s.server.received, 23, "{strategy}: the server saw every request");
+    }
+}
+
+#[test]
+fn samples_and_ledger_agree_request_by_request() {
+    let output = run(&scenario(Strategy::AsyncConcurrent, 40, "uniform:1ms..20ms"));
+    let mut seen: Vec<u64> = output.ledger.entries.iter().filter_map(|e| e.seq).collect();
+    seen.sort();
+    assert_eq!(seen, (0..40).collect::<Vec<_>>());
+    for sample in &output.measurements.samples {
+        let entry = output.ledger.entries.iter().find(|e| e.seq == Some(sample.seq)).unwrap();
+        // The client cannot finish before the server's delay has passed.
+        assert!(sample.latency().as_micros() as u64 >= entry.delay_us, "{sample:?} {entry:?}");
+    }
+}
+
+#[test]
+fn semaphore_and_buffered_reach_their_limit_and_never_pass_it() {
+    for strategy in [Strategy::AsyncSemaphore, Strategy::AsyncBuffered, Strategy::AsyncFailfast] {
+        let mut s = scenario(strategy, 30, "40ms");
+        s.client.limit = 5;
+        let s = summary(&s);
+        assert_eq!(s.ok(), 30, "{strategy}");
+        assert_eq!(s.server.peak_in_flight, 5, "{strategy}: peak at the server");
+        assert!(s.server.connections <= 5, "{strategy}: {} connections", s.server.connections);
+    }
+}
+
+#[test]
+fn sync_threads_share_one_pool_sized_to_the_threads() {
+    let mut s = scenario(Strategy::SyncThreads, 40, "10ms");
+    s.client.threads = 6;
+    let s = summary(&s);
+    assert_eq!(s.server.peak_in_flight, 6);
+    // ureq keeps 3 idle connections per host by default; sized right, each thread
+    // keeps its connection and the server sees exactly 6.
+    assert_eq!(s.server.connections, 6);
+}
+
+#[test]
+fn concurrent_takes_less_than_half_of_sequential() {
+    let sequential = summary(&scenario(Strategy::SyncSequential, 10, "100ms"));
+    let concurrent = summary(&scenario(Strategy::AsyncConcurrent, 10, "100ms"));
+    assert!(
+        concurrent.wall_ms < sequential.wall_ms / 2.0,
+        "concurrent {} ms, sequential {} ms",
+        concurrent.wall_ms,
+        sequential.wall_ms
+    );
+    assert!(sequential.wall_ms >= 1000.0, "ten 100 ms requests, one after another");
+}
+
+#[test]
+fn http2_multiplexes_over_one_connection_and_http1_opens_one_per_request() {
+    let mut h1 = scenario(Strategy::AsyncConcurrent, 50, "50ms");
+    h1.client.http = HttpVersion::Http1;
+    let mut h2 = h1.clone();
+    h2.client.http = HttpVersion::Http2;
+    let (h1, h2) = (summary(&h1), summary(&h2));
+    assert_eq!(h2.ok(), 50);
+    assert_eq!(h2.server.connections, 1);
+    assert_eq!(h2.server.peak_in_flight, 50);
+    assert!(h1.server.connections >= 45, "HTTP/1.1: {} connections", h1.server.connections);
+}
+
+#[test]
+fn a_client_per_request_opens_a_connection_per_request() {
+    for strategy in [Strategy::SyncSequential, Strategy::AsyncSequential] {
+        let mut per_request = scenario(strategy, 20, "1ms");
+        per_request.client.reuse = ClientReuse::PerRequest;
+        let shared = scenario(strategy, 20, "1ms");
+        let (per_request, shared) = (summary(&per_request), summary(&shared));
+        assert_eq!(per_request.server.connections, 20, "{strategy}");
+        assert_eq!(shared.server.connections, 1, "{strategy}");
+    }
+}
+
+#[test]
+fn failfast_stops_hammering_a_failing_endpoint() {
+    let limit = 5;
+    let mut failfast = failing_scenario(Strategy::AsyncFailfast, 100, "30ms", 401);
+    failfast.client.limit = limit;
+    let s = summary(&failfast);
+    assert_eq!(total(&s), 100);
+    assert!(s.outcomes["http_4xx"] >= 1);
+    assert!(s.outcomes["cancelled"] >= 90, "{:?}", s.outcomes);
+    // The first wave of `limit` requests, plus at most a few that started while the
+    // first failure was being noticed.
+    assert!(s.server.received <= (limit + 2) as u64, "server saw {}", s.server.received);
+
+    let mut collect_all = failing_scenario(Strategy::AsyncSemaphore, 100, "1ms", 401);
+    collect_all.client.limit = limit;
+    let s = summary(&collect_all);
+    assert_eq!(s.server.received, 100);
+    assert_eq!(s.outcomes["http_4xx"], 100);
+}
+
+#[test]
+fn the_deadline_ends_a_run_against_a_slow_endpoint() {
+    for strategy in [Strategy::SyncSequential, Strategy::AsyncConcurrent, Strategy::AsyncSemaphore] {
+        let mut s = scenario(strategy, 6, "10s");
+        s.client.limit = 2;
+        s.deadline = Some(std::time::Duration::from_millis(300));
+        let output = run(&s);
+        assert!(output.measurements.wall.as_secs_f64() < 2.0, "{strategy}");
+        let cancelled = output
+            .measurements
+            .samples
+            .iter()
+            .filter(|sample| sample.outcome == Outcome::Cancelled)
+            .count();
+        assert_eq!(cancelled, 6, "{strategy}");
+    }
+}
+
+#[test]
+fn status_classes_are_outcomes_not_errors() {
+    for (status, name) in [(404, "http_4xx"), (429, "http_429"), (503, "http_5xx")] {
+        for strategy in [Strategy::SyncSequential, Strategy::AsyncConcurrent] {
+            let s = summary(&failing_scenario(strategy, 4, "1ms", status));
+            assert_eq!(s.outcomes[name], 4, "{strategy} {status}: {:?}", s.outcomes);
+        }
+    }
+}
+
+#[test]
+fn a_refused_port_is_a_connect_outcome() {
+    // Bind and drop a listener: the port is free and nothing answers on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for strategy in [Strategy::SyncSequential, Strategy::AsyncConcurrent] {
+        let s = scenario(strategy, 3, "1ms");
+        let requests = s.requests(&format!("http://127.0.0.1:{port}"));
+        let clock = fanout::strategy::RunClock::start(
+            std::time::Duration::from_secs(5),
+            Default::default(),
+        );
+        let (samples, _) = fanout::strategy::execute(strategy, requests, &s.client, clock).unwrap();
+        assert!(samples.iter().all(|x| x.outcome == Outcome::Connect), "{strategy}: {samples:?}");
+    }
+}
