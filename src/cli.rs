@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::server::Engine;
 use crate::server::latency::{Latency, parse_duration};
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 
@@ -90,6 +91,9 @@ pub struct ScenarioArgs {
     /// Worker threads of the mock API's runtime.
     #[arg(long, default_value = "2", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub server_workers: usize,
+    /// The HTTP server behind the mock API: fanout's own, or wiremock for comparison.
+    #[arg(long, value_enum, default_value = "fanout")]
+    pub engine: Engine,
     /// Where the mock API runs: in its own process (default), or inside this one.
     #[arg(long, value_enum, default_value = "child")]
     pub server: ServerPlacement,
@@ -128,6 +132,9 @@ pub struct ServeArgs {
     /// Worker threads of the server's runtime.
     #[arg(long, default_value = "2", value_parser = parse_count_usize)]
     pub workers: usize,
+    /// The HTTP server: fanout's own, or wiremock for comparison.
+    #[arg(long, value_enum, default_value = "fanout")]
+    pub engine: Engine,
     /// Internal: driven by a parent fanout over stdin/stdout.
     #[arg(long, hide = true)]
     pub control: Option<String>,

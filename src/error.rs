@@ -23,7 +23,9 @@ pub enum Error {
     Profile { path: PathBuf, why: String },
 
     /// The port asked for is taken by another process.
-    #[error("port {port} on 127.0.0.1 is already in use: pick another with --port, or 0 for a free one")]
+    #[error(
+        "port {port} on 127.0.0.1 is already in use: pick another with --port, or 0 for a free one"
+    )]
     PortInUse { port: u16 },
 
     /// The run would need more file descriptors than this process may open.

@@ -154,12 +154,14 @@ impl Measurements {
     /// Checks that requests `0..n` each have exactly one sample.
     pub fn check_accounting(&self, n: u64) -> Result<(), String> {
         if self.samples.len() as u64 != n {
-            return Err(format!(
-                "{} samples for {n} requests",
-                self.samples.len()
-            ));
+            return Err(format!("{} samples for {n} requests", self.samples.len()));
         }
-        match self.samples.iter().enumerate().find(|(i, s)| s.seq != *i as u64) {
+        match self
+            .samples
+            .iter()
+            .enumerate()
+            .find(|(i, s)| s.seq != *i as u64)
+        {
             Some((i, s)) => Err(format!("sample {i} carries seq {}", s.seq)),
             None => Ok(()),
         }

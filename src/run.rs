@@ -43,6 +43,7 @@ pub fn run_fresh(
     ensure_descriptors(scenario, placement)?;
     let mut config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
     config.workers = scenario.server_workers;
+    config.engine = scenario.engine;
     let mut server = MockApi::start(&config, placement)?;
     let mut output = run_on(scenario, &mut server, progress)?;
     output.placement = placement.name();
@@ -66,7 +67,11 @@ pub fn run_on(
     measurements
         .check_accounting(scenario.n)
         .map_err(|why| Error::Server(format!("request accounting failed: {why}")))?;
-    if measurements.samples.iter().any(|s| s.outcome != Outcome::Ok) {
+    if measurements
+        .samples
+        .iter()
+        .any(|s| s.outcome != Outcome::Ok)
+    {
         // A request the client abandoned is recorded when the server notices the
         // closed connection, a moment after the client moved on.
         std::thread::sleep(Duration::from_millis(50));

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::server::Engine;
 use crate::server::profile::Profile;
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 
@@ -35,6 +36,8 @@ pub struct Scenario {
     pub deadline: Option<Duration>,
     /// Worker threads of the mock API's own runtime.
     pub server_workers: usize,
+    /// The HTTP server behind the mock API.
+    pub engine: Engine,
 }
 
 /// How the client behaves, across strategies.
@@ -88,6 +91,7 @@ impl Scenario {
             seed: 1,
             deadline: None,
             server_workers: 2,
+            engine: Engine::Fanout,
         }
     }
 

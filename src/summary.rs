@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::measure::{Percentiles, percentiles_ms};
 use crate::run::RunOutput;
+use crate::server::Engine;
 use crate::server::ledger::ServerSummary;
 use crate::strategy::{self, ClientReuse, HttpVersion, Strategy};
 
@@ -37,6 +38,8 @@ pub struct RunSummary {
     pub server_placement: &'static str,
     /// Worker threads of the mock API's runtime.
     pub server_workers: usize,
+    /// The HTTP server behind the mock API (`fanout` or `wiremock`).
+    pub server_engine: Engine,
     /// Seed of the server's latency draws.
     pub seed: u64,
     /// From the first request's start to the last one's end, in ms.
@@ -116,6 +119,7 @@ impl RunSummary {
             execution: strategy::execution_model(strategy, &scenario.client),
             server_placement: output.placement,
             server_workers: scenario.server_workers,
+            server_engine: scenario.engine,
             seed: scenario.seed,
             wall_ms: m.wall.as_secs_f64() * 1e3,
             throughput_rps: m.throughput(),
@@ -161,7 +165,14 @@ fn milestones(output: &RunOutput) -> Milestones {
         value.map_or(0.0, since_start)
     };
     Milestones {
-        last_start: m.samples.iter().map(|s| s.start).max().unwrap_or_default().as_secs_f64() * 1e3,
+        last_start: m
+            .samples
+            .iter()
+            .map(|s| s.start)
+            .max()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3,
         first_arrival: server(|e| e.arrival_us, false),
         last_arrival: server(|e| e.arrival_us, true),
         last_answer: server(|e| e.finish_us, true),

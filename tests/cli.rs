@@ -15,7 +15,10 @@ fn refused(args: &[&str], needle: &str) {
     let output = fanout(args);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
-    assert!(stderr.contains(needle), "{args:?}: expected '{needle}' in: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: expected '{needle}' in: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     assert!(!stderr.contains("backtrace"), "{args:?}: {stderr}");
     let first_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
@@ -26,7 +29,10 @@ fn refused(args: &[&str], needle: &str) {
 fn zero_and_negative_counts_are_refused() {
     refused(&["run", "-n", "0"], "at least 1");
     refused(&["run", "-n", "-5"], "at least 1");
-    refused(&["run", "--limit", "0", "-s", "async-semaphore"], "at least 1");
+    refused(
+        &["run", "--limit", "0", "-s", "async-semaphore"],
+        "at least 1",
+    );
     refused(&["compare", "--threads", "0"], "at least 1");
 }
 
@@ -54,26 +60,47 @@ fn broken_profiles_are_refused() {
     let dir = std::env::temp_dir().join(format!("fanout-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let broken = dir.join("broken.toml");
-    std::fs::write(&broken, "[[endpoint]]\nname = 'a'\npath = '/a'\nlatency = 'whenever'\n").unwrap();
-    refused(&["run", "--profile", broken.to_str().unwrap()], "broken.toml");
+    std::fs::write(
+        &broken,
+        "[[endpoint]]\nname = 'a'\npath = '/a'\nlatency = 'whenever'\n",
+    )
+    .unwrap();
+    refused(
+        &["run", "--profile", broken.to_str().unwrap()],
+        "broken.toml",
+    );
     let empty = dir.join("empty.toml");
     std::fs::write(&empty, "").unwrap();
     refused(&["run", "--profile", empty.to_str().unwrap()], "endpoint");
-    refused(&["run", "--profile", "/nonexistent/profile.toml"], "profile.toml");
+    refused(
+        &["run", "--profile", "/nonexistent/profile.toml"],
+        "profile.toml",
+    );
 }
 
 #[test]
 fn a_port_in_use_is_refused() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    refused(&["serve", "--port", &port, "--duration", "1s"], "already in use");
+    refused(
+        &["serve", "--port", &port, "--duration", "1s"],
+        "already in use",
+    );
 }
 
 #[test]
 fn too_few_file_descriptors_is_refused_before_sending() {
     use std::os::unix::process::CommandExt;
     let mut command = Command::new(env!("CARGO_BIN_EXE_fanout"));
-    command.args(["run", "-n", "1000", "--server", "in-process", "--delay", "1ms"]);
+    command.args([
+        "run",
+        "-n",
+        "1000",
+        "--server",
+        "in-process",
+        "--delay",
+        "1ms",
+    ]);
     // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
     unsafe {
         command.pre_exec(|| {
@@ -89,16 +116,37 @@ fn too_few_file_descriptors_is_refused_before_sending() {
 
 #[test]
 fn run_json_follows_the_documented_schema() {
-    let output = fanout(&["run", "-s", "async-semaphore", "-n", "12", "--delay", "5ms", "--limit", "4", "--json"]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = fanout(&[
+        "run",
+        "-s",
+        "async-semaphore",
+        "-n",
+        "12",
+        "--delay",
+        "5ms",
+        "--limit",
+        "4",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let run: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(run["strategy"], "async-semaphore");
     assert_eq!(run["n"], 12);
     assert_eq!(run["limit"], 4);
     assert_eq!(run["outcomes"]["ok"], 12);
-    assert!(run["wall_ms"].as_f64().unwrap() >= 15.0, "three waves of 5 ms");
+    assert!(
+        run["wall_ms"].as_f64().unwrap() >= 15.0,
+        "three waves of 5 ms"
+    );
     for key in ["p50", "p90", "p99", "max"] {
-        assert!(run["latency_ms"][key].as_f64().unwrap() >= 5.0, "latency_ms.{key}");
+        assert!(
+            run["latency_ms"][key].as_f64().unwrap() >= 5.0,
+            "latency_ms.{key}"
+        );
     }
     assert_eq!(run["server"]["received"], 12);
     assert_eq!(run["server"]["peak_in_flight"], 4);
@@ -109,9 +157,20 @@ fn run_json_follows_the_documented_schema() {
 #[test]
 fn compare_json_lists_one_run_per_strategy() {
     let output = fanout(&[
-        "compare", "--strategies", "sync-sequential,async-concurrent", "-n", "5", "--delay", "20ms", "--json",
+        "compare",
+        "--strategies",
+        "sync-sequential,async-concurrent",
+        "-n",
+        "5",
+        "--delay",
+        "20ms",
+        "--json",
     ]);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let runs = value["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
@@ -122,7 +181,15 @@ fn compare_json_lists_one_run_per_strategy() {
 
 #[test]
 fn compare_prints_a_table_with_speedups() {
-    let output = fanout(&["compare", "--strategies", "async-sequential,async-concurrent", "-n", "4", "--delay", "20ms"]);
+    let output = fanout(&[
+        "compare",
+        "--strategies",
+        "async-sequential,async-concurrent",
+        "-n",
+        "4",
+        "--delay",
+        "20ms",
+    ]);
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("speedup"), "{text}");
@@ -132,9 +199,21 @@ fn compare_prints_a_table_with_speedups() {
 
 #[test]
 fn serve_answers_any_client_and_reports_its_ledger() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(env!("CARGO_BIN_EXE_fanout"))
-        .args(["serve", "--port", &port.to_string(), "--delay", "5ms", "--duration", "2s"])
+        .args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--delay",
+            "5ms",
+            "--duration",
+            "2s",
+        ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -37,6 +37,7 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
         seed: args.seed,
         deadline: args.deadline,
         server_workers: args.server_workers,
+        engine: args.engine,
     };
     scenario.validate()?;
     Ok(scenario)

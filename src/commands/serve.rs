@@ -24,10 +24,15 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     let mut config = ServerConfig::new(profile, args.seed);
     config.port = args.port;
     config.workers = args.workers;
+    config.engine = args.engine;
     let mut server = MockApi::start(&config, &Placement::InProcess)?;
     println!("fanout mock API listening on {}", server.url());
     for endpoint in &config.profile.endpoints {
-        let path = if endpoint.path == "*" { "/<any path>" } else { &endpoint.path };
+        let path = if endpoint.path == "*" {
+            "/<any path>"
+        } else {
+            &endpoint.path
+        };
         println!(
             "  {:<6} {}{:<28} {} after {}  ({})",
             endpoint.method,
@@ -40,7 +45,10 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     }
     println!("add ?seq=N to a request to get the same delay for request N on every run");
     match args.duration {
-        Some(limit) => println!("serving for {}; Ctrl-C stops it sooner", human_ms(ms(limit))),
+        Some(limit) => println!(
+            "serving for {}; Ctrl-C stops it sooner",
+            human_ms(ms(limit))
+        ),
         None => println!("serving until Ctrl-C"),
     }
     wait_for_stop(args.duration)?;
@@ -49,7 +57,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
         "served {} requests ({} abandoned by their client) on {} connections; peak in-flight {}, busiest second {}",
         summary.received,
         summary.abandoned,
-        summary.connections,
+        crate::report::table::count_or_na(summary.connections),
         summary.peak_in_flight,
         summary.max_per_second
     );

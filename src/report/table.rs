@@ -17,6 +17,11 @@ pub fn human_ms(ms: f64) -> String {
     }
 }
 
+/// A count the engine may not know: the number, or `n/a`.
+pub fn count_or_na(count: Option<u64>) -> String {
+    count.map_or("n/a".to_string(), |c| c.to_string())
+}
+
 /// The failures of a run, `-` when there were none: `http_5xx 3, cancelled 2`.
 fn failures(summary: &RunSummary) -> String {
     let parts: Vec<String> = summary
@@ -76,8 +81,13 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     let v = &s.server;
     writeln!(
         out,
-        "  server     received {}  peak in-flight {}  busiest second {}  connections {}  ({})",
-        v.received, v.peak_in_flight, v.max_per_second, v.connections, s.server_placement
+        "  server     received {}  peak in-flight {}  busiest second {}  connections {}  ({}, {})",
+        v.received,
+        v.peak_in_flight,
+        v.max_per_second,
+        count_or_na(v.connections),
+        s.server_engine,
+        s.server_placement
     )?;
     writeln!(
         out,
@@ -95,16 +105,25 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     };
     writeln!(
         out,
-        "n={}  profile {}  client {}  HTTP/{}  server {}",
+        "n={}  profile {}  client {}  HTTP/{}  server {} ({})",
         first.n,
         first.profile,
         client_name(first),
         http_name(first),
+        first.server_engine,
         first.server_placement
     )?;
     writeln!(out)?;
     let header = [
-        "strategy", "wall", "speedup", "p50", "p99", "ok", "failures", "peak", "conns",
+        "strategy",
+        "wall",
+        "speedup",
+        "p50",
+        "p99",
+        "ok",
+        "failures",
+        "peak",
+        "conns",
         "send lag p99",
     ];
     let rows: Vec<[String; 10]> = runs
@@ -119,13 +138,19 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
                 format!("{}/{}", s.ok(), s.n),
                 failures(s),
                 s.server.peak_in_flight.to_string(),
-                s.server.connections.to_string(),
+                count_or_na(s.server.connections),
                 human_ms(s.send_lag_ms.p99),
             ]
         })
         .collect();
     let widths: Vec<usize> = (0..header.len())
-        .map(|c| rows.iter().map(|r| r[c].len()).chain([header[c].len()]).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |cells: Vec<&str>| -> String {
         cells

@@ -47,11 +47,7 @@ pub(crate) struct ServerState {
 
 impl ServerState {
     pub fn new(profile: Profile, seed: u64, ledger: Arc<Ledger>) -> ServerState {
-        let padding = profile
-            .endpoints
-            .iter()
-            .map(|e| "x".repeat(e.body_bytes.saturating_sub(64)))
-            .collect();
+        let padding = profile.endpoints.iter().map(padding).collect();
         ServerState {
             profile,
             seed,
@@ -61,7 +57,8 @@ impl ServerState {
     }
 }
 
-/// Binds 127.0.0.1:`port` (0 for a free port) with a deep accept backlog.
+/// Binds 127.0.0.1:`port` (0 for a free port) with a deep accept backlog. Needs a
+/// tokio runtime (the listener registers with its reactor).
 pub(crate) fn bind(port: u16) -> std::io::Result<TcpListener> {
     let socket = TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
@@ -143,7 +140,7 @@ async fn answer(
         entry: LedgerEntry {
             seq,
             endpoint: endpoint.map(|e| e as u16),
-            connection,
+            connection: Some(connection),
             arrival_us,
             delay_us: 0,
             finish_us: arrival_us,
@@ -165,17 +162,33 @@ async fn answer(
     tokio::time::sleep(delay).await;
 
     let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::OK);
-    let body = format!(
-        r#"{{"endpoint":"{}","seq":{},"delay_ms":{:.3},"padding":"{}"}}"#,
-        spec.name,
-        seq.map_or("null".to_string(), |s| s.to_string()),
-        delay.as_secs_f64() * 1e3,
-        state.padding[index],
-    );
+    let body = body_json(spec, seq, delay, &state.padding[index]);
     pending.entry.status = Some(status.as_u16());
     pending.entry.finish_us = now_us();
     pending.answered = true;
     Ok(json_response(status, body))
+}
+
+/// Filler that brings an endpoint's answer to about `body_bytes`.
+pub(crate) fn padding(endpoint: &super::profile::Endpoint) -> String {
+    "x".repeat(endpoint.body_bytes.saturating_sub(64))
+}
+
+/// The JSON body every endpoint answers with: who answered, for which request, after
+/// which delay, padded to the endpoint's size.
+pub(crate) fn body_json(
+    endpoint: &super::profile::Endpoint,
+    seq: Option<u64>,
+    delay: Duration,
+    padding: &str,
+) -> String {
+    format!(
+        r#"{{"endpoint":"{}","seq":{},"delay_ms":{:.3},"padding":"{}"}}"#,
+        endpoint.name,
+        seq.map_or("null".to_string(), |s| s.to_string()),
+        delay.as_secs_f64() * 1e3,
+        padding,
+    )
 }
 
 fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -189,7 +202,7 @@ fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 }
 
 /// The `seq` query parameter: the client's number for this request.
-fn seq_of(query: Option<&str>) -> Option<u64> {
+pub(crate) fn seq_of(query: Option<&str>) -> Option<u64> {
     query?
         .split('&')
         .find_map(|pair| pair.strip_prefix("seq="))

@@ -141,11 +141,11 @@ pub fn format_duration(d: Duration) -> String {
     let micros = d.as_micros();
     if micros == 0 {
         "0ms".to_string()
-    } else if micros % 1_000_000 == 0 {
+    } else if micros.is_multiple_of(1_000_000) {
         format!("{}s", micros / 1_000_000)
     } else if micros >= 1_000_000 {
         format!("{}s", trim_float(d.as_secs_f64()))
-    } else if micros % 1000 == 0 {
+    } else if micros.is_multiple_of(1000) {
         format!("{}ms", micros / 1000)
     } else if micros >= 1000 {
         format!("{}ms", trim_float(micros as f64 / 1e3))
@@ -160,10 +160,12 @@ fn trim_float(x: f64) -> String {
 }
 
 fn parse_range(text: &str, whole: &str) -> Result<(Duration, Duration), Error> {
-    let (a, b) = text.split_once("..").ok_or_else(|| Error::InvalidDuration {
-        text: whole.to_string(),
-        why: "a range is written LOW..HIGH, e.g. uniform:100ms..900ms".to_string(),
-    })?;
+    let (a, b) = text
+        .split_once("..")
+        .ok_or_else(|| Error::InvalidDuration {
+            text: whole.to_string(),
+            why: "a range is written LOW..HIGH, e.g. uniform:100ms..900ms".to_string(),
+        })?;
     let (low, high) = (parse_duration(a)?, parse_duration(b)?);
     if low > high {
         return Err(Error::InvalidDuration {
@@ -265,7 +267,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_durations_with_a_reason() {
-        for bad in ["-1s", "500", "5 parsecs", "uniform:1s", "uniform:2s..1s", "zipf:1s..2s"] {
+        for bad in [
+            "-1s",
+            "500",
+            "5 parsecs",
+            "uniform:1s",
+            "uniform:2s..1s",
+            "zipf:1s..2s",
+        ] {
             let err = bad.parse::<Latency>().unwrap_err().to_string();
             assert!(err.contains(bad.trim()), "{bad}: {err}");
         }
@@ -273,7 +282,13 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for text in ["500ms", "2s", "uniform:100ms..900ms", "lognormal:200ms..2s", "1.5s"] {
+        for text in [
+            "500ms",
+            "2s",
+            "uniform:100ms..900ms",
+            "lognormal:200ms..2s",
+            "1.5s",
+        ] {
             assert_eq!(text.parse::<Latency>().unwrap().to_string(), text);
         }
     }

@@ -25,8 +25,9 @@ pub struct LedgerEntry {
     pub seq: Option<u64>,
     /// Index of the endpoint that answered, `None` when no endpoint matched.
     pub endpoint: Option<u16>,
-    /// Which accepted TCP connection carried it (0, 1, 2, … in accept order).
-    pub connection: u64,
+    /// Which accepted TCP connection carried it (0, 1, 2, … in accept order); `None`
+    /// when the engine cannot tell (wiremock).
+    pub connection: Option<u64>,
     /// When the request's head and body had been read, µs since the Unix epoch.
     pub arrival_us: u64,
     /// The delay the server chose for it, in µs.
@@ -42,8 +43,9 @@ pub struct LedgerEntry {
 pub struct LedgerRecord {
     /// Every request the server received, in the order they finished.
     pub entries: Vec<LedgerEntry>,
-    /// TCP connections accepted since the server started.
-    pub connections: u64,
+    /// TCP connections accepted since the server started; `None` when the engine
+    /// cannot count them (wiremock).
+    pub connections: Option<u64>,
 }
 
 /// The live ledger, shared by every connection task of one server.
@@ -55,9 +57,19 @@ pub struct Ledger {
     /// Connections accepted, counted in the accept loop (wiremock has no hook for this,
     /// which is why fanout accepts connections itself).
     connections: AtomicU64,
+    /// False for engines that accept connections out of fanout's sight.
+    counts_connections: bool,
 }
 
 impl Ledger {
+    /// A ledger for an engine whose accept loop counts connections.
+    pub fn counting_connections() -> Ledger {
+        Ledger {
+            counts_connections: true,
+            ..Ledger::default()
+        }
+    }
+
     /// Counts one accepted connection and returns its number.
     pub fn connection_opened(&self) -> u64 {
         self.connections.fetch_add(1, Ordering::Relaxed)
@@ -80,7 +92,9 @@ impl Ledger {
             .clone();
         LedgerRecord {
             entries,
-            connections: self.connections.load(Ordering::Relaxed),
+            connections: self
+                .counts_connections
+                .then(|| self.connections.load(Ordering::Relaxed)),
         }
     }
 }
@@ -104,8 +118,8 @@ pub struct ServerSummary {
     pub peak_in_flight: u64,
     /// The most requests that arrived within any sliding one-second window.
     pub max_per_second: u64,
-    /// TCP connections the server accepted.
-    pub connections: u64,
+    /// TCP connections the server accepted (`null` when the engine cannot count them).
+    pub connections: Option<u64>,
     /// Time between the first and the last arrival, in ms: how long the client took to
     /// get every request to the server.
     pub arrival_spread_ms: f64,
@@ -194,7 +208,7 @@ mod tests {
         LedgerEntry {
             seq: None,
             endpoint: Some(0),
-            connection: 0,
+            connection: Some(0),
             arrival_us: arrival_ms * 1000,
             delay_us: 0,
             finish_us: finish_ms * 1000,
@@ -226,12 +240,12 @@ mod tests {
         dropped.status = None;
         let record = LedgerRecord {
             entries: vec![slow, dropped],
-            connections: 2,
+            connections: Some(2),
         };
         let summary = record.summary();
         assert_eq!(summary.received, 2);
         assert_eq!(summary.abandoned, 1);
-        assert_eq!(summary.connections, 2);
+        assert_eq!(summary.connections, Some(2));
         assert_eq!(summary.overhead_p99_ms, 20.0);
     }
 }

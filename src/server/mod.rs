@@ -1,5 +1,5 @@
 //! The mock API: a local HTTP server on 127.0.0.1 whose endpoints answer after a
-//! seeded delay, and which keeps a [ledger](ledger) of everything it served.
+//! seeded delay, and which keeps a [`ledger`] of everything it served.
 //!
 //! Every command that needs a server starts a fresh one ([`MockApi::start`]) and stops
 //! it when the handle drops, so one run's ledger never grows into the next and no user
@@ -21,6 +21,7 @@ mod http;
 pub mod latency;
 pub mod ledger;
 pub mod profile;
+mod wiremock_engine;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,8 +51,22 @@ pub struct ServerConfig {
     pub port: u16,
     /// Worker threads of the server's own runtime.
     pub workers: usize,
-    /// HTTP/2 streams allowed at once on one connection.
+    /// HTTP/2 streams allowed at once on one connection (fanout's engine).
     pub h2_max_streams: u32,
+    /// Which HTTP server answers.
+    #[serde(default)]
+    pub engine: Engine,
+}
+
+/// The HTTP server behind the mock API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// fanout's own accept loop on hyper: counts connections, records finish times.
+    #[default]
+    Fanout,
+    /// `wiremock::MockServer`, for comparison: no connection count, planned finishes.
+    Wiremock,
 }
 
 impl ServerConfig {
@@ -63,7 +78,17 @@ impl ServerConfig {
             port: 0,
             workers: 2,
             h2_max_streams: DEFAULT_H2_MAX_STREAMS,
+            engine: Engine::Fanout,
         }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Engine::Fanout => "fanout",
+            Engine::Wiremock => "wiremock",
+        })
     }
 }
 
@@ -137,14 +162,37 @@ impl MockApi {
 struct InProcessServer {
     addr: std::net::SocketAddr,
     ledger: Arc<Ledger>,
-    /// Dropping the sender tells the accept loop and every connection to stop.
-    shutdown: Option<watch::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    running: Running,
+}
+
+/// What keeps the server alive; dropping it stops the server.
+enum Running {
+    Fanout {
+        /// Dropping the sender tells the accept loop and every connection to stop.
+        shutdown: Option<watch::Sender<()>>,
+        thread: Option<JoinHandle<()>>,
+    },
+    Wiremock(#[allow(dead_code)] wiremock_engine::WiremockServer),
 }
 
 impl InProcessServer {
     fn start(config: &ServerConfig) -> Result<InProcessServer, Error> {
-        let ledger = Arc::new(Ledger::default());
+        match config.engine {
+            Engine::Fanout => Self::start_fanout(config),
+            Engine::Wiremock => {
+                let ledger = Arc::new(Ledger::default());
+                let server = wiremock_engine::start(config, ledger.clone())?;
+                Ok(InProcessServer {
+                    addr: server.addr,
+                    ledger,
+                    running: Running::Wiremock(server),
+                })
+            }
+        }
+    }
+
+    fn start_fanout(config: &ServerConfig) -> Result<InProcessServer, Error> {
+        let ledger = Arc::new(Ledger::counting_connections());
         let (shutdown, shutdown_rx) = watch::channel(());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let state = Arc::new(http::ServerState::new(
@@ -176,7 +224,9 @@ impl InProcessServer {
                             return;
                         }
                     };
-                    let addr = listener.local_addr().expect("a bound listener has an address");
+                    let addr = listener
+                        .local_addr()
+                        .expect("a bound listener has an address");
                     let _ = ready_tx.send(Ok(addr));
                     http::serve(listener, state, shutdown_rx, streams).await;
                 });
@@ -188,17 +238,21 @@ impl InProcessServer {
         Ok(InProcessServer {
             addr,
             ledger,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            running: Running::Fanout {
+                shutdown: Some(shutdown),
+                thread: Some(thread),
+            },
         })
     }
 }
 
 impl Drop for InProcessServer {
     fn drop(&mut self) {
-        drop(self.shutdown.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Running::Fanout { shutdown, thread } = &mut self.running {
+            drop(shutdown.take());
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
         }
     }
 }

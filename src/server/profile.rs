@@ -75,7 +75,11 @@ impl Endpoint {
 
     /// The path a client uses to reach this endpoint.
     pub fn request_path(&self) -> &str {
-        if self.path == "*" { "/items" } else { &self.path }
+        if self.path == "*" {
+            "/items"
+        } else {
+            &self.path
+        }
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -233,7 +237,12 @@ mod tests {
         assert!(toml::from_str::<Profile>(bad_latency).is_err());
         let no_slash: Profile =
             toml::from_str("[[endpoint]]\nname='a'\npath='a'\nlatency='1s'").unwrap();
-        assert!(no_slash.validate().unwrap_err().contains("must start with /"));
+        assert!(
+            no_slash
+                .validate()
+                .unwrap_err()
+                .contains("must start with /")
+        );
         let empty = Profile { endpoints: vec![] };
         assert!(empty.validate().is_err());
     }

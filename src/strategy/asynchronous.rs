@@ -115,8 +115,11 @@ async fn concurrent(
 
 /// A stream of request futures, at most `limit` polled at once, results as they finish.
 async fn buffered(fetcher: Fetcher, requests: Vec<PlannedRequest>, limit: usize) -> Vec<Sample> {
-    futures::stream::iter(requests.iter())
-        .map(|request| fetcher.fetch(request))
+    futures::stream::iter(requests)
+        .map(|request| {
+            let fetcher = fetcher.clone();
+            async move { fetcher.fetch(&request).await }
+        })
         .buffer_unordered(limit)
         .collect()
         .await

@@ -196,7 +196,11 @@ pub fn execution_model(strategy: Strategy, options: &ClientOptions) -> String {
         _ => format!(
             "tokio multi-thread, {} worker{}",
             options.runtime_workers,
-            if options.runtime_workers == 1 { "" } else { "s" }
+            if options.runtime_workers == 1 {
+                ""
+            } else {
+                "s"
+            }
         ),
     }
 }

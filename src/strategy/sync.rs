@@ -6,8 +6,8 @@
 //! on every round; [`agent`] sizes the pool to the number of threads instead.
 
 use std::io::ErrorKind;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ureq::Agent;
 
@@ -79,7 +79,12 @@ pub(super) fn threads(
 fn fetch(shared: &Agent, request: &PlannedRequest, reuse: ClientReuse, clock: &RunClock) -> Sample {
     let remaining = clock.remaining();
     if remaining.is_zero() {
-        return clock.done(Sample::cancelled(request.seq, request.endpoint, None, clock.now()));
+        return clock.done(Sample::cancelled(
+            request.seq,
+            request.endpoint,
+            None,
+            clock.now(),
+        ));
     }
     let fresh;
     let agent = match reuse {
@@ -102,8 +107,17 @@ fn fetch(shared: &Agent, request: &PlannedRequest, reuse: ClientReuse, clock: &R
     let (outcome, status, bytes) = match agent.run(configured) {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            match response.body_mut().with_config().limit(u64::MAX).read_to_vec() {
-                Ok(body) => (Outcome::from_status(status), Some(status), body.len() as u64),
+            match response
+                .body_mut()
+                .with_config()
+                .limit(u64::MAX)
+                .read_to_vec()
+            {
+                Ok(body) => (
+                    Outcome::from_status(status),
+                    Some(status),
+                    body.len() as u64,
+                ),
                 Err(error) => (classify(&error, clock), Some(status), 0),
             }
         }

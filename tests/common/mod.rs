@@ -47,3 +47,11 @@ pub fn summary(scenario: &Scenario) -> RunSummary {
 pub fn total(summary: &RunSummary) -> u64 {
     summary.outcomes.values().sum()
 }
+
+/// The server's connection count (fanout's engine always has one).
+pub fn connections(summary: &RunSummary) -> u64 {
+    summary
+        .server
+        .connections
+        .expect("fanout's engine counts connections")
+}
