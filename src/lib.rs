@@ -16,6 +16,8 @@
 //! - [`strategy`]: the closed set of ways to make the requests, sync and async.
 //! - [`run`](mod@run): the one place where client, server and clock meet.
 //! - [`measure`]: one sample per request, outcomes, percentiles.
+//! - [`model`]: the wall time a run should take, from the seeded delays, with overheads
+//!   measured by [`calibrate`]'s zero-delay probes.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
 //! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.
 //! - [`fdlimit`]: file descriptors, checked before a run rather than failing mid-way.
@@ -24,11 +26,13 @@
 //!
 //! A first read: `scenario.rs`, `strategy/mod.rs`, then `run.rs`.
 
+pub mod calibrate;
 pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod fdlimit;
 pub mod measure;
+pub mod model;
 pub mod report;
 pub mod run;
 pub mod scenario;

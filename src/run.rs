@@ -2,8 +2,8 @@
 //! and a clock meet; it measures and never formats.
 //!
 //! The steps, in order: check the scenario; check there are file descriptors for every
-//! connection it may open (before anything is sent); plan the requests; start the
-//! clock; let the strategy make them; check that every request ended exactly once;
+//! connection it may open (before anything is sent); calibrate the model's overheads
+//! with zero-delay probes; plan the requests; start the clock; let the strategy make them; check that every request ended exactly once;
 //! read the server's ledger.
 //!
 //! Read next: [`crate::summary`], which turns the output into figures.
@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use crate::calibrate::calibrate;
 use crate::error::Error;
+use crate::model::Calibration;
 use crate::fdlimit;
 use crate::measure::{Measurements, Outcome};
 use crate::scenario::Scenario;
@@ -31,6 +33,8 @@ pub struct RunOutput {
     pub ledger: LedgerRecord,
     /// Where the server ran (`in-process`, `child-process`).
     pub placement: &'static str,
+    /// The overheads measured by zero-delay probes before the run (zero when none ran).
+    pub calibration: Calibration,
 }
 
 /// Starts a fresh mock API for `scenario`, runs it, and stops the server.
@@ -41,12 +45,14 @@ pub fn run_fresh(
 ) -> Result<RunOutput, Error> {
     scenario.validate()?;
     ensure_descriptors(scenario, placement)?;
+    let calibration = calibrate(scenario, placement)?;
     let mut config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
     config.workers = scenario.server_workers;
     config.engine = scenario.engine;
     let mut server = MockApi::start(&config, placement)?;
     let mut output = run_on(scenario, &mut server, progress)?;
     output.placement = placement.name();
+    output.calibration = calibration;
     Ok(output)
 }
 
@@ -82,6 +88,7 @@ pub fn run_on(
         measurements,
         ledger,
         placement: "external",
+        calibration: Calibration::default(),
     })
 }
 

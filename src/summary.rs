@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::measure::{Percentiles, percentiles_ms};
+use crate::model::{self, Calibration};
 use crate::run::RunOutput;
 use crate::server::Engine;
 use crate::server::ledger::ServerSummary;
@@ -44,6 +45,13 @@ pub struct RunSummary {
     pub seed: u64,
     /// From the first request's start to the last one's end, in ms.
     pub wall_ms: f64,
+    /// The model's wall time for this scenario, in ms.
+    pub predicted_ms: f64,
+    /// `predicted_ms / wall_ms`: 1.0 when the run took exactly what the model says;
+    /// below 1 when something the model leaves out cost time.
+    pub efficiency: f64,
+    /// The overheads the model used, measured by zero-delay probes before the run.
+    pub calibration: Calibration,
     /// Finished requests per second of wall time.
     pub throughput_rps: f64,
     /// How requests ended: outcome name to count; the counts sum to `n`.
@@ -104,6 +112,8 @@ impl RunSummary {
             .collect::<Vec<_>>()
             .join(",");
         let entries = &output.ledger.entries;
+        let prediction = model::predict_scenario(scenario, &output.calibration);
+        let wall_ms = m.wall.as_secs_f64() * 1e3;
         let delays = DelayTotals {
             sum: entries.iter().map(|e| e.delay_us as f64).sum::<f64>() / 1e3,
             max: entries.iter().map(|e| e.delay_us).max().unwrap_or(0) as f64 / 1e3,
@@ -121,7 +131,14 @@ impl RunSummary {
             server_workers: scenario.server_workers,
             server_engine: scenario.engine,
             seed: scenario.seed,
-            wall_ms: m.wall.as_secs_f64() * 1e3,
+            wall_ms,
+            predicted_ms: prediction.wall_ms,
+            efficiency: if wall_ms > 0.0 {
+                prediction.wall_ms / wall_ms
+            } else {
+                0.0
+            },
+            calibration: output.calibration,
             throughput_rps: m.throughput(),
             outcomes: m.outcomes(),
             latency_ms: m.latency(),

@@ -116,7 +116,10 @@ fn a_client_per_request_opens_a_connection_per_request() {
         let shared = scenario(strategy, 20, "1ms");
         let (per_request, shared) = (summary(&per_request), summary(&shared));
         assert_eq!(connections(&per_request), 20, "{strategy}");
-        assert_eq!(connections(&shared), 1, "{strategy}");
+        // hyper hands a finished connection back to its pool from the connection's own
+        // task, so a request sent right after the previous answer can race it and open
+        // a second connection. Far fewer than one per request, either way.
+        assert!(connections(&shared) <= 2, "{strategy}: {}", connections(&shared));
     }
 }
 

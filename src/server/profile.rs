@@ -176,6 +176,15 @@ impl Profile {
         })
     }
 
+    /// The same endpoints, every one answering with `latency`.
+    pub fn with_latency(&self, latency: Latency) -> Profile {
+        let mut changed = self.clone();
+        for endpoint in &mut changed.endpoints {
+            endpoint.latency = latency;
+        }
+        changed
+    }
+
     /// The same profile with every latency multiplied by `factor`.
     pub fn scaled(&self, factor: f64) -> Profile {
         let mut scaled = self.clone();
