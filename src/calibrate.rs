@@ -1,13 +1,18 @@
-//! Calibration: two zero-delay probes, run before each measured run on a fresh mock API
-//! of their own, that measure what the model cannot know in advance on this machine:
+//! Calibration: two probes with a tiny fixed delay, run before each measured run on a
+//! fresh mock API of their own, that measure what the model cannot know in advance on
+//! this machine:
 //!
 //! - **per-request overhead**: 12 requests one after another with the run's client
-//!   family (ureq or reqwest) and client options; the median latency is the cost of one
-//!   exchange when the server adds no delay;
+//!   family (ureq or reqwest) and client options; the median latency minus the probe's
+//!   delay is the cost of one exchange. The probe delay is 5 ms rather than zero because
+//!   the server's timer rounds a sleep up to its next millisecond tick, and a zero sleep
+//!   is rounded differently from any real delay; the first request's extra latency is
+//!   what opening the first connection costs;
 //! - **connection set-up in a burst**: as many requests at once as the run will have in
-//!   flight (at most 200), each on a fresh HTTP/1.1 connection; the time until the last
-//!   of them reached the server, divided by the burst size, is what each fresh
-//!   connection in a burst costs (task start-up, connect, the first write).
+//!   flight (at most 1,000), each on a fresh HTTP/1.1 connection, answered after the
+//!   run's median delay; the time until the last of them reached the server, divided
+//!   by the burst size, is what each fresh connection in a burst costs (task start-up,
+//!   connect, the first write, and the answers that compete with them).
 //!
 //! Both are measured in the same process placement as the run, so they carry the same
 //! costs (a child-process server, two cores shared by client and server).
@@ -26,13 +31,13 @@ use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 /// Requests in the sequential probe.
 const SEQUENTIAL_PROBE: u64 = 12;
 /// The largest burst of fresh connections probed.
-const MAX_BURST: u64 = 200;
+const MAX_BURST: u64 = 1000;
+/// The probes' server delay.
+const PROBE_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Measures the overheads the model needs for `scenario`.
 pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibration, Error> {
-    let profile = scenario
-        .profile
-        .with_latency(Latency::Fixed(std::time::Duration::ZERO));
+    let profile = scenario.profile.with_latency(Latency::Fixed(PROBE_DELAY));
     let config = ServerConfig {
         engine: scenario.engine,
         workers: scenario.server_workers,
@@ -51,13 +56,33 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
     };
     sequential.deadline = Some(std::time::Duration::from_secs(30));
     let probe = run_on(&sequential, &mut server, quiet())?;
-    let per_request_ms = probe.measurements.latency().p50;
+    let delay_ms = PROBE_DELAY.as_secs_f64() * 1e3;
+    let per_request_ms = (probe.measurements.latency().p50 - delay_ms).max(0.0);
+    let first_ms = probe
+        .measurements
+        .samples
+        .first()
+        .map_or(0.0, |s| s.latency().as_secs_f64() * 1e3 - delay_ms);
+    let first_connection_ms = (first_ms - per_request_ms).max(0.0);
 
     let burst_size = (scenario.concurrency() as u64).min(MAX_BURST);
     let connect_ms = if burst_size < 2 {
         0.0
     } else {
+        // Answers that come back while connections are still opening compete with
+        // them for the CPU, so the burst is probed with the run's own typical delay
+        // (its median draw, capped at 1 s).
+        let mut delays = crate::model::delays_ms(scenario);
+        delays.sort_by(f64::total_cmp);
+        let median_ms = delays
+            .get(delays.len() / 2)
+            .copied()
+            .unwrap_or(0.0)
+            .min(1000.0);
         let mut burst = sequential.clone();
+        burst.profile = profile.with_latency(Latency::Fixed(std::time::Duration::from_secs_f64(
+            median_ms / 1e3,
+        )));
         burst.n = burst_size;
         burst.strategy = Strategy::AsyncConcurrent;
         burst.client.reuse = ClientReuse::Shared;
@@ -74,6 +99,7 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
     };
     Ok(Calibration {
         per_request_ms,
+        first_connection_ms,
         connect_ms,
     })
 }

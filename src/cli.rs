@@ -28,6 +28,33 @@ pub enum Command {
     Compare(CompareArgs),
     /// Serve the mock API on its own, for clients in any language.
     Serve(ServeArgs),
+    /// Test every claim of the three tutorials and write the report with its charts.
+    Claims(ClaimsArgs),
+}
+
+/// `fanout claims`.
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// Multiply every delay by this: 0.1 runs the catalogue in under a minute, 1 uses
+    /// the documents' own seconds.
+    #[arg(long, default_value = "0.1", value_parser = parse_time_scale)]
+    pub time_scale: f64,
+    /// Only these claim ids, comma-separated (e.g. D0-fig1,D1-sem10).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Where to write README.md and the SVG charts. With --only, nothing is written
+    /// unless --out is given, so a partial run never replaces the full report.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print {"claims": [...]} instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Seed of the server's delay draws.
+    #[arg(long, default_value = "1")]
+    pub seed: u64,
+    /// Where the mock API runs.
+    #[arg(long, value_enum, default_value = "child")]
+    pub server: ServerPlacement,
 }
 
 /// `fanout run`.
@@ -164,5 +191,13 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
         Ok(d) if d.is_zero() => Err("must be above zero".to_string()),
         Ok(d) => Ok(d),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+fn parse_time_scale(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 100.0 => Ok(v),
+        Ok(_) => Err("must be above 0 and at most 100".to_string()),
+        Err(_) => Err("is not a number".to_string()),
     }
 }

@@ -39,6 +39,10 @@ pub enum Error {
     #[error("mock API: {0}")]
     Server(String),
 
+    /// A chart or report that could not be drawn or written.
+    #[error("report: {0}")]
+    Report(String),
+
     /// An operating-system failure outside any single request.
     #[error("{context}: {source}")]
     Io {
@@ -59,6 +63,6 @@ impl Error {
 
     /// True when the error is the user's input (exit code 2) rather than the machine.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, Error::Server(_) | Error::Io { .. })
+        !matches!(self, Error::Server(_) | Error::Io { .. } | Error::Report(_))
     }
 }

@@ -18,6 +18,7 @@
 //! - [`measure`]: one sample per request, outcomes, percentiles.
 //! - [`model`]: the wall time a run should take, from the seeded delays, with overheads
 //!   measured by [`calibrate`]'s zero-delay probes.
+//! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
 //! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.
 //! - [`fdlimit`]: file descriptors, checked before a run rather than failing mid-way.
@@ -27,6 +28,7 @@
 //! A first read: `scenario.rs`, `strategy/mod.rs`, then `run.rs`.
 
 pub mod calibrate;
+pub mod claims;
 pub mod cli;
 pub mod commands;
 pub mod error;

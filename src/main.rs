@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run(args),
         Command::Compare(args) => commands::compare(args),
         Command::Serve(args) => commands::serve(args),
+        Command::Claims(args) => commands::claims(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,7 +34,10 @@ pub struct Calibration {
     /// for `--client per-request`), server delay zero. It includes the server timer's
     /// rounding up to its next millisecond tick, which every delayed answer pays too.
     pub per_request_ms: f64,
-    /// The extra time each additional fresh connection costs when many open at once.
+    /// What opening the first connection adds to the first request.
+    pub first_connection_ms: f64,
+    /// The time each fresh connection in a burst costs: the k-th of a burst reaches the
+    /// server after about k times this.
     pub connect_ms: f64,
 }
 
@@ -101,7 +104,8 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
         Strategy::SyncSequential | Strategy::AsyncSequential => Schedule::Sequential,
         _ => {
             let mut slots = scenario.strategy.concurrency(n, &scenario.client).max(1);
-            if scenario.client.http == HttpVersion::Http2 && scenario.client.reuse == ClientReuse::Shared
+            if scenario.client.http == HttpVersion::Http2
+                && scenario.client.reuse == ClientReuse::Shared
             {
                 // One connection: the server's stream limit caps the slots.
                 slots = slots.min(crate::server::DEFAULT_H2_MAX_STREAMS as usize);
@@ -138,8 +142,9 @@ pub fn predict_scenario(scenario: &Scenario, calibration: &Calibration) -> Predi
 }
 
 /// List scheduling of `delays` (ms, in submission order) on the schedule's slots.
-/// Slot j (from 0) is ready after j + 1 connection set-ups (at most
-/// `fresh_connections` of them are charged: HTTP/2 opens one); every request costs its delay plus the per-request overhead.
+/// Slot j (from 0) is ready after j + 1 connection set-ups in a burst (at most
+/// `fresh_connections` of them are charged: HTTP/2 opens one), and never before the
+/// first connection is open; every request costs its delay plus the per-request overhead.
 pub fn predict(
     schedule: Schedule,
     delays: &[f64],
@@ -155,13 +160,22 @@ pub fn predict(
     let mut free: BinaryHeap<Reverse<(u64, usize)>> = (0..slots)
         .map(|j| {
             let setups = (j + 1).min(fresh_connections);
-            Reverse((to_ns(setups as f64 * calibration.connect_ms), j))
+            let ready =
+                (setups as f64 * calibration.connect_ms).max(calibration.first_connection_ms);
+            Reverse((to_ns(ready), j))
         })
         .collect();
     let mut starts = Vec::with_capacity(delays.len());
     let mut ends = Vec::with_capacity(delays.len());
+    // The first `slots` requests each open their own slot (all start at once, each
+    // opening its connection); the rest wait for whichever slot frees first.
+    let mut opening: Vec<Reverse<(u64, usize)>> = free.drain().collect();
+    opening.sort_by_key(|Reverse((_, slot))| std::cmp::Reverse(*slot));
     for delay in delays {
-        let Reverse((free_at, slot)) = free.pop().expect("at least one slot");
+        let Reverse((free_at, slot)) = match opening.pop() {
+            Some(own) => own,
+            None => free.pop().expect("every slot is back in the heap"),
+        };
         let start = free_at as f64 / 1e6;
         let end = start + calibration.per_request_ms + delay;
         starts.push(start);
@@ -183,6 +197,7 @@ mod tests {
 
     const FREE: Calibration = Calibration {
         per_request_ms: 0.0,
+        first_connection_ms: 0.0,
         connect_ms: 0.0,
     };
 
@@ -212,7 +227,12 @@ mod tests {
 
     #[test]
     fn ten_requests_on_five_slots_take_two_waves() {
-        let p = predict(Schedule::Limited { slots: 5 }, &[100.0; 10], &FREE, usize::MAX);
+        let p = predict(
+            Schedule::Limited { slots: 5 },
+            &[100.0; 10],
+            &FREE,
+            usize::MAX,
+        );
         assert_eq!(p.wall_ms, 200.0);
         assert_eq!(
             p.in_flight_steps(),
@@ -225,16 +245,29 @@ mod tests {
     fn overheads_add_per_request_and_per_fresh_connection() {
         let calibration = Calibration {
             per_request_ms: 1.0,
+            first_connection_ms: 0.25,
             connect_ms: 0.5,
         };
         let seq = predict(Schedule::Sequential, &[10.0; 4], &calibration, usize::MAX);
         assert_eq!(seq.wall_ms, 44.5, "one set-up, then four exchanges");
         // Four fresh connections in a burst: the last starts after 4 × 0.5 ms.
-        let burst = predict(Schedule::Limited { slots: 4 }, &[10.0; 4], &calibration, usize::MAX);
+        let burst = predict(
+            Schedule::Limited { slots: 4 },
+            &[10.0; 4],
+            &calibration,
+            usize::MAX,
+        );
         assert_eq!(burst.wall_ms, 13.0);
         // Over one HTTP/2 connection, every request waits for that one set-up only.
         let h2 = predict(Schedule::Limited { slots: 4 }, &[10.0; 4], &calibration, 1);
         assert_eq!(h2.wall_ms, 11.5);
+        // A lone sequential client pays the first connection only.
+        let lone = Calibration {
+            connect_ms: 0.0,
+            ..calibration
+        };
+        let seq = predict(Schedule::Sequential, &[10.0; 2], &lone, usize::MAX);
+        assert_eq!(seq.wall_ms, 22.25);
     }
 
     #[test]
@@ -242,5 +275,30 @@ mod tests {
         let p = predict(Schedule::Limited { slots: 3 }, &[], &FREE, usize::MAX);
         assert_eq!(p.wall_ms, 0.0);
         assert_eq!(p.peak_in_flight(), 0);
+    }
+}
+
+#[cfg(test)]
+mod burst_tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_starts_every_request_at_its_own_connection_time() {
+        // Four requests at once, 1 ms per fresh connection, 2 ms delays: request 0 is
+        // done at 3 ms, before request 3's connection is ready at 4 ms, yet request 3
+        // still starts on its own connection, as a client spawning all four does.
+        let calibration = Calibration {
+            per_request_ms: 0.0,
+            first_connection_ms: 0.0,
+            connect_ms: 1.0,
+        };
+        let p = predict(
+            Schedule::Limited { slots: 4 },
+            &[2.0; 4],
+            &calibration,
+            usize::MAX,
+        );
+        assert_eq!(p.starts_ms, vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(p.wall_ms, 6.0);
     }
 }

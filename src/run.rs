@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use crate::calibrate::calibrate;
 use crate::error::Error;
-use crate::model::Calibration;
 use crate::fdlimit;
 use crate::measure::{Measurements, Outcome};
+use crate::model::Calibration;
 use crate::scenario::Scenario;
 use crate::server::ledger::LedgerRecord;
 use crate::server::{MockApi, Placement, ServerConfig};

@@ -48,8 +48,9 @@ pub struct RunSummary {
     /// The model's wall time for this scenario, in ms.
     pub predicted_ms: f64,
     /// `predicted_ms / wall_ms`: 1.0 when the run took exactly what the model says;
-    /// below 1 when something the model leaves out cost time.
-    pub efficiency: f64,
+    /// below 1 when something the model leaves out cost time. `None` when requests
+    /// were cancelled (fail-fast, deadline): the model predicts complete runs only.
+    pub efficiency: Option<f64>,
     /// The overheads the model used, measured by zero-delay probes before the run.
     pub calibration: Calibration,
     /// Finished requests per second of wall time.
@@ -133,11 +134,8 @@ impl RunSummary {
             seed: scenario.seed,
             wall_ms,
             predicted_ms: prediction.wall_ms,
-            efficiency: if wall_ms > 0.0 {
-                prediction.wall_ms / wall_ms
-            } else {
-                0.0
-            },
+            efficiency: (wall_ms > 0.0 && !m.outcomes().contains_key("cancelled"))
+                .then(|| prediction.wall_ms / wall_ms),
             calibration: output.calibration,
             throughput_rps: m.throughput(),
             outcomes: m.outcomes(),

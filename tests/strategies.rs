@@ -119,7 +119,11 @@ fn a_client_per_request_opens_a_connection_per_request() {
         // hyper hands a finished connection back to its pool from the connection's own
         // task, so a request sent right after the previous answer can race it and open
         // a second connection. Far fewer than one per request, either way.
-        assert!(connections(&shared) <= 2, "{strategy}: {}", connections(&shared));
+        assert!(
+            connections(&shared) <= 2,
+            "{strategy}: {}",
+            connections(&shared)
+        );
     }
 }
 

@@ -1,11 +1,13 @@
 //! The commands behind the CLI, one file each. Each takes its parsed arguments, calls
 //! the library (scenario, run, summary) and hands plain results to a printer.
 
+mod claims;
 mod compare;
 mod progress;
 mod run;
 mod serve;
 
+pub use claims::claims;
 pub use compare::compare;
 pub use run::run;
 pub use serve::serve;
@@ -45,7 +47,11 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
 
 /// Where the mock API should run.
 fn placement(args: &ScenarioArgs) -> Result<Placement, Error> {
-    Ok(match args.server {
+    placement_of(args.server)
+}
+
+fn placement_of(server: ServerPlacement) -> Result<Placement, Error> {
+    Ok(match server {
         ServerPlacement::InProcess => Placement::InProcess,
         ServerPlacement::Child => Placement::Child {
             fanout_exe: std::env::current_exe()

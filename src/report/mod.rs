@@ -2,6 +2,12 @@
 //! clock, and every printer writes to any `io::Write`, so tests can snapshot the text.
 //!
 //! - [`table`]: the terminal tables of `fanout run` and `fanout compare`;
+//! - [`charts`]: SVG charts (timelines, speedups, scaling, latency, load) from plain data;
+//! - [`chart_data`]: a run's samples and ledger as chart series;
+//! - [`claims_report`]: the claims table and `reports/README.md`;
 //! - JSON is [`crate::summary::RunSummary`] serialised as it is (see the README's schema).
 
+pub mod chart_data;
+pub mod charts;
+pub mod claims_report;
 pub mod table;

@@ -126,7 +126,8 @@ async fn buffered(fetcher: Fetcher, requests: Vec<PlannedRequest>, limit: usize)
 }
 
 /// A `JoinSet` under a semaphore of `limit`; the first request that does not end `ok`
-/// aborts every other task, queued or in flight. Aborted requests count as cancelled.
+/// closes the semaphore (so nothing queued starts) and aborts every other task, queued
+/// or in flight. Aborted requests count as cancelled.
 async fn failfast(fetcher: Fetcher, requests: Vec<PlannedRequest>, limit: usize) -> Vec<Sample> {
     let permits = Arc::new(Semaphore::new(limit));
     let mut set = JoinSet::new();
@@ -135,10 +136,16 @@ async fn failfast(fetcher: Fetcher, requests: Vec<PlannedRequest>, limit: usize)
         let (fetcher, permits) = (fetcher.clone(), permits.clone());
         let seq_and_endpoint = (request.seq, request.endpoint);
         let handle = set.spawn(async move {
-            let Some(Ok(_permit)) = fetcher.wait(permits.acquire_owned()).await else {
+            let Some(Ok(_permit)) = fetcher.wait(permits.clone().acquire_owned()).await else {
                 return fetcher.cancelled(&request, None);
             };
-            fetcher.fetch(&request).await
+            let sample = fetcher.fetch(&request).await;
+            if sample.outcome != Outcome::Ok {
+                // Close the gate before this task's permit is released: no queued
+                // request may start, even before the driver below sees this result.
+                permits.close();
+            }
+            sample
         });
         ids.insert(handle.id(), seq_and_endpoint);
     }

@@ -1,0 +1,287 @@
+//! Verdict rules about behaviour rather than speed: connections, failures, order, and
+//! how the speedup grows with n.
+
+use super::rules::{MODEL_TOLERANCE, missing, near, pct, secs, trial};
+use super::{Judgement, Ran, Speedups, Verdict};
+use crate::measure::Outcome;
+use crate::server::DEFAULT_H2_MAX_STREAMS;
+
+/// HTTP/1.1 against HTTP/2 at the same concurrency: connections, and waves past the
+/// server's stream limit.
+pub fn http2_one_connection(runs: &[Ran]) -> Judgement {
+    let (Some(h1), Some(h2)) = (trial(runs, "HTTP/1.1"), trial(runs, "HTTP/2")) else {
+        return missing("HTTP/1.1 or HTTP/2");
+    };
+    let (c1, c2) = (
+        h1.server.connections.unwrap_or(0),
+        h2.server.connections.unwrap_or(0),
+    );
+    let waves = h2.n.div_ceil(u64::from(DEFAULT_H2_MAX_STREAMS));
+    let measured_waves = h2.wall_ms / h2.delays_ms.max.max(f64::MIN_POSITIVE);
+    let verdict = if c2 != 1 || (c1 as f64) < 0.9 * h1.n as f64 {
+        Verdict::Refuted
+    } else if waves > 1 {
+        Verdict::Qualified
+    } else {
+        Verdict::Reproduced
+    };
+    Judgement {
+        verdict,
+        reason: format!(
+            "HTTP/2 used {c2} connection for {} requests, HTTP/1.1 {c1}; the server allows {} streams per connection, so HTTP/2 ran in {waves} waves ({} = {measured_waves:.1} × the delay) against HTTP/1.1's {}",
+            h2.n,
+            DEFAULT_H2_MAX_STREAMS,
+            secs(h2.wall_ms),
+            secs(h1.wall_ms)
+        ),
+        measured: format!(
+            "{c2} vs {c1} connections, {} vs {}",
+            secs(h2.wall_ms),
+            secs(h1.wall_ms)
+        ),
+        predicted: format!(
+            "1 vs {} connections, {} vs {}",
+            h1.n,
+            secs(h2.predicted_ms),
+            secs(h1.predicted_ms)
+        ),
+        speedup: None,
+    }
+}
+
+/// One shared client against a new client per request: connections and cost.
+pub fn client_reuse(runs: &[Ran]) -> Judgement {
+    let (Some(shared), Some(fresh)) = (
+        trial(runs, "sequential, shared client"),
+        trial(runs, "sequential, client per request"),
+    ) else {
+        return missing("sequential shared or per-request");
+    };
+    let per_request =
+        |s: &crate::summary::RunSummary| (s.wall_ms - s.delays_ms.sum).max(0.0) / s.n as f64;
+    let (cost_shared, cost_fresh) = (per_request(shared), per_request(fresh));
+    let (c_shared, c_fresh) = (
+        shared.server.connections.unwrap_or(0),
+        fresh.server.connections.unwrap_or(0),
+    );
+    let more_connections = c_fresh >= fresh.n && c_shared * 5 <= c_fresh;
+    let costs_more = cost_fresh > cost_shared * 1.2 && cost_fresh - cost_shared > 0.05;
+    let verdict = match (more_connections, costs_more) {
+        (true, true) => Verdict::Reproduced,
+        (true, false) => Verdict::Qualified,
+        _ => Verdict::Refuted,
+    };
+    let concurrent = match (
+        trial(runs, "concurrent, shared client"),
+        trial(runs, "concurrent, client per request"),
+    ) {
+        (Some(a), Some(b)) => format!(
+            "; concurrent: {} vs {} connections, {} vs {}",
+            a.server.connections.unwrap_or(0),
+            b.server.connections.unwrap_or(0),
+            secs(a.wall_ms),
+            secs(b.wall_ms)
+        ),
+        _ => String::new(),
+    };
+    Judgement {
+        verdict,
+        reason: format!(
+            "sequential: a shared client opened {c_shared} connection(s) and cost {cost_shared:.2} ms per request beyond the delay; a client per request opened {c_fresh} and cost {cost_fresh:.2} ms{concurrent}"
+        ),
+        measured: format!(
+            "{c_shared} vs {c_fresh} conns, {cost_shared:.2} vs {cost_fresh:.2} ms/req"
+        ),
+        predicted: format!("1 vs {} conns", fresh.n),
+        speedup: None,
+    }
+}
+
+/// Fail-fast against collect-all on an endpoint that always fails.
+pub fn fail_fast(runs: &[Ran], limit: u64) -> Judgement {
+    let (Some(ff), Some(all)) = (trial(runs, "fail-fast"), trial(runs, "collect-all")) else {
+        return missing("fail-fast or collect-all");
+    };
+    let slack = 2;
+    let stopped = ff.server.received <= limit + slack;
+    let verdict = if stopped && all.server.received == all.n {
+        Verdict::Reproduced
+    } else if stopped {
+        Verdict::Qualified
+    } else {
+        Verdict::Refuted
+    };
+    let cancelled = ff
+        .outcomes
+        .get(Outcome::Cancelled.name())
+        .copied()
+        .unwrap_or(0);
+    Judgement {
+        verdict,
+        reason: format!(
+            "after the first 401, fail-fast let the server see {} of {} requests (limit {limit}) and cancelled {cancelled}; collect-all sent all {}",
+            ff.server.received, ff.n, all.server.received
+        ),
+        measured: format!("{} vs {} received", ff.server.received, all.server.received),
+        predicted: format!("≤ {} vs {}", limit + slack, all.n),
+        speedup: None,
+    }
+}
+
+/// One failing source among several: the others still answer, and no slower.
+pub fn partial_failure(runs: &[Ran]) -> Judgement {
+    let (Some(ok), Some(failing)) = (trial(runs, "all succeed"), trial(runs, "one fails")) else {
+        return missing("all succeed or one fails");
+    };
+    let successes = failing.ok();
+    let errors = failing.n - successes;
+    let unchanged = near(failing.wall_ms, ok.wall_ms, MODEL_TOLERANCE);
+    let verdict = if successes == failing.n - 1 && errors == 1 && unchanged {
+        Verdict::Reproduced
+    } else if successes > 0 {
+        Verdict::Qualified
+    } else {
+        Verdict::Refuted
+    };
+    let kinds: Vec<String> = failing
+        .outcomes
+        .iter()
+        .filter(|(k, _)| **k != "ok")
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    Judgement {
+        verdict,
+        reason: format!(
+            "with one source failing, {successes} of {} still answered and the failure was classified ({}); wall {} against {} when all succeed ({})",
+            failing.n,
+            kinds.join(", "),
+            secs(failing.wall_ms),
+            secs(ok.wall_ms),
+            pct(failing.wall_ms, ok.wall_ms)
+        ),
+        measured: format!(
+            "{successes} ok + {errors} failed, {}",
+            secs(failing.wall_ms)
+        ),
+        predicted: format!(
+            "{} ok + 1 failed, {}",
+            failing.n - 1,
+            secs(failing.predicted_ms)
+        ),
+        speedup: None,
+    }
+}
+
+/// Results in completion order: the order of the answers is the order of the delays.
+pub fn completion_order(runs: &[Ran]) -> Judgement {
+    let Some(run) = runs.iter().find(|r| r.label == "as completed") else {
+        return missing("as completed");
+    };
+    let mut by_end = run.output.measurements.samples.clone();
+    by_end.sort_by_key(|s| s.end);
+    let delay_of = |seq: u64| {
+        run.output
+            .ledger
+            .entries
+            .iter()
+            .find(|e| e.seq == Some(seq))
+            .map_or(0, |e| e.delay_us)
+    };
+    let delays_in_completion_order: Vec<u64> = by_end.iter().map(|s| delay_of(s.seq)).collect();
+    let in_order = delays_in_completion_order.windows(2).all(|w| w[0] <= w[1]);
+    let first_ms = by_end.first().map_or(0.0, |s| s.end.as_secs_f64() * 1e3);
+    let smallest_ms = delays_in_completion_order.first().copied().unwrap_or(0) as f64 / 1e3;
+    let largest_ms = run.summary.delays_ms.max;
+    let first_early = first_ms < (smallest_ms + largest_ms) / 2.0;
+    let verdict = match (in_order, first_early) {
+        (true, true) => Verdict::Reproduced,
+        (false, true) => Verdict::Qualified,
+        _ => Verdict::Refuted,
+    };
+    let order: Vec<String> = delays_in_completion_order
+        .iter()
+        .map(|d| format!("{:.0}", *d as f64 / 1e3))
+        .collect();
+    Judgement {
+        verdict,
+        reason: format!(
+            "the first answer came at {} (smallest delay {}, largest {}); answers arrived in delay order: {} ms",
+            secs(first_ms),
+            secs(smallest_ms),
+            secs(largest_ms),
+            order.join(", ")
+        ),
+        measured: format!("first at {}", secs(first_ms)),
+        predicted: format!("first at {}", secs(smallest_ms)),
+        speedup: None,
+    }
+}
+
+/// Speedup against n: where 10x and 100x hold. Trials are labelled `n=N sequential`
+/// and `n=N concurrent`.
+pub fn scaling(runs: &[Ran]) -> Judgement {
+    let points = scaling_points(runs);
+    if points.is_empty() {
+        return missing("scaling");
+    }
+    let range = |threshold: f64| {
+        let ns: Vec<u64> = points
+            .iter()
+            .filter(|p| p.1 >= threshold)
+            .map(|p| p.0)
+            .collect();
+        match (ns.first(), ns.last()) {
+            (Some(a), Some(b)) if a == b => Some(format!("n = {a}")),
+            (Some(a), Some(b)) => Some(format!("n = {a}..{b}")),
+            _ => None,
+        }
+    };
+    let (ten, hundred) = (range(10.0), range(100.0));
+    let verdict = match (&ten, &hundred) {
+        (Some(_), Some(_)) => Verdict::Reproduced,
+        (Some(_), None) => Verdict::Qualified,
+        _ => Verdict::Refuted,
+    };
+    let best = points.iter().map(|p| p.1).fold(0.0, f64::max);
+    let listed: Vec<String> = points
+        .iter()
+        .map(|p| format!("{}: {:.1}x", p.0, p.1))
+        .collect();
+    let (last_n, last_speedup, last_model) = points.last().copied().unwrap_or_default();
+    Judgement {
+        verdict,
+        reason: format!(
+            "10x holds for {}, 100x for {}; speedups by n: {}",
+            ten.as_deref().unwrap_or("no n measured"),
+            hundred.as_deref().unwrap_or("no n measured"),
+            listed.join(", ")
+        ),
+        measured: format!("best {best:.0}x"),
+        predicted: format!("{last_model:.0}x at n = {last_n}"),
+        speedup: Some(Speedups {
+            document: None,
+            model: last_model,
+            measured: last_speedup,
+        }),
+    }
+}
+
+/// `(n, measured speedup, model speedup)` for every n with both trials, by n.
+pub fn scaling_points(runs: &[Ran]) -> Vec<(u64, f64, f64)> {
+    let mut points: Vec<(u64, f64, f64)> = runs
+        .iter()
+        .filter(|r| r.label.ends_with(" sequential"))
+        .filter_map(|seq| {
+            let n_label = seq.label.trim_end_matches(" sequential");
+            let conc = trial(runs, &format!("{n_label} concurrent"))?;
+            let s = &seq.summary;
+            Some((
+                s.n,
+                s.wall_ms / conc.wall_ms,
+                s.predicted_ms / conc.predicted_ms,
+            ))
+        })
+        .collect();
+    points.sort_by_key(|p| p.0);
+    points
+}

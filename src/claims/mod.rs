@@ -1,0 +1,190 @@
+//! The claims: every performance claim of the three tutorials, as data, with a rule
+//! that turns what a run measured into a verdict.
+//!
+//! A [`Claim`] says what the document says (in our words, with its figures), how to
+//! test it ([`Claim::plan`]: the trials, each a [`Scenario`] run on a fresh mock API)
+//! and how to judge it ([`Claim::judge`]: from the trials' summaries to a [`Judgement`]
+//! with a one-line reason). Nothing is decided in advance: a verdict is computed from
+//! the figures measured in the run that reports it. Claims that need a capability
+//! fanout does not have yet are kept in the catalogue as `pending`, with the missing
+//! capability named.
+//!
+//! Time scale: every delay is multiplied by the run's time scale (0.1 by default), so
+//! the whole catalogue runs in under a minute; ratios are what the verdicts compare,
+//! and absolute figures are scaled with the delays.
+//!
+//! Read next: [`catalogue`] (the rows), [`rules`] (the verdict rules).
+
+pub mod behaviour;
+pub mod catalogue;
+pub mod rules;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::run::{RunOutput, run_fresh};
+use crate::scenario::Scenario;
+use crate::server::Placement;
+use crate::summary::RunSummary;
+
+/// The three source documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Document {
+    /// An article on async API calls with HTTPX, TaskGroups and semaphores.
+    #[serde(rename = "D0")]
+    HttpxTaskGroups,
+    /// A book chapter, "Asynchronous API Calls", with its news aggregator.
+    #[serde(rename = "D1")]
+    BookChapter,
+    /// A guide to asynchronous HTTP with aiohttp.
+    #[serde(rename = "D2")]
+    AiohttpGuide,
+}
+
+impl Document {
+    /// A short title for reports.
+    pub fn title(self) -> &'static str {
+        match self {
+            Document::HttpxTaskGroups => "D0: HTTPX and TaskGroups article",
+            Document::BookChapter => "D1: book chapter, Asynchronous API Calls",
+            Document::AiohttpGuide => "D2: aiohttp guide",
+        }
+    }
+}
+
+/// A verdict on one claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The measurement agrees with the document's figure.
+    Reproduced,
+    /// It holds, with a condition or a correction the report states.
+    Qualified,
+    /// The measurement contradicts the document.
+    Refuted,
+    /// Not testable yet: the capability it needs is named in the reason.
+    Pending,
+}
+
+impl Verdict {
+    /// The name used in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Reproduced => "reproduced",
+            Verdict::Qualified => "qualified",
+            Verdict::Refuted => "refuted",
+            Verdict::Pending => "pending",
+        }
+    }
+}
+
+/// What the run of a claim needs to know.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Context {
+    /// Every delay is multiplied by this.
+    pub time_scale: f64,
+    /// Seeds the server's delay draws.
+    pub seed: u64,
+}
+
+/// One run a claim asks for.
+#[derive(Debug, Clone)]
+pub struct Trial {
+    /// Its name in the report (`sequential`, `concurrent`, `n=100 concurrent`, …).
+    pub label: String,
+    /// What to run.
+    pub scenario: Scenario,
+}
+
+/// A trial after it ran.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    /// The trial's label.
+    pub label: String,
+    /// Its figures.
+    pub summary: RunSummary,
+    /// Its raw samples and ledger, for the charts.
+    pub output: RunOutput,
+}
+
+/// A claim's verdict with the figures behind it, in words and numbers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judgement {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// One line, in plain words, saying why.
+    pub reason: String,
+    /// What was measured, in short.
+    pub measured: String,
+    /// What the model predicted, in short.
+    pub predicted: String,
+    /// Speedups, for claims about one: the document's, the model's, the measured.
+    pub speedup: Option<Speedups>,
+}
+
+/// The three speedups a speed claim compares.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Speedups {
+    /// The document's own figure, when it gives one.
+    pub document: Option<f64>,
+    /// The model's, from the seeded delays and calibrated overheads.
+    pub model: f64,
+    /// The measured one.
+    pub measured: f64,
+}
+
+/// One row of the catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    /// Stable identifier, e.g. `D0-fig1`.
+    pub id: &'static str,
+    /// Which document.
+    pub document: Document,
+    /// Where in the document.
+    pub section: &'static str,
+    /// What the document says, in our words, with its figures.
+    pub says: &'static str,
+    /// The document's figure, as the table shows it.
+    pub figure: &'static str,
+    /// The trials to run.
+    pub plan: fn(&Context) -> Vec<Trial>,
+    /// The verdict rule.
+    pub judge: fn(&Context, &[Ran]) -> Judgement,
+}
+
+/// A claim after its trials ran and its rule judged them.
+#[derive(Debug, Clone)]
+pub struct ClaimResult {
+    /// The row.
+    pub claim: Claim,
+    /// The verdict and its figures.
+    pub judgement: Judgement,
+    /// The trials, for charts.
+    pub runs: Vec<Ran>,
+}
+
+/// Runs one claim's trials (a fresh mock API each) and judges them.
+pub fn evaluate(
+    claim: &Claim,
+    context: &Context,
+    placement: &Placement,
+) -> Result<ClaimResult, Error> {
+    let mut runs = Vec::new();
+    for trial in (claim.plan)(context) {
+        let output = run_fresh(&trial.scenario, placement, Arc::new(AtomicU64::new(0)))?;
+        runs.push(Ran {
+            label: trial.label,
+            summary: RunSummary::from_output(&output),
+            output,
+        });
+    }
+    let judgement = (claim.judge)(context, &runs);
+    Ok(ClaimResult {
+        claim: *claim,
+        judgement,
+        runs,
+    })
+}

@@ -1,0 +1,172 @@
+//! `fanout claims`: run the catalogue, print the verdicts, write the report.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::claims::catalogue::catalogue;
+use crate::claims::{Claim, ClaimResult, Context, evaluate};
+use crate::cli::ClaimsArgs;
+use crate::error::Error;
+use crate::report::claims_report::{self, ReportSettings, json_rows};
+
+#[derive(Serialize)]
+struct ClaimsJson<'a> {
+    claims: Vec<claims_report::ClaimJson<'a>>,
+}
+
+/// Runs the selected claims and reports them.
+pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
+    let selected = select(&args.only)?;
+    let placement = super::placement_of(args.server)?;
+    let context = Context {
+        time_scale: args.time_scale,
+        seed: args.seed,
+    };
+    let started = Instant::now();
+    let date = utc_now();
+    let mut results: Vec<ClaimResult> = Vec::with_capacity(selected.len());
+    for claim in &selected {
+        let claim_started = Instant::now();
+        let result = evaluate(claim, &context, &placement)?;
+        if !args.json {
+            eprintln!(
+                "{:<14} {:<10} {:>6.1} s",
+                claim.id,
+                result.judgement.verdict.name(),
+                claim_started.elapsed().as_secs_f64()
+            );
+        }
+        results.push(result);
+    }
+    let total_s = started.elapsed().as_secs_f64();
+
+    let mut out = std::io::stdout().lock();
+    let printed = if args.json {
+        serde_json::to_writer(
+            &mut out,
+            &ClaimsJson {
+                claims: json_rows(&results),
+            },
+        )
+        .map_err(std::io::Error::from)
+        .and_then(|_| writeln!(out))
+    } else {
+        claims_report::write_table(&mut out, &results)
+    };
+    printed.map_err(|e| Error::io("writing the table", e))?;
+
+    let out_dir = match (&args.out, args.only.is_empty()) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, true) => Some(PathBuf::from("reports")),
+        (None, false) => None,
+    };
+    if let Some(dir) = out_dir {
+        let settings = ReportSettings {
+            time_scale: args.time_scale,
+            seed: args.seed,
+            placement: format!("{} (fanout's engine)", placement.name()),
+            machine: machine(),
+            date,
+            total_s,
+            command: format!(
+                "cargo run --release -- claims --time-scale {}",
+                args.time_scale
+            ),
+        };
+        write_report(&dir, &results, &settings)?;
+        if !args.json {
+            eprintln!(
+                "report written to {}/README.md ({total_s:.1} s)",
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The claims named by `--only`, or all of them.
+fn select(only: &[String]) -> Result<Vec<Claim>, Error> {
+    let all = catalogue();
+    if only.is_empty() {
+        return Ok(all);
+    }
+    only.iter()
+        .map(|id| {
+            all.iter()
+                .find(|c| c.id.eq_ignore_ascii_case(id.trim()))
+                .copied()
+                .ok_or_else(|| {
+                    let known: Vec<&str> = all.iter().map(|c| c.id).collect();
+                    Error::InvalidScenario(format!(
+                        "unknown claim id '{id}' (known: {})",
+                        known.join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// Writes README.md and every chart into `dir`, replacing the SVGs of an earlier run.
+fn write_report(
+    dir: &Path,
+    results: &[ClaimResult],
+    settings: &ReportSettings,
+) -> Result<(), Error> {
+    let files = claims_report::charts(results).map_err(|e| Error::Report(e.to_string()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let old =
+        std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    for entry in old.flatten() {
+        if entry.path().extension().is_some_and(|ext| ext == "svg") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    for file in &files {
+        let path = dir.join(&file.name);
+        std::fs::write(&path, &file.svg)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    let readme = dir.join("README.md");
+    std::fs::write(&readme, claims_report::markdown(results, settings, &files))
+        .map_err(|e| Error::io(format!("writing {}", readme.display()), e))
+}
+
+/// CPUs, OS and kernel, for the report's header.
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|k| k.trim().to_string())
+        .unwrap_or_else(|_| "unknown kernel".to_string());
+    format!(
+        "{cpus} CPUs, {} {} ({kernel})",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// The current UTC date and time, `2026-11-22 02:30 UTC`.
+fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rest / 3600,
+        (rest % 3600) / 60
+    )
+}

@@ -1,0 +1,284 @@
+//! The claims catalogue and its verdict rules, on hand-made measurements: each rule can
+//! reproduce, qualify and refute, and the table prints the same way every time.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fanout::claims::catalogue::catalogue;
+use fanout::claims::rules::{limit_held, speedup_near};
+use fanout::claims::{ClaimResult, Judgement, Ran, Speedups, Verdict, behaviour};
+use fanout::measure::{Measurements, Percentiles};
+use fanout::model::Calibration;
+use fanout::report::claims_report::write_table;
+use fanout::run::RunOutput;
+use fanout::server::Engine;
+use fanout::server::ledger::{LedgerRecord, ServerSummary};
+use fanout::server::profile::Profile;
+use fanout::summary::{DelayTotals, Milestones};
+use fanout::{ClientReuse, HttpVersion, RunSummary, Scenario, Strategy};
+
+/// A run that measured `wall_ms` where the model said `predicted_ms`.
+fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64) -> Ran {
+    let scenario = Scenario::new(Profile::single("1s".parse().unwrap()), n, strategy);
+    let output = RunOutput {
+        scenario,
+        measurements: Measurements::new(Vec::new(), Duration::from_secs_f64(wall_ms / 1e3), 0),
+        ledger: LedgerRecord::default(),
+        placement: "in-process",
+        calibration: Calibration::default(),
+    };
+    let mut outcomes = BTreeMap::new();
+    outcomes.insert("ok", n);
+    let summary = RunSummary {
+        strategy,
+        n,
+        profile: "items=1s".to_string(),
+        limit: None,
+        threads: None,
+        client: ClientReuse::Shared,
+        http: HttpVersion::Http1,
+        execution: "test".to_string(),
+        server_placement: "in-process",
+        server_workers: 2,
+        server_engine: Engine::Fanout,
+        seed: 1,
+        wall_ms,
+        predicted_ms,
+        efficiency: Some(predicted_ms / wall_ms),
+        calibration: Calibration::default(),
+        throughput_rps: 0.0,
+        outcomes,
+        latency_ms: Percentiles::default(),
+        send_lag_ms: Percentiles::default(),
+        delays_ms: DelayTotals { sum: 0.0, max: 0.0 },
+        server: ServerSummary {
+            received: n,
+            connections: Some(n),
+            ..ServerSummary::default()
+        },
+        milestones_ms: Milestones::default(),
+    };
+    Ran {
+        label: label.to_string(),
+        summary,
+        output,
+    }
+}
+
+fn with_delays(mut r: Ran, sum: f64, max: f64) -> Ran {
+    r.summary.delays_ms = DelayTotals { sum, max };
+    r
+}
+
+#[test]
+fn the_catalogue_has_every_row_of_the_claims_list_once() {
+    let ids: Vec<&str> = catalogue().iter().map(|c| c.id).collect();
+    let expected = [
+        "D0-fig1",
+        "D0-100",
+        "D0-timeout",
+        "D0-h2",
+        "D0-reuse",
+        "D0-failfast",
+        "D0-sem5",
+        "D0-429",
+        "D1-first3",
+        "D1-3x500",
+        "D1-formula",
+        "D1-20apis",
+        "D1-50s",
+        "D1-sem10",
+        "D1-ratelimit",
+        "D1-timeouts",
+        "D1-progress",
+        "D1-partial",
+        "D1-retry",
+        "D1-blocking",
+        "D1-noawait",
+        "D1-news",
+        "D1-sqlite",
+        "D1-20in2",
+        "D2-3x1s",
+        "D2-10users",
+        "D2-bench20",
+        "D2-10to100x",
+        "D2-session",
+        "D2-pool",
+        "D2-aggregator",
+        "D2-status",
+        "D2-post",
+    ];
+    assert_eq!(ids, expected);
+}
+
+#[test]
+fn speedup_rule_reproduces_qualifies_and_refutes() {
+    let seq = with_delays(
+        ran("sequential", Strategy::SyncSequential, 10, 2000.0, 2000.0),
+        2000.0,
+        300.0,
+    );
+    let fast = with_delays(
+        ran("concurrent", Strategy::AsyncConcurrent, 10, 300.0, 300.0),
+        2000.0,
+        300.0,
+    );
+    let judged = speedup_near(20.0 / 3.0, &[seq.clone(), fast]);
+    assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
+    assert!(judged.reason.contains("6.7x"), "{}", judged.reason);
+
+    let slower = with_delays(
+        ran("concurrent", Strategy::AsyncConcurrent, 10, 500.0, 300.0),
+        2000.0,
+        300.0,
+    );
+    let judged = speedup_near(20.0 / 3.0, &[seq.clone(), slower]);
+    assert_eq!(judged.verdict, Verdict::Qualified, "{}", judged.reason);
+
+    let no_gain = with_delays(
+        ran("concurrent", Strategy::AsyncConcurrent, 10, 1900.0, 300.0),
+        2000.0,
+        300.0,
+    );
+    let judged = speedup_near(20.0 / 3.0, &[seq, no_gain]);
+    assert_eq!(judged.verdict, Verdict::Refuted, "{}", judged.reason);
+}
+
+#[test]
+fn limit_rule_refutes_a_limit_the_server_saw_broken() {
+    let mut held = with_delays(
+        ran("limited", Strategy::AsyncSemaphore, 10, 200.0, 200.0),
+        1000.0,
+        100.0,
+    );
+    held.summary.server.peak_in_flight = 5;
+    assert_eq!(limit_held(&[held.clone()], 5).verdict, Verdict::Reproduced);
+    let mut broken = held;
+    broken.summary.server.peak_in_flight = 7;
+    let judged = limit_held(&[broken], 5);
+    assert_eq!(judged.verdict, Verdict::Refuted);
+    assert!(judged.reason.contains("7"), "{}", judged.reason);
+}
+
+#[test]
+fn failfast_rule_counts_what_the_server_received() {
+    let mut ff = ran("fail-fast", Strategy::AsyncFailfast, 100, 50.0, 500.0);
+    let all = ran("collect-all", Strategy::AsyncSemaphore, 100, 500.0, 500.0);
+    ff.summary.server.received = 10;
+    assert_eq!(
+        behaviour::fail_fast(&[ff.clone(), all.clone()], 10).verdict,
+        Verdict::Reproduced
+    );
+    ff.summary.server.received = 60;
+    assert_eq!(
+        behaviour::fail_fast(&[ff, all], 10).verdict,
+        Verdict::Refuted
+    );
+}
+
+#[test]
+fn http2_rule_qualifies_when_streams_come_in_waves() {
+    let h1 = with_delays(
+        ran("HTTP/1.1", Strategy::AsyncConcurrent, 500, 120.0, 120.0),
+        0.0,
+        100.0,
+    );
+    let mut h2 = with_delays(
+        ran("HTTP/2", Strategy::AsyncConcurrent, 500, 300.0, 300.0),
+        0.0,
+        100.0,
+    );
+    h2.summary.server.connections = Some(1);
+    let judged = behaviour::http2_one_connection(&[h1.clone(), h2.clone()]);
+    assert_eq!(judged.verdict, Verdict::Qualified);
+    assert!(judged.reason.contains("3 waves"), "{}", judged.reason);
+    h2.summary.server.connections = Some(4);
+    assert_eq!(
+        behaviour::http2_one_connection(&[h1, h2]).verdict,
+        Verdict::Refuted
+    );
+}
+
+#[test]
+fn scaling_rule_names_where_10x_and_100x_hold() {
+    let mut runs = Vec::new();
+    for (n, seq, conc) in [
+        (1, 10.0, 10.0),
+        (10, 100.0, 10.0),
+        (100, 1000.0, 12.0),
+        (1000, 10_000.0, 80.0),
+    ] {
+        runs.push(ran(
+            &format!("n={n} sequential"),
+            Strategy::SyncSequential,
+            n,
+            seq,
+            seq,
+        ));
+        runs.push(ran(
+            &format!("n={n} concurrent"),
+            Strategy::AsyncConcurrent,
+            n,
+            conc,
+            conc,
+        ));
+    }
+    let judged = behaviour::scaling(&runs);
+    assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
+    assert!(
+        judged.reason.contains("10x holds for n = 10..1000"),
+        "{}",
+        judged.reason
+    );
+    assert!(
+        judged.reason.contains("100x for n = 1000"),
+        "{}",
+        judged.reason
+    );
+}
+
+#[test]
+fn the_claims_table_prints_the_same_way_every_time() {
+    let claims = catalogue();
+    let judgement = |verdict, measured: &str, predicted: &str, speedup| Judgement {
+        verdict,
+        reason: "hand-made".to_string(),
+        measured: measured.to_string(),
+        predicted: predicted.to_string(),
+        speedup,
+    };
+    let results = vec![
+        ClaimResult {
+            claim: claims[0],
+            judgement: judgement(
+                Verdict::Reproduced,
+                "6.6x (2.01 s vs 0.31 s)",
+                "6.7x (2.00 s vs 0.30 s)",
+                Some(Speedups {
+                    document: Some(6.7),
+                    model: 6.7,
+                    measured: 6.6,
+                }),
+            ),
+            runs: Vec::new(),
+        },
+        ClaimResult {
+            claim: claims[3],
+            judgement: judgement(
+                Verdict::Qualified,
+                "1 vs 500 connections",
+                "1 vs 500 connections",
+                None,
+            ),
+            runs: Vec::new(),
+        },
+        ClaimResult {
+            claim: claims[2],
+            judgement: judgement(Verdict::Pending, "-", "-", None),
+            runs: Vec::new(),
+        },
+    ];
+    let mut out = Vec::new();
+    write_table(&mut out, &results).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
