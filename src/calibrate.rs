@@ -8,11 +8,13 @@
 //!   the server's timer rounds a sleep up to its next millisecond tick, and a zero sleep
 //!   is rounded differently from any real delay; the first request's extra latency is
 //!   what opening the first connection costs;
-//! - **connection set-up in a burst**: as many requests at once as the run will have in
-//!   flight (at most 1,000), each on a fresh HTTP/1.1 connection, answered after the
-//!   run's median delay; the time until the last of them reached the server, divided
-//!   by the burst size, is what each fresh connection in a burst costs (task start-up,
-//!   connect, the first write, and the answers that compete with them).
+//! - **connection set-up in a burst**: three times, as many requests at once as the run
+//!   will have in flight (at most 1,000), each on a fresh HTTP/1.1 connection (with the
+//!   run's client reuse: a client per request costs its construction too), answered
+//!   after the run's median delay; the time until the last of them reached the server,
+//!   divided by the burst size, is what each fresh connection in a burst costs (task
+//!   start-up, connect, the first write, and the answers that compete with them). The
+//!   median of the three is kept.
 //!
 //! Both are measured in the same process placement as the run, so they carry the same
 //! costs (a child-process server, two cores shared by client and server).
@@ -26,12 +28,14 @@ use crate::run::run_on;
 use crate::scenario::Scenario;
 use crate::server::latency::Latency;
 use crate::server::{MockApi, Placement, ServerConfig};
-use crate::strategy::{ClientReuse, HttpVersion, Strategy};
+use crate::strategy::{HttpVersion, Strategy};
 
 /// Requests in the sequential probe.
 const SEQUENTIAL_PROBE: u64 = 12;
 /// The largest burst of fresh connections probed.
 const MAX_BURST: u64 = 1000;
+/// Bursts probed; their median is kept.
+const BURSTS: usize = 3;
 /// The probes' server delay.
 const PROBE_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
 
@@ -65,41 +69,64 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
         .map_or(0.0, |s| s.latency().as_secs_f64() * 1e3 - delay_ms);
     let first_connection_ms = (first_ms - per_request_ms).max(0.0);
 
+    drop(server);
+
     let burst_size = (scenario.concurrency() as u64).min(MAX_BURST);
     let connect_ms = if burst_size < 2 {
         0.0
     } else {
-        // Answers that come back while connections are still opening compete with
-        // them for the CPU, so the burst is probed with the run's own typical delay
-        // (its median draw, capped at 1 s).
-        let mut delays = crate::model::delays_ms(scenario);
-        delays.sort_by(f64::total_cmp);
-        let median_ms = delays
-            .get(delays.len() / 2)
-            .copied()
-            .unwrap_or(0.0)
-            .min(1000.0);
-        let mut burst = sequential.clone();
-        burst.profile = profile.with_latency(Latency::Fixed(std::time::Duration::from_secs_f64(
-            median_ms / 1e3,
-        )));
-        burst.n = burst_size;
-        burst.strategy = Strategy::AsyncConcurrent;
-        burst.client.reuse = ClientReuse::Shared;
-        burst.client.http = HttpVersion::Http1;
-        let before = server.ledger()?.entries.len();
-        let output = run_on(&burst, &mut server, quiet())?;
-        let started = output.measurements.started_unix_us;
-        let last_arrival = output.ledger.entries[before..]
-            .iter()
-            .map(|e| e.arrival_us.saturating_sub(started))
-            .max()
-            .unwrap_or(0);
-        last_arrival as f64 / 1e3 / burst_size as f64
+        burst_cost(scenario, &config, placement, burst_size)?
     };
     Ok(Calibration {
         per_request_ms,
         first_connection_ms,
         connect_ms,
     })
+}
+
+/// The cost per fresh connection in a burst of `size`: the median over three bursts of
+/// (last arrival at the server / size).
+///
+/// Answers that come back while connections are still opening compete with them for
+/// the CPU, so the burst's server answers after the run's own typical delay (its median
+/// draw, capped at 1 s).
+fn burst_cost(
+    scenario: &Scenario,
+    probe_config: &ServerConfig,
+    placement: &Placement,
+    size: u64,
+) -> Result<f64, Error> {
+    let mut delays = crate::model::delays_ms(scenario);
+    delays.sort_by(f64::total_cmp);
+    let median_ms = delays
+        .get(delays.len() / 2)
+        .copied()
+        .unwrap_or(0.0)
+        .min(1000.0);
+    let latency = Latency::Fixed(std::time::Duration::from_secs_f64(median_ms / 1e3));
+    let config = ServerConfig {
+        profile: probe_config.profile.with_latency(latency),
+        ..probe_config.clone()
+    };
+    let mut server = MockApi::start(&config, placement)?;
+    let mut burst = scenario.clone();
+    burst.profile = config.profile.clone();
+    burst.n = size;
+    burst.strategy = Strategy::AsyncConcurrent;
+    burst.client.http = HttpVersion::Http1;
+    burst.deadline = Some(std::time::Duration::from_secs(30));
+    let mut costs = Vec::with_capacity(BURSTS);
+    for _ in 0..BURSTS {
+        let before = server.ledger()?.entries.len();
+        let output = run_on(&burst, &mut server, Arc::new(AtomicU64::new(0)))?;
+        let started = output.measurements.started_unix_us;
+        let last_arrival = output.ledger.entries[before..]
+            .iter()
+            .map(|e| e.arrival_us.saturating_sub(started))
+            .max()
+            .unwrap_or(0);
+        costs.push(last_arrival as f64 / 1e3 / size as f64);
+    }
+    costs.sort_by(f64::total_cmp);
+    Ok(costs[costs.len() / 2])
 }

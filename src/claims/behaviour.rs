@@ -65,7 +65,9 @@ pub fn client_reuse(runs: &[Ran]) -> Judgement {
         fresh.server.connections.unwrap_or(0),
     );
     let more_connections = c_fresh >= fresh.n && c_shared * 5 <= c_fresh;
-    let costs_more = cost_fresh > cost_shared * 1.2 && cost_fresh - cost_shared > 0.05;
+    // A tenth of a millisecond per request is well above this machine's noise on a
+    // 20-request mean, and below what one loopback connection set-up costs.
+    let costs_more = cost_fresh - cost_shared > 0.1;
     let verdict = match (more_connections, costs_more) {
         (true, true) => Verdict::Reproduced,
         (true, false) => Verdict::Qualified,

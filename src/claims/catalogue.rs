@@ -73,7 +73,7 @@ fn failing(delay_s: f64, status: u16, ctx: &Context) -> Profile {
 }
 
 fn reuse_trials(ctx: &Context) -> Vec<Trial> {
-    let profile = single("100ms", ctx);
+    let profile = single("500ms", ctx);
     let mut trials = Vec::new();
     for (strategy, mode) in [
         (Strategy::AsyncSequential, "sequential"),
@@ -83,7 +83,7 @@ fn reuse_trials(ctx: &Context) -> Vec<Trial> {
             (ClientReuse::Shared, "shared client"),
             (ClientReuse::PerRequest, "client per request"),
         ] {
-            let mut s = scenario(profile.clone(), 50, strategy, ctx);
+            let mut s = scenario(profile.clone(), 20, strategy, ctx);
             s.client.reuse = reuse;
             trials.push(trial(&format!("{mode}, {name}"), s));
         }
