@@ -282,3 +282,69 @@ fn the_claims_table_prints_the_same_way_every_time() {
     write_table(&mut out, &results).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
+
+#[test]
+fn formula_rule_reads_both_walls_against_sum_and_max() {
+    let seq = with_delays(
+        ran("sequential", Strategy::SyncSequential, 10, 5050.0, 5040.0),
+        5000.0,
+        500.0,
+    );
+    let conc = with_delays(
+        ran("concurrent", Strategy::AsyncConcurrent, 10, 510.0, 505.0),
+        5000.0,
+        500.0,
+    );
+    let judged = fanout::claims::rules::formula(&[seq.clone(), conc], None);
+    assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
+    // An async run as slow as the sequential one contradicts the formula outright.
+    let stuck = with_delays(
+        ran("concurrent", Strategy::AsyncConcurrent, 10, 5000.0, 505.0),
+        5000.0,
+        500.0,
+    );
+    let judged = fanout::claims::rules::formula(&[seq, stuck], Some(1000.0));
+    assert_eq!(judged.verdict, Verdict::Refuted, "{}", judged.reason);
+}
+
+#[test]
+fn slowest_request_rule_refutes_a_wall_far_above_the_slowest_delay() {
+    let rule = fanout::claims::rules::concurrent_as_slowest;
+    let fast = with_delays(
+        ran("concurrent", Strategy::AsyncConcurrent, 100, 310.0, 305.0),
+        9000.0,
+        300.0,
+    );
+    assert_eq!(rule(&[fast]).verdict, Verdict::Reproduced);
+    let slow = with_delays(
+        ran("concurrent", Strategy::AsyncConcurrent, 100, 900.0, 305.0),
+        9000.0,
+        300.0,
+    );
+    let judged = rule(&[slow]);
+    assert_eq!(judged.verdict, Verdict::Refuted);
+    assert!(judged.reason.contains("+200 %"), "{}", judged.reason);
+}
+
+#[test]
+fn partial_failure_rule_needs_the_others_to_answer_unslowed() {
+    let ok = ran("all succeed", Strategy::AsyncConcurrent, 3, 52.0, 52.0);
+    let mut one_fails = ran("one fails", Strategy::AsyncConcurrent, 3, 53.0, 52.0);
+    one_fails.summary.outcomes.insert("ok", 2);
+    one_fails.summary.outcomes.insert("http_5xx", 1);
+    let judged = behaviour::partial_failure(&[ok.clone(), one_fails.clone()]);
+    assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
+    one_fails.summary.outcomes.insert("ok", 0);
+    one_fails.summary.outcomes.insert("http_5xx", 3);
+    assert_eq!(
+        behaviour::partial_failure(&[ok, one_fails]).verdict,
+        Verdict::Refuted
+    );
+}
+
+#[test]
+fn a_rule_missing_its_trial_says_so_instead_of_guessing() {
+    let judged = speedup_near(3.0, &[]);
+    assert_eq!(judged.verdict, Verdict::Pending);
+    assert!(judged.reason.contains("did not run"), "{}", judged.reason);
+}

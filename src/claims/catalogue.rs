@@ -479,19 +479,12 @@ pub fn catalogue() -> Vec<Claim> {
 
 /// A sequential run judged against an absolute (time-scaled) figure.
 fn sequential_about(runs: &[super::Ran], expected_ms: f64) -> super::Judgement {
-    use super::{Judgement, Verdict};
+    use super::Judgement;
     let Some(seq) = rules::trial(runs, "sequential") else {
         return rules::missing("sequential");
     };
-    let verdict = if rules::near(seq.wall_ms, expected_ms, rules::MODEL_TOLERANCE) {
-        Verdict::Reproduced
-    } else if rules::near(seq.wall_ms, expected_ms, 0.5) {
-        Verdict::Qualified
-    } else {
-        Verdict::Refuted
-    };
     Judgement {
-        verdict,
+        verdict: rules::tiered(seq.wall_ms, expected_ms, 0.5),
         reason: format!(
             "sequential took {} against the document's {} (scaled) {}",
             rules::secs(seq.wall_ms),

@@ -36,6 +36,18 @@ pub fn near(value: f64, target: f64, tolerance: f64) -> bool {
     target > 0.0 && (value / target - 1.0).abs() <= tolerance
 }
 
+/// A wall against a reference: reproduced within [`MODEL_TOLERANCE`], qualified within
+/// `loose` (relative), refuted beyond.
+pub fn tiered(wall_ms: f64, reference_ms: f64, loose: f64) -> Verdict {
+    if near(wall_ms, reference_ms, MODEL_TOLERANCE) {
+        Verdict::Reproduced
+    } else if near(wall_ms, reference_ms, loose) {
+        Verdict::Qualified
+    } else {
+        Verdict::Refuted
+    }
+}
+
 /// True when the run took what the model predicted, within [`MODEL_TOLERANCE`].
 pub fn matches_model(s: &RunSummary) -> bool {
     near(s.wall_ms, s.predicted_ms, MODEL_TOLERANCE)
@@ -137,13 +149,7 @@ pub fn concurrent_as_slowest(runs: &[Ran]) -> Judgement {
         return missing("concurrent");
     };
     let slowest = conc.delays_ms.max;
-    let verdict = if near(conc.wall_ms, slowest, MODEL_TOLERANCE) {
-        Verdict::Reproduced
-    } else if conc.wall_ms <= slowest * 1.5 {
-        Verdict::Qualified
-    } else {
-        Verdict::Refuted
-    };
+    let verdict = tiered(conc.wall_ms, slowest, 0.5);
     Judgement {
         verdict,
         reason: format!(

@@ -61,6 +61,14 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         human_ms(s.delays_ms.max),
         human_ms(s.delays_ms.sum)
     )?;
+    writeln!(
+        out,
+        "  model      {}   efficiency {}   (per request {:.2} ms, per fresh connection in a burst {:.3} ms)",
+        human_ms(s.predicted_ms),
+        efficiency(s),
+        s.calibration.per_request_ms,
+        s.calibration.connect_ms
+    )?;
     writeln!(out, "  throughput {:.1} req/s", s.throughput_rps)?;
     writeln!(
         out,
@@ -157,7 +165,7 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
             .iter()
             .enumerate()
             .map(|(c, cell)| {
-                if c == 0 || c == 6 {
+                if c == 0 || c == 8 {
                     format!("{cell:<w$}", w = widths[c])
                 } else {
                     format!("{cell:>w$}", w = widths[c])
@@ -175,9 +183,15 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     writeln!(out)?;
     writeln!(
         out,
-        "speedup = wall of {} / wall; peak and conns are the server's own count",
+        "speedup = wall of {} / wall; model = the wall the seeded delays and calibrated overheads predict; eff = model / wall; peak and conns are the server's own count",
         first.strategy
     )
+}
+
+/// `0.98`, or `n/a` for a run cut short.
+fn efficiency(s: &RunSummary) -> String {
+    s.efficiency
+        .map_or("n/a".to_string(), |e| format!("{e:.2}"))
 }
 
 fn client_name(s: &RunSummary) -> &'static str {
