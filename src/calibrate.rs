@@ -52,6 +52,7 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
 
     let mut sequential = scenario.clone();
     sequential.profile = profile.clone();
+    sequential.client.timeout = None;
     sequential.n = SEQUENTIAL_PROBE;
     sequential.strategy = if scenario.strategy.is_sync() {
         Strategy::SyncSequential

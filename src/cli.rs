@@ -109,6 +109,12 @@ pub struct ScenarioArgs {
     /// Seed of the server's latency draws.
     #[arg(long, default_value = "1")]
     pub seed: u64,
+    /// Give up on one request after this long (default: wait as long as it takes, the
+    /// default of both ureq and reqwest).
+    #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub timeout: Option<Duration>,
+    #[command(flatten)]
+    pub faults: FaultArgs,
     /// End the whole run by then; unfinished requests count as cancelled.
     #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub deadline: Option<Duration>,
@@ -127,6 +133,29 @@ pub struct ScenarioArgs {
     /// Print JSON (one object per run; compare prints {"runs": [...]}) instead of tables.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Faults of the one endpoint `--delay` describes, and server-wide limits.
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    /// Share of requests (0 to 1) answered with --error-status instead.
+    #[arg(long, default_value = "0", value_parser = parse_rate)]
+    pub error_rate: f64,
+    /// The status --error-rate answers with.
+    #[arg(long, default_value = "503")]
+    pub error_status: u16,
+    /// Share of requests (0 to 1) whose connection the server closes without answering.
+    #[arg(long, default_value = "0", value_parser = parse_rate)]
+    pub drop_rate: f64,
+    /// The endpoint never answers: the client must give up.
+    #[arg(long)]
+    pub hang: bool,
+    /// The server answers 429 past this many requests in any one second.
+    #[arg(long, value_parser = parse_count_u32)]
+    pub max_per_second: Option<u32>,
+    /// The server answers 429 past this many requests in flight.
+    #[arg(long, value_parser = parse_count_u32)]
+    pub max_in_flight: Option<u32>,
 }
 
 /// `--server`.
@@ -150,6 +179,8 @@ pub struct ServeArgs {
     /// A TOML file of endpoints instead of one delay.
     #[arg(long)]
     pub profile: Option<PathBuf>,
+    #[command(flatten)]
+    pub faults: FaultArgs,
     /// Stop after this long (default: until Ctrl-C).
     #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
@@ -200,4 +231,16 @@ fn parse_time_scale(text: &str) -> Result<f64, String> {
         Ok(_) => Err("must be above 0 and at most 100".to_string()),
         Err(_) => Err("is not a number".to_string()),
     }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Ok(_) => Err("must be between 0 and 1".to_string()),
+        Err(_) => Err("is not a number".to_string()),
+    }
+}
+
+fn parse_count_u32(text: &str) -> Result<u32, String> {
+    parse_count(text).and_then(|v| u32::try_from(v).map_err(|_| "is too large".to_string()))
 }

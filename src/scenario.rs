@@ -53,6 +53,9 @@ pub struct ClientOptions {
     pub http: HttpVersion,
     /// Worker threads of the client's tokio runtime (async strategies).
     pub runtime_workers: usize,
+    /// Give up on one request after this long (`None`: the client's own default,
+    /// which for both ureq and reqwest is to wait as long as it takes).
+    pub timeout: Option<Duration>,
 }
 
 impl Default for ClientOptions {
@@ -63,6 +66,7 @@ impl Default for ClientOptions {
             reuse: ClientReuse::Shared,
             http: HttpVersion::Http1,
             runtime_workers: 2,
+            timeout: None,
         }
     }
 }
@@ -153,18 +157,27 @@ impl Scenario {
         }
     }
 
-    /// The requests, in submission order, against a server at `base_url`.
+    /// The requests, in submission order, against a server at `base_url`. Requests to
+    /// an endpoint marked `refused` go to a port where nothing listens.
     pub fn requests(&self, base_url: &str) -> Vec<PlannedRequest> {
         let endpoints = &self.profile.endpoints;
+        let refused_base = endpoints
+            .iter()
+            .any(|e| e.fault.refused)
+            .then(closed_port_url);
         (0..self.n)
             .map(|seq| {
                 let index = (seq % endpoints.len() as u64) as usize;
                 let endpoint = &endpoints[index];
+                let base = match (&refused_base, endpoint.fault.refused) {
+                    (Some(closed), true) => closed.as_str(),
+                    _ => base_url,
+                };
                 PlannedRequest {
                     seq,
                     endpoint: index as u16,
                     method: endpoint.method.clone(),
-                    url: format!("{base_url}{}?seq={seq}", endpoint.request_path()),
+                    url: format!("{base}{}?seq={seq}", endpoint.request_path()),
                 }
             })
             .collect()
@@ -207,4 +220,14 @@ mod tests {
         let s = scenario(Strategy::AsyncConcurrent);
         assert_eq!(s.deadline(), Duration::from_millis(30_200));
     }
+}
+
+/// `http://127.0.0.1:PORT` for a port that was free a moment ago and has nothing
+/// listening: connecting to it is refused.
+fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9);
+    format!("http://127.0.0.1:{port}")
 }

@@ -22,7 +22,10 @@ fn endpoints(delays_s: &[f64], ctx: &Context) -> Profile {
             ..Endpoint::catch_all(Latency::Fixed(Duration::from_secs_f64(s * ctx.time_scale)))
         })
         .collect();
-    Profile { endpoints }
+    Profile {
+        endpoints,
+        limits: Default::default(),
+    }
 }
 
 /// One catch-all endpoint with `latency` (written at time scale 1).

@@ -12,19 +12,17 @@ pub use compare::compare;
 pub use run::run;
 pub use serve::serve;
 
-use crate::cli::{ScenarioArgs, ServerPlacement};
+use crate::cli::{FaultArgs, ScenarioArgs, ServerPlacement};
 use crate::error::Error;
 use crate::scenario::{ClientOptions, Scenario};
 use crate::server::Placement;
+use crate::server::fault::Fault;
 use crate::server::profile::Profile;
 use crate::strategy::Strategy;
 
 /// Builds the scenario the flags describe, for `strategy`.
 fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> {
-    let profile = match &args.profile {
-        Some(path) => Profile::from_file(path)?,
-        None => Profile::single(args.delay),
-    };
+    let profile = profile(args.profile.as_deref(), args.delay, &args.faults)?;
     let scenario = Scenario {
         profile,
         n: args.n,
@@ -35,6 +33,7 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
             reuse: args.client,
             http: args.http,
             runtime_workers: args.workers,
+            timeout: args.timeout,
         },
         seed: args.seed,
         deadline: args.deadline,
@@ -43,6 +42,37 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
     };
     scenario.validate()?;
     Ok(scenario)
+}
+
+/// The endpoints: a profile file, or one catch-all endpoint from `--delay` and the
+/// fault flags. Server-wide limits given as flags apply to either.
+fn profile(
+    file: Option<&std::path::Path>,
+    delay: crate::server::latency::Latency,
+    faults: &FaultArgs,
+) -> Result<Profile, Error> {
+    let mut profile = match file {
+        Some(path) => Profile::from_file(path)?,
+        None => {
+            let mut profile = Profile::single(delay);
+            profile.endpoints[0].fault = Fault {
+                error_rate: faults.error_rate,
+                error_status: faults.error_status,
+                drop_rate: faults.drop_rate,
+                hang: faults.hang,
+                ..Fault::default()
+            };
+            profile
+        }
+    };
+    if faults.max_per_second.is_some() {
+        profile.limits.max_per_second = faults.max_per_second;
+    }
+    if faults.max_in_flight.is_some() {
+        profile.limits.max_in_flight = faults.max_in_flight;
+    }
+    profile.validate().map_err(Error::InvalidScenario)?;
+    Ok(profile)
 }
 
 /// Where the mock API should run.

@@ -7,7 +7,6 @@ use std::time::Duration;
 use crate::cli::ServeArgs;
 use crate::error::Error;
 use crate::report::table::human_ms;
-use crate::server::profile::Profile;
 use crate::server::{MockApi, Placement, ServerConfig, serve_control_stdio};
 
 /// Serves until interrupted or out of time.
@@ -17,10 +16,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
             .map_err(|e| Error::Server(format!("--config-json does not parse: {e}")))?;
         return serve_control_stdio(&config);
     }
-    let profile = match &args.profile {
-        Some(path) => Profile::from_file(path)?,
-        None => Profile::single(args.delay),
-    };
+    let profile = super::profile(args.profile.as_deref(), args.delay, &args.faults)?;
     let mut config = ServerConfig::new(profile, args.seed);
     config.port = args.port;
     config.workers = args.workers;

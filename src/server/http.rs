@@ -15,9 +15,10 @@
 //! `fanout run --engine wiremock` runs the same scenario against wiremock itself,
 //! for comparison.
 
-use std::convert::Infallible;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,6 +30,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
+use super::fault::{Decision, FaultKind};
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::profile::Profile;
 
@@ -43,6 +45,11 @@ pub(crate) struct ServerState {
     pub ledger: Arc<Ledger>,
     /// Padding per endpoint, built once, so an answer costs one small format.
     padding: Vec<String>,
+    /// Requests admitted and not yet finished, for `limits.max_in_flight`.
+    in_flight: AtomicU64,
+    /// Arrival times (µs) of admitted requests in the last second, for
+    /// `limits.max_per_second`. Only touched when that limit is set.
+    recent: Mutex<VecDeque<u64>>,
 }
 
 impl ServerState {
@@ -53,7 +60,50 @@ impl ServerState {
             seed,
             ledger,
             padding,
+            in_flight: AtomicU64::new(0),
+            recent: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// Applies the server-wide limits to a request arriving at `arrival_us`: `None`
+    /// admits it, `Some(kind)` names the limit it is past.
+    fn refuse(&self, arrival_us: u64) -> Option<FaultKind> {
+        let limits = self.profile.limits;
+        if let Some(max) = limits.max_in_flight
+            && self.in_flight.load(Ordering::Relaxed) >= u64::from(max)
+        {
+            return Some(FaultKind::Overloaded);
+        }
+        if let Some(max) = limits.max_per_second {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            while recent
+                .front()
+                .is_some_and(|t| arrival_us.saturating_sub(*t) >= 1_000_000)
+            {
+                recent.pop_front();
+            }
+            if recent.len() >= max as usize {
+                return Some(FaultKind::RateLimited);
+            }
+            recent.push_back(arrival_us);
+        }
+        None
+    }
+}
+
+/// Counts a request in flight for as long as it is held.
+struct Held<'a>(&'a AtomicU64);
+
+impl<'a> Held<'a> {
+    fn enter(counter: &'a AtomicU64) -> Held<'a> {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Held(counter)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -128,7 +178,7 @@ async fn answer(
     state: Arc<ServerState>,
     connection: u64,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = request.into_parts();
     // Read the whole request before the clock starts: arrival means "fully received".
     let _ = body.collect().await;
@@ -145,6 +195,7 @@ async fn answer(
             delay_us: 0,
             finish_us: arrival_us,
             status: None,
+            fault: None,
         },
         answered: false,
     };
@@ -152,21 +203,55 @@ async fn answer(
         pending.entry.status = Some(404);
         pending.answered = true;
         let body = r#"{"error":"no endpoint answers this method and path"}"#;
-        return Ok(json_response(StatusCode::NOT_FOUND, body.to_string()));
+        return Ok(json_response(StatusCode::NOT_FOUND, body.to_string(), None));
     };
+    if let Some(kind) = state.refuse(arrival_us) {
+        pending.entry.status = Some(429);
+        pending.entry.fault = Some(kind);
+        pending.answered = true;
+        let body = r#"{"error":"too many requests"}"#;
+        return Ok(json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            body.to_string(),
+            Some(1),
+        ));
+    }
+    let _held = Held::enter(&state.in_flight);
     let spec = &state.profile.endpoints[index];
     // Without a seq, draw by arrival order: the nth request to reach the server.
     let draw_key = seq.unwrap_or(u64::MAX / 2 + arrival_us);
     let delay = spec.latency.draw(state.seed, index, draw_key);
     pending.entry.delay_us = delay.as_micros() as u64;
+    let decision = spec.fault.decide(state.seed, index, draw_key);
+    if decision == Decision::Hang {
+        // Held until the client gives up; the guard records it as abandoned.
+        pending.entry.fault = Some(FaultKind::Hang);
+        std::future::pending::<()>().await;
+    }
     tokio::time::sleep(delay).await;
 
-    let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::OK);
+    let status = match decision {
+        Decision::Drop => {
+            // Returning an error makes hyper close the connection without an answer;
+            // the guard records the request with no status.
+            pending.entry.fault = Some(FaultKind::Drop);
+            return Err(std::io::Error::other("connection dropped on purpose"));
+        }
+        Decision::Fail(status) => {
+            pending.entry.fault = Some(FaultKind::Status);
+            status
+        }
+        Decision::Answer | Decision::Hang => spec.status,
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let body = body_json(spec, seq, delay, &state.padding[index]);
     pending.entry.status = Some(status.as_u16());
     pending.entry.finish_us = now_us();
     pending.answered = true;
-    Ok(json_response(status, body))
+    let retry_after = (status == StatusCode::TOO_MANY_REQUESTS)
+        .then_some(spec.fault.retry_after_secs)
+        .flatten();
+    Ok(json_response(status, body, retry_after))
 }
 
 /// Filler that brings an endpoint's answer to about `body_bytes`.
@@ -191,13 +276,24 @@ pub(crate) fn body_json(
     )
 }
 
-fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+fn json_response(
+    status: StatusCode,
+    body: String,
+    retry_after_secs: Option<u64>,
+) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
     );
+    if let Some(seconds) = retry_after_secs {
+        headers.insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from(seconds),
+        );
+    }
     response
 }
 

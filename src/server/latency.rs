@@ -92,7 +92,7 @@ fn request_rng(seed: u64, endpoint: usize, seq: u64) -> StdRng {
 }
 
 /// A uniform draw in `[0, 1]` for one request.
-fn unit_draw(seed: u64, endpoint: usize, seq: u64) -> f64 {
+pub(crate) fn unit_draw(seed: u64, endpoint: usize, seq: u64) -> f64 {
     use rand::RngExt;
     request_rng(seed, endpoint, seq).random_range(0.0..=1.0)
 }

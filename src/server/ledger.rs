@@ -18,6 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::fault::FaultKind;
+
 /// One request, as the server saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
@@ -34,8 +36,12 @@ pub struct LedgerEntry {
     pub delay_us: u64,
     /// When the answer was handed to the connection (or the client went away), µs.
     pub finish_us: u64,
-    /// The status sent; `None` when the client dropped the request before the answer.
+    /// The status sent; `None` when no answer went out (the client went away, or the
+    /// server dropped the connection on purpose).
     pub status: Option<u16>,
+    /// The fault the server served this request, if any.
+    #[serde(default)]
+    pub fault: Option<FaultKind>,
 }
 
 /// A copy of the ledger taken after a run: every entry plus the connection count.
@@ -213,6 +219,7 @@ mod tests {
             delay_us: 0,
             finish_us: finish_ms * 1000,
             status: Some(200),
+            fault: None,
         }
     }
 

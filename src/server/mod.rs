@@ -14,9 +14,11 @@
 //!   and the kernel schedules two processes more fairly than one. The parent asks the
 //!   child for its ledger over stdin/stdout, so asking adds no connection to the count.
 //!
-//! Read in order: [`latency`], [`profile`], [`ledger`], then `http.rs` (the handler).
+//! Read in order: [`latency`], [`profile`], [`fault`], [`ledger`], then `http.rs` (the
+//! handler).
 
 mod child;
+pub mod fault;
 mod http;
 pub mod latency;
 pub mod ledger;

@@ -12,6 +12,12 @@
 //! status = 200                  # optional, 200 by default
 //! body_bytes = 2048             # optional size of the JSON body, 256 by default
 //! latency = "lognormal:300ms..1s"
+//!
+//! [endpoint.fault]              # optional: see [`crate::server::fault`]
+//! error_rate = 0.1
+//!
+//! [limits]                      # optional, server-wide: 429 past these
+//! max_per_second = 20
 //! ```
 //!
 //! A run sends request `seq` to endpoint `seq % endpoints.len()`, so a profile of three
@@ -23,6 +29,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::fault::{Fault, ServerLimits};
 use super::latency::Latency;
 use crate::error::Error;
 
@@ -48,6 +55,13 @@ pub struct Endpoint {
     pub body_bytes: usize,
     /// How long the server waits before answering.
     pub latency: Latency,
+    /// What the endpoint does wrong on purpose (nothing by default).
+    #[serde(default, skip_serializing_if = "is_default_fault")]
+    pub fault: Fault,
+}
+
+fn is_default_fault(fault: &Fault) -> bool {
+    !fault.is_set()
 }
 
 fn default_method() -> String {
@@ -70,6 +84,7 @@ impl Endpoint {
             status: default_status(),
             body_bytes: default_body_bytes(),
             latency,
+            fault: Fault::default(),
         }
     }
 
@@ -104,6 +119,9 @@ impl Endpoint {
                 self.name, self.method
             ));
         }
+        self.fault
+            .validate()
+            .map_err(|why| format!("endpoint '{}': {why}", self.name))?;
         if self.body_bytes > MAX_BODY_BYTES {
             return Err(format!(
                 "endpoint '{}': body_bytes {} is above the {} limit",
@@ -121,6 +139,9 @@ pub struct Profile {
     /// The endpoints, in the order requests are spread over them.
     #[serde(rename = "endpoint")]
     pub endpoints: Vec<Endpoint>,
+    /// Server-wide limits past which requests are answered 429.
+    #[serde(default)]
+    pub limits: ServerLimits,
 }
 
 impl Profile {
@@ -128,6 +149,7 @@ impl Profile {
     pub fn single(latency: Latency) -> Profile {
         Profile {
             endpoints: vec![Endpoint::catch_all(latency)],
+            limits: ServerLimits::default(),
         }
     }
 
@@ -176,12 +198,15 @@ impl Profile {
         })
     }
 
-    /// The same endpoints, every one answering with `latency`.
+    /// The same endpoints, every one answering with `latency`, without faults or
+    /// server-wide limits: what calibration probes run against.
     pub fn with_latency(&self, latency: Latency) -> Profile {
         let mut changed = self.clone();
         for endpoint in &mut changed.endpoints {
             endpoint.latency = latency;
+            endpoint.fault = Fault::default();
         }
+        changed.limits = ServerLimits::default();
         changed
     }
 
@@ -252,7 +277,10 @@ mod tests {
                 .unwrap_err()
                 .contains("must start with /")
         );
-        let empty = Profile { endpoints: vec![] };
+        let empty = Profile {
+            endpoints: vec![],
+            limits: ServerLimits::default(),
+        };
         assert!(empty.validate().is_err());
     }
 }

@@ -11,7 +11,8 @@
 //! - finish time: only as planned (arrival + delay), since wiremock applies the delay
 //!   after the responder returns, out of sight;
 //! - connections: no (reported as `null`), wiremock accepts them itself;
-//! - abandoned requests: no, they look answered.
+//! - abandoned requests: no, they look answered;
+//! - faults and server-wide limits: not served (the endpoint's plain status only).
 //!
 //! wiremock serves on one current-thread runtime of its own and keeps every matched
 //! request in memory for the server's life; fanout starts a fresh server per run, so
@@ -72,6 +73,7 @@ impl Respond for LedgerResponder {
             delay_us,
             finish_us: arrival_us + delay_us,
             status: Some(self.endpoint.status),
+            fault: None,
         });
         let body = body_json(&self.endpoint, seq, delay, &self.padding);
         ResponseTemplate::new(self.endpoint.status)

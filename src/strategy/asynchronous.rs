@@ -51,6 +51,7 @@ pub async fn run(
         shared,
         reuse: options.reuse,
         http: options.http,
+        timeout: options.timeout,
         clock: clock.clone(),
     };
     let limit = options.limit;
@@ -181,6 +182,7 @@ struct Fetcher {
     shared: reqwest::Client,
     reuse: ClientReuse,
     http: HttpVersion,
+    timeout: Option<std::time::Duration>,
     clock: RunClock,
 }
 
@@ -210,11 +212,11 @@ impl Fetcher {
             let client = client.map_err(|_| (Outcome::Connect, None))?;
             let method = reqwest::Method::from_bytes(request.method.as_bytes())
                 .expect("methods are validated with the profile");
-            let response = client
-                .request(method, &request.url)
-                .send()
-                .await
-                .map_err(|e| (classify(&e), None))?;
+            let mut builder = client.request(method, &request.url);
+            if let Some(timeout) = self.timeout {
+                builder = builder.timeout(timeout);
+            }
+            let response = builder.send().await.map_err(|e| (classify(&e), None))?;
             let status = response.status().as_u16();
             let body = response
                 .bytes()

@@ -38,7 +38,7 @@ pub(super) fn sequential(
     let clock = clock.restarted();
     let samples = requests
         .iter()
-        .map(|request| fetch(&shared, request, options.reuse, &clock))
+        .map(|request| fetch(&shared, request, options, &clock))
         .collect();
     (samples, clock)
 }
@@ -60,7 +60,7 @@ pub(super) fn threads(
             scope.spawn(|| {
                 let mut mine = Vec::new();
                 while let Some(request) = requests.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    mine.push(fetch(&shared, request, options.reuse, &clock));
+                    mine.push(fetch(&shared, request, options, &clock));
                 }
                 samples
                     .lock()
@@ -76,7 +76,13 @@ pub(super) fn threads(
 }
 
 /// Makes one request, bounded by the run's deadline, and classifies how it ended.
-fn fetch(shared: &Agent, request: &PlannedRequest, reuse: ClientReuse, clock: &RunClock) -> Sample {
+fn fetch(
+    shared: &Agent,
+    request: &PlannedRequest,
+    options: &ClientOptions,
+    clock: &RunClock,
+) -> Sample {
+    let (reuse, timeout) = (options.reuse, options.timeout);
     let remaining = clock.remaining();
     if remaining.is_zero() {
         return clock.done(Sample::cancelled(
@@ -100,9 +106,10 @@ fn fetch(shared: &Agent, request: &PlannedRequest, reuse: ClientReuse, clock: &R
         .uri(&request.url)
         .body(())
         .expect("method and URL were validated with the scenario");
+    let limit = timeout.map_or(remaining, |t| t.min(remaining));
     let configured = agent
         .configure_request(http_request)
-        .timeout_global(Some(remaining))
+        .timeout_global(Some(limit))
         .build();
     let (outcome, status, bytes) = match agent.run(configured) {
         Ok(mut response) => {
@@ -134,8 +141,8 @@ fn fetch(shared: &Agent, request: &PlannedRequest, reuse: ClientReuse, clock: &R
     })
 }
 
-/// Sorts a ureq error into an outcome. A timeout is the run's deadline (the only
-/// timeout fanout sets on ureq), so it counts as cancelled.
+/// Sorts a ureq error into an outcome. A timeout that fired at the run's deadline
+/// counts as cancelled; before it, as the request's own timeout.
 fn classify(error: &ureq::Error, clock: &RunClock) -> Outcome {
     match error {
         ureq::Error::Timeout(_) if clock.remaining().is_zero() => Outcome::Cancelled,

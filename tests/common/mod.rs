@@ -22,6 +22,7 @@ pub fn failing_scenario(strategy: Strategy, n: u64, delay: &str, status: u16) ->
     Scenario::new(
         Profile {
             endpoints: vec![endpoint],
+            limits: Default::default(),
         },
         n,
         strategy,

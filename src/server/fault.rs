@@ -1,0 +1,186 @@
+//! Faults: what an endpoint does wrong on purpose, and the server-wide limits past
+//! which it answers 429.
+//!
+//! Per endpoint, in a profile (`[endpoint.fault]` under its `[[endpoint]]`) or by flag:
+//!
+//! ```toml
+//! [endpoint.fault]
+//! error_rate = 0.1        # this share of requests gets `error_status` (503 by default)
+//! error_status = 503
+//! drop_rate = 0.05        # this share has its connection closed with no answer
+//! hang = false            # true: never answer; the client must give up
+//! refused = false         # true: nothing listens; connecting is refused
+//! retry_after_secs = 2    # Retry-After sent with every 429 this endpoint answers
+//! ```
+//!
+//! Server-wide, in a profile's `[limits]` table: `max_per_second` (arrivals in any
+//! sliding second) and `max_in_flight` (requests held at once); a request past either
+//! is answered 429 at once, with `Retry-After: 1`.
+//!
+//! Which requests fail is a seeded draw per request (like the delays), so a rerun or
+//! another strategy meets the same failures on the same requests. The ledger records
+//! which fault each request was served.
+
+use serde::{Deserialize, Serialize};
+
+use super::latency::unit_draw;
+
+/// What one endpoint does wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// The share of requests (0 to 1) answered with `error_status` instead.
+    #[serde(default)]
+    pub error_rate: f64,
+    /// The status those requests get.
+    #[serde(default = "default_error_status")]
+    pub error_status: u16,
+    /// The share of requests whose connection is closed without an answer.
+    #[serde(default)]
+    pub drop_rate: f64,
+    /// Never answer: the request is held until the client gives up.
+    #[serde(default)]
+    pub hang: bool,
+    /// Nothing listens for this endpoint: connecting is refused.
+    #[serde(default)]
+    pub refused: bool,
+    /// `Retry-After` (seconds) sent with every 429 this endpoint answers.
+    #[serde(default)]
+    pub retry_after_secs: Option<u64>,
+}
+
+fn default_error_status() -> u16 {
+    503
+}
+
+impl Default for Fault {
+    /// No fault: every request is answered with the endpoint's own status.
+    fn default() -> Fault {
+        Fault {
+            error_rate: 0.0,
+            error_status: default_error_status(),
+            drop_rate: 0.0,
+            hang: false,
+            refused: false,
+            retry_after_secs: None,
+        }
+    }
+}
+
+/// Server-wide limits; past them the server answers 429 straight away.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerLimits {
+    /// The most arrivals accepted in any sliding one-second window.
+    #[serde(default)]
+    pub max_per_second: Option<u32>,
+    /// The most requests held at once.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+}
+
+/// The fault a request was served, as the ledger records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answered the endpoint's `error_status` by the error draw.
+    Status,
+    /// Held without an answer.
+    Hang,
+    /// Connection closed without an answer.
+    Drop,
+    /// Answered 429: past the server's requests-per-second limit.
+    RateLimited,
+    /// Answered 429: past the server's in-flight limit.
+    Overloaded,
+}
+
+/// What the server does with one request, decided before its delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Answer with the endpoint's own status.
+    Answer,
+    /// Answer with this error status.
+    Fail(u16),
+    /// Close the connection after the delay, no answer.
+    Drop,
+    /// Never answer.
+    Hang,
+}
+
+impl Fault {
+    /// Checks the rates and statuses make sense.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, rate) in [
+            ("error_rate", self.error_rate),
+            ("drop_rate", self.drop_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{name} {rate} is not between 0 and 1"));
+            }
+        }
+        if !(100..=599).contains(&self.error_status) {
+            return Err(format!(
+                "error_status {} is not an HTTP status",
+                self.error_status
+            ));
+        }
+        Ok(())
+    }
+
+    /// The seeded decision for request `seq` of endpoint `endpoint`.
+    pub fn decide(&self, seed: u64, endpoint: usize, seq: u64) -> Decision {
+        if self.hang {
+            return Decision::Hang;
+        }
+        // Separate streams from the latency draw, so adding a fault keeps the delays.
+        if self.drop_rate > 0.0 && unit_draw(seed ^ 0xd209, endpoint, seq) < self.drop_rate {
+            return Decision::Drop;
+        }
+        if self.error_rate > 0.0 && unit_draw(seed ^ 0xe770, endpoint, seq) < self.error_rate {
+            return Decision::Fail(self.error_status);
+        }
+        Decision::Answer
+    }
+
+    /// True when the endpoint misbehaves at all.
+    pub fn is_set(&self) -> bool {
+        *self != Fault::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_rate_fails_about_that_share_and_the_same_requests_each_time() {
+        let fault = Fault {
+            error_rate: 0.1,
+            ..Fault::default()
+        };
+        let failed: Vec<u64> = (0..10_000)
+            .filter(|seq| fault.decide(3, 0, *seq) == Decision::Fail(503))
+            .collect();
+        assert!((900..1100).contains(&failed.len()), "{}", failed.len());
+        let again: Vec<u64> = (0..10_000)
+            .filter(|seq| fault.decide(3, 0, *seq) == Decision::Fail(503))
+            .collect();
+        assert_eq!(failed, again);
+    }
+
+    #[test]
+    fn hang_wins_and_rates_are_checked() {
+        let fault = Fault {
+            hang: true,
+            error_rate: 1.0,
+            ..Fault::default()
+        };
+        assert_eq!(fault.decide(1, 0, 0), Decision::Hang);
+        let bad = Fault {
+            drop_rate: 1.5,
+            ..Fault::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("drop_rate"));
+    }
+}
