@@ -184,6 +184,16 @@ impl Scenario {
     }
 }
 
+/// `http://127.0.0.1:PORT` for a port that was free a moment ago and has nothing
+/// listening: connecting to it is refused.
+fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(9);
+    format!("http://127.0.0.1:{port}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,14 +230,4 @@ mod tests {
         let s = scenario(Strategy::AsyncConcurrent);
         assert_eq!(s.deadline(), Duration::from_millis(30_200));
     }
-}
-
-/// `http://127.0.0.1:PORT` for a port that was free a moment ago and has nothing
-/// listening: connecting to it is refused.
-fn closed_port_url() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(9);
-    format!("http://127.0.0.1:{port}")
 }
