@@ -56,8 +56,10 @@ fn semaphore_and_buffered_reach_their_limit_and_never_pass_it() {
         let s = summary(&s);
         assert_eq!(s.ok(), 30, "{strategy}");
         assert_eq!(s.server.peak_in_flight, 5, "{strategy}: peak at the server");
+        // Each slot reuses its connection, except when the next request races hyper
+        // handing the previous one back to its pool (see the per-request test below).
         assert!(
-            connections(&s) <= 5,
+            connections(&s) <= 8,
             "{strategy}: {} connections",
             connections(&s)
         );
