@@ -287,3 +287,166 @@ pub fn scaling_points(runs: &[Ran]) -> Vec<(u64, f64, f64)> {
     points.sort_by_key(|p| p.0);
     points
 }
+
+/// When each timeout trial's one request ended, and how.
+fn ended(runs: &[Ran], label: &str) -> Option<(Outcome, f64)> {
+    let run = runs.iter().find(|r| r.label == label)?;
+    let sample = run.output.measurements.samples.first()?;
+    Some((sample.outcome, sample.end.as_secs_f64() * 1e3))
+}
+
+/// Each client's default timeout against a hanging endpoint, then an explicit one.
+/// The document says the sync client (requests) waits forever and the async one
+/// (httpx) gives up after 5 s.
+pub fn timeout_defaults(runs: &[Ran], deadline_ms: f64, explicit_ms: f64) -> Judgement {
+    let describe = |label: &str| match ended(runs, label) {
+        Some((Outcome::Cancelled, at)) => (
+            true,
+            format!(
+                "{label}: no answer and no timeout, cut at the run's deadline {}",
+                secs(at)
+            ),
+        ),
+        Some((outcome, at)) => (
+            false,
+            format!("{label}: {} after {}", outcome.name(), secs(at)),
+        ),
+        None => (false, format!("{label}: did not run")),
+    };
+    let (ureq_waits, ureq_text) = describe("ureq default");
+    let (reqwest_waits, reqwest_text) = describe("reqwest default");
+    let fired = |label: &str| matches!(ended(runs, label), Some((Outcome::Timeout, at)) if near(at, explicit_ms, MODEL_TOLERANCE));
+    let explicit_ok = fired("ureq with timeout") && fired("reqwest with timeout");
+    let explicit: Vec<String> = ["ureq with timeout", "reqwest with timeout"]
+        .iter()
+        .map(|label| match ended(runs, label) {
+            Some((outcome, at)) => format!(
+                "{label} {}: {} at {}",
+                secs(explicit_ms),
+                outcome.name(),
+                secs(at)
+            ),
+            None => format!("{label}: did not run"),
+        })
+        .collect();
+    // The document's pair: the sync client waits, the async one stops at 5 s.
+    let async_stops_itself = !reqwest_waits;
+    let verdict = match (explicit_ok, ureq_waits && async_stops_itself) {
+        (true, true) => Verdict::Reproduced,
+        (true, false) => Verdict::Qualified,
+        (false, _) => Verdict::Refuted,
+    };
+    Judgement {
+        verdict,
+        reason: format!(
+            "{ureq_text}; {reqwest_text} (unlike httpx, reqwest sets no default timeout); {}",
+            explicit.join("; ")
+        ),
+        measured: format!(
+            "defaults: ureq {}, reqwest {}",
+            if ureq_waits { "none" } else { "fires" },
+            if reqwest_waits { "none" } else { "fires" }
+        ),
+        predicted: format!(
+            "explicit {} fires, run cut at {}",
+            secs(explicit_ms),
+            secs(deadline_ms)
+        ),
+        speedup: None,
+    }
+}
+
+/// A per-request timeout inside a bounded batch: the hanging request times out at its
+/// timeout, the batch ends then (well inside its bound), the fast answers are kept.
+pub fn timeout_in_batch(runs: &[Ran], timeout_ms: f64, bound_ms: f64) -> Judgement {
+    let Some(run) = runs.iter().find(|r| r.label == "batch") else {
+        return missing("batch");
+    };
+    let samples = &run.output.measurements.samples;
+    let timed_out: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.outcome == Outcome::Timeout)
+        .map(|s| s.end.as_secs_f64() * 1e3)
+        .collect();
+    let kept = samples.iter().filter(|s| s.outcome == Outcome::Ok).count();
+    let wall = run.summary.wall_ms;
+    let slow_fired = timed_out.len() == 1 && near(timed_out[0], timeout_ms, MODEL_TOLERANCE);
+    let verdict = if slow_fired && kept == samples.len() - 1 && wall < bound_ms {
+        Verdict::Reproduced
+    } else if wall < bound_ms {
+        Verdict::Qualified
+    } else {
+        Verdict::Refuted
+    };
+    Judgement {
+        verdict,
+        reason: format!(
+            "the hanging request ended as timeout at {} (timeout {}), the batch took {} (bound {}), and {kept} of {} fast answers were kept",
+            timed_out.first().map_or("-".to_string(), |t| secs(*t)),
+            secs(timeout_ms),
+            secs(wall),
+            secs(bound_ms),
+            samples.len().saturating_sub(1)
+        ),
+        measured: format!("{kept} ok + {} timeout, {}", timed_out.len(), secs(wall)),
+        predicted: format!(
+            "{} ok + 1 timeout, {}",
+            samples.len().saturating_sub(1),
+            secs(timeout_ms)
+        ),
+        speedup: None,
+    }
+}
+
+/// Each failing endpoint's request ends as the outcome named for it, for every trial.
+pub fn classified(runs: &[Ran], expected: &[Outcome]) -> Judgement {
+    let mut wrong = Vec::new();
+    let mut seen = Vec::new();
+    for run in runs {
+        for sample in &run.output.measurements.samples {
+            let want = expected[sample.endpoint as usize % expected.len()];
+            if sample.outcome != want {
+                wrong.push(format!(
+                    "{}: {} instead of {}",
+                    run.label,
+                    sample.outcome.name(),
+                    want.name()
+                ));
+            }
+        }
+        let kinds: Vec<String> = run
+            .summary
+            .outcomes
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        seen.push(format!("{}: {}", run.label, kinds.join(", ")));
+    }
+    let accounted = runs
+        .iter()
+        .all(|r| r.summary.outcomes.values().sum::<u64>() == r.summary.n);
+    let verdict = match (wrong.is_empty(), accounted) {
+        (true, true) => Verdict::Reproduced,
+        (false, true) => Verdict::Qualified,
+        _ => Verdict::Refuted,
+    };
+    let names: Vec<&str> = expected.iter().map(|o| o.name()).collect();
+    Judgement {
+        verdict,
+        reason: if wrong.is_empty() {
+            format!(
+                "every request ended as its kind, none lost, nothing panicked; {}",
+                seen.join("; ")
+            )
+        } else {
+            format!("misclassified: {}", wrong.join("; "))
+        },
+        measured: format!(
+            "{} of {} as expected",
+            runs.iter().map(|r| r.summary.n).sum::<u64>() - wrong.len() as u64,
+            runs.iter().map(|r| r.summary.n).sum::<u64>()
+        ),
+        predicted: names.join(", "),
+        speedup: None,
+    }
+}

@@ -94,6 +94,32 @@ fn reuse_trials(ctx: &Context) -> Vec<Trial> {
     trials
 }
 
+/// The run deadline of the timeout-default trials: 10 s at full scale (twice the 5 s
+/// the document gives httpx, so a 5 s default would show), never under 1 s.
+fn timeout_deadline(ctx: &Context) -> Duration {
+    Duration::from_secs_f64(10.0 * ctx.time_scale).max(Duration::from_secs(1))
+}
+
+/// A hanging endpoint, met by each client with its default and with a 5 s timeout.
+fn timeout_trials(ctx: &Context) -> Vec<Trial> {
+    let mut profile = single("100ms", ctx);
+    profile.endpoints[0].fault.hang = true;
+    let explicit = Duration::from_secs_f64(5.0 * ctx.time_scale);
+    let mut trials = Vec::new();
+    for (strategy, client) in [
+        (Strategy::SyncSequential, "ureq"),
+        (Strategy::AsyncSequential, "reqwest"),
+    ] {
+        let mut by_default = scenario(profile.clone(), 1, strategy, ctx);
+        by_default.deadline = Some(timeout_deadline(ctx));
+        trials.push(trial(&format!("{client} default"), by_default.clone()));
+        let mut explicit_run = by_default;
+        explicit_run.client.timeout = Some(explicit);
+        trials.push(trial(&format!("{client} with timeout"), explicit_run));
+    }
+    trials
+}
+
 /// The n values of the scaling claim.
 pub const SCALING_NS: [u64; 7] = [1, 3, 10, 30, 100, 300, 1000];
 
@@ -160,8 +186,14 @@ pub fn catalogue() -> Vec<Claim> {
             section: "from requests to httpx",
             says: "the sync client waits forever by default, the async one gives up after 5 s",
             figure: "requests: no timeout; httpx: 5 s",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("client timeouts and a hanging endpoint (issue 4)"),
+            plan: timeout_trials,
+            judge: |ctx, runs| {
+                behaviour::timeout_defaults(
+                    runs,
+                    timeout_deadline(ctx).as_secs_f64() * 1e3,
+                    5000.0 * ctx.time_scale,
+                )
+            },
         },
         Claim {
             id: "D0-h2",
@@ -293,8 +325,21 @@ pub fn catalogue() -> Vec<Claim> {
             section: "6, timeouts",
             says: "a 5 s timeout per request and a 10 s bound on the whole batch",
             figure: "5 s per call, 10 s per batch",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("per-request timeouts and a hanging endpoint (issue 4)"),
+            plan: |ctx| {
+                let mut profile = endpoints(&[0.5, 0.8, 0.3, 0.5], ctx);
+                profile.endpoints[3].fault.hang = true;
+                let mut s = scenario(profile, 4, Strategy::AsyncConcurrent, ctx);
+                s.client.timeout = Some(Duration::from_secs_f64(5.0 * ctx.time_scale));
+                s.deadline = Some(Duration::from_secs_f64(10.0 * ctx.time_scale));
+                vec![trial("batch", s)]
+            },
+            judge: |ctx, runs| {
+                behaviour::timeout_in_batch(
+                    runs,
+                    5000.0 * ctx.time_scale,
+                    10_000.0 * ctx.time_scale,
+                )
+            },
         },
         Claim {
             id: "D1-progress",
@@ -465,8 +510,30 @@ pub fn catalogue() -> Vec<Claim> {
             section: "error handling",
             says: "handle 404, 429, timeouts and connection errors without crashing",
             figure: "every error handled",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("hanging and refused-port faults (issue 4)"),
+            plan: |ctx| {
+                let mut profile = endpoints(&[0.2, 0.2, 0.2, 0.2], ctx);
+                profile.endpoints[0].status = 404;
+                profile.endpoints[1].status = 429;
+                profile.endpoints[1].fault.retry_after_secs = Some(1);
+                profile.endpoints[2].fault.hang = true;
+                profile.endpoints[3].fault.refused = true;
+                [Strategy::SyncSequential, Strategy::AsyncConcurrent]
+                    .into_iter()
+                    .map(|strategy| {
+                        let mut s = scenario(profile.clone(), 4, strategy, ctx);
+                        s.client.timeout = Some(Duration::from_secs_f64(1.0 * ctx.time_scale));
+                        s.deadline = Some(
+                            Duration::from_secs_f64(10.0 * ctx.time_scale)
+                                .max(Duration::from_secs(2)),
+                        );
+                        trial(strategy.name(), s)
+                    })
+                    .collect()
+            },
+            judge: |_, runs| {
+                use crate::measure::Outcome::{Connect, Http4xx, Http429, Timeout};
+                behaviour::classified(runs, &[Http4xx, Http429, Timeout, Connect])
+            },
         },
         Claim {
             id: "D2-post",
