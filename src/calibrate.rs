@@ -72,8 +72,13 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
 
     drop(server);
 
+    // A rate limiter opens connections one interval apart, never in a burst.
+    let bursts = !matches!(
+        crate::model::schedule_of(scenario),
+        crate::model::Schedule::Paced { .. }
+    );
     let burst_size = (scenario.concurrency() as u64).min(MAX_BURST);
-    let connect_ms = if burst_size < 2 {
+    let connect_ms = if burst_size < 2 || !bursts {
         0.0
     } else {
         burst_cost(scenario, &config, placement, burst_size)?

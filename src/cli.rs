@@ -97,6 +97,9 @@ pub struct ScenarioArgs {
     /// Requests in flight at once, for async-semaphore, async-buffered, async-failfast.
     #[arg(long, default_value = "10", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub limit: usize,
+    /// Requests per second for async-ratelimited and async-naive-ratelimited: `10` or `10/s`.
+    #[arg(long, default_value = "10", value_parser = parse_rate_per_second)]
+    pub rate: f64,
     /// OS threads for sync-threads.
     #[arg(long, default_value = "10", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub threads: usize,
@@ -243,4 +246,13 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 
 fn parse_count_u32(text: &str) -> Result<u32, String> {
     parse_count(text).and_then(|v| u32::try_from(v).map_err(|_| "is too large".to_string()))
+}
+
+fn parse_rate_per_second(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches("/s");
+    match number.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err("must be above zero".to_string()),
+        Err(_) => Err("is not a rate (write 10 or 10/s)".to_string()),
+    }
 }

@@ -42,13 +42,16 @@ pub struct Calibration {
 }
 
 /// How a strategy schedules its requests, as far as the model is concerned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// One at a time.
     Sequential,
     /// At most `slots` at once, in submission order.
     Limited { slots: usize },
+    /// One request every `interval_ms`, in submission order, as a correct rate
+    /// limiter admits them.
+    Paced { interval_ms: f64 },
 }
 
 /// The model's answer for one scenario.
@@ -102,6 +105,10 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
     let n = usize::try_from(scenario.n).unwrap_or(usize::MAX);
     match scenario.strategy {
         Strategy::SyncSequential | Strategy::AsyncSequential => Schedule::Sequential,
+        Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => Schedule::Paced {
+            // The GCRA limiter's interval, headroom included (see `strategy::ratelimit`).
+            interval_ms: 1010.0 / scenario.client.rate,
+        },
         _ => {
             let mut slots = scenario.strategy.concurrency(n, &scenario.client).max(1);
             if scenario.client.http == HttpVersion::Http2
@@ -154,6 +161,9 @@ pub fn predict(
     let slots = match schedule {
         Schedule::Sequential => 1,
         Schedule::Limited { slots } => slots.clamp(1, delays.len().max(1)),
+        Schedule::Paced { interval_ms } => {
+            return paced(schedule, interval_ms, delays, calibration);
+        }
     };
     // Free times in integer nanoseconds, so the heap orders them exactly.
     let to_ns = |ms: f64| (ms.max(0.0) * 1e6).round() as u64;
@@ -182,6 +192,31 @@ pub fn predict(
         ends.push(end);
         free.push(Reverse((to_ns(end), slot)));
     }
+    let wall_ms = ends.iter().copied().fold(0.0, f64::max);
+    Prediction {
+        schedule,
+        wall_ms,
+        starts_ms: starts,
+        ends_ms: ends,
+    }
+}
+
+/// Request i starts at i intervals (after the first connection), whatever else is in
+/// flight: a rate limiter paces starts, not completions.
+fn paced(
+    schedule: Schedule,
+    interval_ms: f64,
+    delays: &[f64],
+    calibration: &Calibration,
+) -> Prediction {
+    let starts: Vec<f64> = (0..delays.len())
+        .map(|i| calibration.first_connection_ms + i as f64 * interval_ms)
+        .collect();
+    let ends: Vec<f64> = starts
+        .iter()
+        .zip(delays)
+        .map(|(start, delay)| start + calibration.per_request_ms + delay)
+        .collect();
     let wall_ms = ends.iter().copied().fold(0.0, f64::max);
     Prediction {
         schedule,
@@ -268,6 +303,19 @@ mod tests {
         };
         let seq = predict(Schedule::Sequential, &[10.0; 2], &lone, usize::MAX);
         assert_eq!(seq.wall_ms, 22.25);
+    }
+
+    #[test]
+    fn a_rate_paces_starts_not_completions() {
+        let p = predict(
+            Schedule::Paced { interval_ms: 100.0 },
+            &[250.0; 5],
+            &FREE,
+            usize::MAX,
+        );
+        assert_eq!(p.starts_ms, vec![0.0, 100.0, 200.0, 300.0, 400.0]);
+        assert_eq!(p.wall_ms, 650.0);
+        assert_eq!(p.peak_in_flight(), 3);
     }
 
     #[test]

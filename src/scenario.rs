@@ -41,7 +41,7 @@ pub struct Scenario {
 }
 
 /// How the client behaves, across strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ClientOptions {
     /// Requests in flight at once for `async-semaphore`, `async-buffered`, `async-failfast`.
     pub limit: usize,
@@ -56,6 +56,11 @@ pub struct ClientOptions {
     /// Give up on one request after this long (`None`: the client's own default,
     /// which for both ureq and reqwest is to wait as long as it takes).
     pub timeout: Option<Duration>,
+    /// Requests per second, for `async-ratelimited` and `async-naive-ratelimited`.
+    pub rate: f64,
+    /// The window the sliding-window limiter counts in (1 s unless a time-scaled claim
+    /// shrinks it with its delays): it admits `rate × window` calls per window.
+    pub rate_window: Duration,
 }
 
 impl Default for ClientOptions {
@@ -67,6 +72,8 @@ impl Default for ClientOptions {
             http: HttpVersion::Http1,
             runtime_workers: 2,
             timeout: None,
+            rate: 10.0,
+            rate_window: Duration::from_secs(1),
         }
     }
 }
@@ -116,6 +123,12 @@ impl Scenario {
         }
         if self.strategy.is_sync() && self.client.http == HttpVersion::Http2 {
             return bad("HTTP/2 (--http 2) needs an async strategy: ureq speaks HTTP/1.1 only");
+        }
+        if !(self.client.rate.is_finite() && self.client.rate > 0.0) {
+            return bad("--rate must be above zero");
+        }
+        if self.client.rate_window.is_zero() {
+            return bad("the rate window must be above zero");
         }
         if self.server_workers == 0 {
             return bad("--server-workers must be at least 1");

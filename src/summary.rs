@@ -27,6 +27,8 @@ pub struct RunSummary {
     pub profile: String,
     /// The concurrency limit, for the strategies that take one.
     pub limit: Option<usize>,
+    /// The promised rate (requests per second), for the rate-limited strategies.
+    pub rate: Option<f64>,
     /// OS threads, for `sync-threads`.
     pub threads: Option<usize>,
     /// `shared` or `per-request`.
@@ -124,6 +126,11 @@ impl RunSummary {
             n: scenario.n,
             profile,
             limit: uses_limit.then_some(scenario.client.limit),
+            rate: matches!(
+                strategy,
+                Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited
+            )
+            .then_some(scenario.client.rate),
             threads: (strategy == Strategy::SyncThreads).then_some(scenario.client.threads),
             client: scenario.client.reuse,
             http: scenario.client.http,

@@ -34,6 +34,7 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
         n,
         profile: "items=1s".to_string(),
         limit: None,
+        rate: None,
         threads: None,
         client: ClientReuse::Shared,
         http: HttpVersion::Http1,

@@ -94,6 +94,11 @@ fn reuse_trials(ctx: &Context) -> Vec<Trial> {
     trials
 }
 
+/// The tutorials' one-second rate window, time-scaled with the delays.
+pub fn window(ctx: &Context) -> Duration {
+    Duration::from_secs_f64(ctx.time_scale)
+}
+
 /// The run deadline of the timeout-default trials: 10 s at full scale (twice the 5 s
 /// the document gives httpx, so a 5 s default would show), never under 1 s.
 fn timeout_deadline(ctx: &Context) -> Duration {
@@ -251,8 +256,21 @@ pub fn catalogue() -> Vec<Claim> {
             section: "semaphores",
             says: "a thousand calls at once against a rate-limited API earn 429s (limits like 20 per second or 100 connections)",
             figure: "1000 at once → 429s",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("a server-side rate limit answering 429 (issue 4)"),
+            plan: |ctx| {
+                let mut profile = single("100ms", ctx);
+                profile.limits.max_per_second = Some(20);
+                profile.limits.window_ms = Some(window(ctx).as_millis().max(1) as u64);
+                let burst = scenario(profile.clone(), 1000, Strategy::AsyncConcurrent, ctx);
+                let mut paced = scenario(profile, 100, Strategy::AsyncRatelimited, ctx);
+                // 5 % under the server's 20 per window: pacing exactly at a limit lets
+                // network jitter push one request into the previous window.
+                paced.client.rate = 19.0 / window(ctx).as_secs_f64();
+                vec![
+                    trial("all at once", burst),
+                    trial("paced under the limit", paced),
+                ]
+            },
+            judge: |_, runs| behaviour::rate_limited_server(runs),
         },
         Claim {
             id: "D1-first3",
@@ -314,9 +332,26 @@ pub fn catalogue() -> Vec<Claim> {
             section: "6, rate limiting",
             says: "a sliding-window limiter of 10 calls per second spreads 50 URLs so the rate is never exceeded",
             figure: "≤ 10 per second",
-            plan: |_| Vec::new(),
-            judge: |_, _| {
-                pending("the rate limiters, GCRA and the chapter's sliding window (issue 4)")
+            plan: |ctx| {
+                let profile = single("200ms", ctx);
+                [
+                    (
+                        "sliding window (as written)",
+                        Strategy::AsyncNaiveRatelimited,
+                    ),
+                    ("GCRA (governor)", Strategy::AsyncRatelimited),
+                ]
+                .into_iter()
+                .map(|(label, strategy)| {
+                    let mut s = scenario(profile.clone(), 50, strategy, ctx);
+                    s.client.rate = 10.0 / window(ctx).as_secs_f64();
+                    s.client.rate_window = window(ctx);
+                    trial(label, s)
+                })
+                .collect()
+            },
+            judge: |ctx, runs| {
+                behaviour::limiters_keep_promise(runs, 10, window(ctx).as_micros() as u64)
             },
         },
         Claim {

@@ -34,6 +34,8 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
             http: args.http,
             runtime_workers: args.workers,
             timeout: args.timeout,
+            rate: args.rate,
+            rate_window: std::time::Duration::from_secs(1),
         },
         seed: args.seed,
         deadline: args.deadline,

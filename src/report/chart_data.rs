@@ -53,12 +53,13 @@ pub fn in_flight_series(label: &str, output: &RunOutput) -> InFlightSeries {
     }
 }
 
-/// Arrivals at the server per one-second window from the run's start.
-pub fn rate_series(label: &str, output: &RunOutput) -> RateSeries {
+/// Arrivals at the server per window of `window_us` from the run's start.
+pub fn rate_series(label: &str, output: &RunOutput, window_us: u64) -> RateSeries {
     let started = output.measurements.started_unix_us;
+    let window_us = window_us.max(1);
     let mut counts: Vec<u64> = Vec::new();
     for entry in &output.ledger.entries {
-        let second = (entry.arrival_us.saturating_sub(started) / 1_000_000) as usize;
+        let second = (entry.arrival_us.saturating_sub(started) / window_us) as usize;
         if counts.len() <= second {
             counts.resize(second + 1, 0);
         }
@@ -69,7 +70,7 @@ pub fn rate_series(label: &str, output: &RunOutput) -> RateSeries {
         windows: counts
             .into_iter()
             .enumerate()
-            .map(|(i, c)| (i as f64 * 1000.0, c))
+            .map(|(i, c)| (i as f64 * window_us as f64 / 1e3, c))
             .collect(),
     }
 }

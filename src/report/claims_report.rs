@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::chart_data::{in_flight_series, latency_row, timeline_run};
+use super::chart_data::{in_flight_series, latency_row, rate_series, timeline_run};
 use super::charts::{self, ChartError, ScalingPoint, ScalingSeries, SpeedupGroup};
 use crate::claims::{ClaimResult, Verdict};
 use crate::strategy::Strategy;
@@ -198,6 +198,47 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
                     &format!("{id}: in flight at the server"),
                     &series,
                     limit.map(|l| l as u64),
+                )?,
+            });
+        }
+        let paced = result.runs.iter().any(|r| {
+            r.summary.rate.is_some() || r.output.scenario.profile.limits.max_per_second.is_some()
+        });
+        if paced {
+            let scenario = &result.runs[0].output.scenario;
+            let window_us = if result.runs.iter().any(|r| r.summary.rate.is_some()) {
+                scenario.client.rate_window.as_micros() as u64
+            } else {
+                scenario.profile.limits.window_us()
+            };
+            let promised = result
+                .runs
+                .iter()
+                .find_map(|r| r.output.scenario.profile.limits.max_per_second)
+                .map(f64::from)
+                .or_else(|| {
+                    result
+                        .runs
+                        .iter()
+                        .find_map(|r| r.summary.rate)
+                        .map(|rate| rate * window_us as f64 / 1e6)
+                });
+            let series: Vec<_> = result
+                .runs
+                .iter()
+                .map(|r| rate_series(&r.label, &r.output, window_us))
+                .collect();
+            files.push(ChartFile {
+                name: format!("{id}-per-window.svg"),
+                caption: format!(
+                    "Arrivals at the server per {} window, with the promised count",
+                    super::table::human_ms(window_us as f64 / 1e3)
+                ),
+                claim: Some(id),
+                svg: charts::requests_per_window(
+                    &format!("{id}: arrivals per window at the server"),
+                    &series,
+                    promised,
                 )?,
             });
         }

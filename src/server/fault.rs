@@ -71,9 +71,13 @@ impl Default for Fault {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerLimits {
-    /// The most arrivals accepted in any sliding one-second window.
+    /// The most arrivals accepted in any sliding window of `window_ms`.
     #[serde(default)]
     pub max_per_second: Option<u32>,
+    /// The window `max_per_second` counts in, ms: 1000 unless a time-scaled scenario
+    /// shrinks it with its delays.
+    #[serde(default)]
+    pub window_ms: Option<u64>,
     /// The most requests held at once.
     #[serde(default)]
     pub max_in_flight: Option<u32>,
@@ -106,6 +110,13 @@ pub enum Decision {
     Drop,
     /// Never answer.
     Hang,
+}
+
+impl ServerLimits {
+    /// The rate window in µs.
+    pub fn window_us(&self) -> u64 {
+        self.window_ms.unwrap_or(1000).max(1) * 1000
+    }
 }
 
 impl Fault {

@@ -76,9 +76,10 @@ impl ServerState {
         }
         if let Some(max) = limits.max_per_second {
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let window = limits.window_us();
             while recent
                 .front()
-                .is_some_and(|t| arrival_us.saturating_sub(*t) >= 1_000_000)
+                .is_some_and(|t| arrival_us.saturating_sub(*t) >= window)
             {
                 recent.pop_front();
             }

@@ -15,6 +15,7 @@ use futures::StreamExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::ratelimit::{Gcra, SlidingWindow};
 use super::{ClientReuse, HttpVersion, RunClock, Strategy};
 use crate::error::Error;
 use crate::measure::{Outcome, Sample};
@@ -61,6 +62,26 @@ pub async fn run(
         Strategy::AsyncSemaphore => concurrent(fetcher, requests, Some(limit)).await,
         Strategy::AsyncBuffered => buffered(fetcher, requests, limit).await,
         Strategy::AsyncFailfast => failfast(fetcher, requests, limit).await,
+        Strategy::AsyncRatelimited => {
+            let gcra = Arc::new(Gcra::new(options.rate));
+            paced(fetcher, requests, move || {
+                let gcra = gcra.clone();
+                async move { gcra.acquire().await }
+            })
+            .await
+        }
+        Strategy::AsyncNaiveRatelimited => {
+            let calls = options.rate * options.rate_window.as_secs_f64();
+            let window = Arc::new(SlidingWindow::new(
+                calls.round().max(1.0) as usize,
+                options.rate_window,
+            ));
+            paced(fetcher, requests, move || {
+                let window = window.clone();
+                async move { window.acquire().await }
+            })
+            .await
+        }
         Strategy::SyncSequential | Strategy::SyncThreads => {
             return Err(Error::InvalidScenario(format!(
                 "{strategy} is a sync strategy and cannot run on a tokio runtime"
@@ -104,6 +125,38 @@ async fn concurrent(
             (ids, task)
         })
         .collect();
+    join_in_order(&fetcher, tasks).await
+}
+
+/// Spawns every request at once; each first waits for `admit` (a rate limiter), within
+/// the run's deadline.
+async fn paced<F, Fut>(fetcher: Fetcher, requests: Vec<PlannedRequest>, admit: F) -> Vec<Sample>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let (fetcher, wait) = (fetcher.clone(), admit());
+            let ids = (request.seq, request.endpoint);
+            let task = tokio::spawn(async move {
+                if fetcher.wait(wait).await.is_none() {
+                    return fetcher.cancelled(&request, None);
+                }
+                fetcher.fetch(&request).await
+            });
+            (ids, task)
+        })
+        .collect();
+    join_in_order(&fetcher, tasks).await
+}
+
+/// Awaits spawned requests in submission order; a task that died counts as cancelled.
+async fn join_in_order(
+    fetcher: &Fetcher,
+    tasks: Vec<((u64, u16), tokio::task::JoinHandle<Sample>)>,
+) -> Vec<Sample> {
     let mut samples = Vec::with_capacity(tasks.len());
     for ((seq, endpoint), task) in tasks {
         let sample = task

@@ -10,11 +10,14 @@
 //! | `async-failfast`    | a `JoinSet` under `--limit`; the first failure aborts the rest |
 //! | `async-semaphore`   | all spawned, each waits for one of `--limit` permits         |
 //! | `async-buffered`    | a stream with `buffer_unordered(--limit)`                    |
+//! | `async-ratelimited` | all spawned, each admitted by a GCRA limiter at `--rate`     |
+//! | `async-naive-ratelimited` | the same with the book chapter's sliding window, as written |
 //!
 //! Each returns one [`Sample`] per planned request, whatever happens. Read `sync.rs`
 //! and `asynchronous.rs` side by side: the same fan-out in both worlds.
 
 mod asynchronous;
+pub mod ratelimit;
 mod sync;
 
 pub use asynchronous::run as run_async;
@@ -46,11 +49,16 @@ pub enum Strategy {
     AsyncSemaphore,
     /// reqwest, a stream buffered with `buffer_unordered(--limit)`.
     AsyncBuffered,
+    /// reqwest, every request spawned, admitted by `governor`'s GCRA at `--rate`.
+    AsyncRatelimited,
+    /// reqwest, every request spawned, admitted by the book chapter's sliding-window
+    /// limiter at `--rate`, ported as written.
+    AsyncNaiveRatelimited,
 }
 
 impl Strategy {
     /// Every strategy, in the order tables list them.
-    pub const ALL: [Strategy; 7] = [
+    pub const ALL: [Strategy; 9] = [
         Strategy::SyncSequential,
         Strategy::SyncThreads,
         Strategy::AsyncSequential,
@@ -58,6 +66,8 @@ impl Strategy {
         Strategy::AsyncFailfast,
         Strategy::AsyncSemaphore,
         Strategy::AsyncBuffered,
+        Strategy::AsyncRatelimited,
+        Strategy::AsyncNaiveRatelimited,
     ];
 
     /// The name used on the command line and in reports.
@@ -70,6 +80,8 @@ impl Strategy {
             Strategy::AsyncFailfast => "async-failfast",
             Strategy::AsyncSemaphore => "async-semaphore",
             Strategy::AsyncBuffered => "async-buffered",
+            Strategy::AsyncRatelimited => "async-ratelimited",
+            Strategy::AsyncNaiveRatelimited => "async-naive-ratelimited",
         }
     }
 
@@ -83,7 +95,9 @@ impl Strategy {
         match self {
             Strategy::SyncSequential | Strategy::AsyncSequential => 1,
             Strategy::SyncThreads => options.threads.min(n),
-            Strategy::AsyncConcurrent => n,
+            Strategy::AsyncConcurrent
+            | Strategy::AsyncRatelimited
+            | Strategy::AsyncNaiveRatelimited => n,
             Strategy::AsyncFailfast | Strategy::AsyncSemaphore | Strategy::AsyncBuffered => {
                 options.limit.min(n)
             }
