@@ -1,0 +1,219 @@
+//! The fault matrix: every fault against every strategy ends with each request counted
+//! exactly once, as the kinds the fault produces; nothing outlives its deadline; and a
+//! property test over random small scenarios and fault mixes checks the accounting.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use fanout::server::fault::Fault;
+use fanout::server::profile::Profile;
+use fanout::{MockApi, Outcome, Placement, RunSummary, Scenario, ServerConfig, Strategy};
+use proptest::prelude::{ProptestConfig, prop_assert, prop_assert_eq, proptest};
+
+/// Runs `scenario` on a fresh in-process server without calibration probes.
+fn run_quick(scenario: &Scenario) -> RunSummary {
+    let config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
+    let mut server = MockApi::start(&config, &Placement::InProcess).expect("server starts");
+    let output = fanout::run_on(scenario, &mut server, Arc::new(AtomicU64::new(0))).expect("run");
+    RunSummary::from_output(&output)
+}
+
+fn with_fault(strategy: Strategy, n: u64, fault: Fault) -> Scenario {
+    let mut profile = Profile::single(common::latency("5ms"));
+    profile.endpoints[0].fault = fault;
+    let mut s = Scenario::new(profile, n, strategy);
+    s.client.limit = 3;
+    s.client.threads = 3;
+    s.client.rate = 200.0;
+    s.client.timeout = Some(Duration::from_millis(150));
+    s.deadline = Some(Duration::from_secs(3));
+    s
+}
+
+fn kinds(s: &RunSummary) -> Vec<&'static str> {
+    s.outcomes.keys().copied().collect()
+}
+
+#[test]
+fn every_fault_against_every_strategy_is_fully_accounted() {
+    let faults = [
+        (
+            "error",
+            Fault {
+                error_rate: 1.0,
+                ..Fault::default()
+            },
+            vec!["http_5xx"],
+        ),
+        (
+            "drop",
+            Fault {
+                drop_rate: 1.0,
+                ..Fault::default()
+            },
+            vec!["dropped"],
+        ),
+        (
+            "hang",
+            Fault {
+                hang: true,
+                ..Fault::default()
+            },
+            vec!["timeout"],
+        ),
+        (
+            "refused",
+            Fault {
+                refused: true,
+                ..Fault::default()
+            },
+            vec!["connect"],
+        ),
+    ];
+    for strategy in Strategy::ALL {
+        for (name, fault, expected) in &faults {
+            let s = run_quick(&with_fault(strategy, 6, fault.clone()));
+            assert_eq!(
+                common::total(&s),
+                6,
+                "{strategy} × {name}: {:?}",
+                s.outcomes
+            );
+            if strategy == Strategy::AsyncFailfast {
+                // The first failure cancels the rest.
+                let mut allowed = expected.clone();
+                allowed.push("cancelled");
+                assert!(
+                    kinds(&s).iter().all(|k| allowed.contains(k)),
+                    "{strategy} × {name}: {:?}",
+                    s.outcomes
+                );
+            } else {
+                assert_eq!(
+                    kinds(&s),
+                    *expected,
+                    "{strategy} × {name}: {:?}",
+                    s.outcomes
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_hanging_endpoint_ends_within_the_deadline() {
+    for strategy in [
+        Strategy::SyncThreads,
+        Strategy::AsyncConcurrent,
+        Strategy::AsyncBuffered,
+    ] {
+        let mut s = with_fault(
+            strategy,
+            8,
+            Fault {
+                hang: true,
+                ..Fault::default()
+            },
+        );
+        s.client.timeout = Some(Duration::from_millis(200));
+        s.deadline = Some(Duration::from_secs(2));
+        let started = Instant::now();
+        let summary = run_quick(&s);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{strategy}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(common::total(&summary), 8);
+        assert!(
+            summary.outcomes.contains_key("timeout"),
+            "{strategy}: {:?}",
+            summary.outcomes
+        );
+    }
+}
+
+#[test]
+fn without_a_timeout_the_deadline_cancels_a_hanging_run() {
+    let mut s = with_fault(
+        Strategy::AsyncConcurrent,
+        4,
+        Fault {
+            hang: true,
+            ..Fault::default()
+        },
+    );
+    s.client.timeout = None;
+    s.deadline = Some(Duration::from_millis(400));
+    let summary = run_quick(&s);
+    assert_eq!(summary.outcomes.get("cancelled"), Some(&4));
+    assert!(summary.wall_ms < 1500.0, "{}", summary.wall_ms);
+}
+
+#[test]
+fn gcra_never_exceeds_its_rate_in_any_window_at_the_server() {
+    let mut s = Scenario::new(
+        Profile::single(common::latency("20ms")),
+        40,
+        Strategy::AsyncRatelimited,
+    );
+    s.client.rate = 100.0;
+    let config = ServerConfig::new(s.profile.clone(), s.seed);
+    let mut server = MockApi::start(&config, &Placement::InProcess).unwrap();
+    let output = fanout::run_on(&s, &mut server, Arc::new(AtomicU64::new(0))).unwrap();
+    assert_eq!(RunSummary::from_output(&output).ok(), 40);
+    let mut arrivals: Vec<u64> = output.ledger.entries.iter().map(|e| e.arrival_us).collect();
+    arrivals.sort_unstable();
+    // 100 per second is 10 per 100 ms.
+    let busiest = fanout::server::ledger::max_in_window(&arrivals, 100_000);
+    assert!(busiest <= 10, "{busiest} arrivals in one 100 ms window");
+}
+
+#[test]
+fn server_limits_answer_429_past_them() {
+    let mut profile = Profile::single(common::latency("50ms"));
+    profile.limits.max_in_flight = Some(4);
+    let s = Scenario::new(profile, 10, Strategy::AsyncConcurrent);
+    let summary = run_quick(&s);
+    assert_eq!(summary.ok(), 4, "{:?}", summary.outcomes);
+    assert_eq!(summary.outcomes.get("http_429"), Some(&6));
+}
+
+fn any_strategy() -> impl proptest::strategy::Strategy<Value = Strategy> {
+    proptest::sample::select(fanout::Strategy::ALL.to_vec())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn every_request_ends_exactly_once(
+        strategy in any_strategy(),
+        n in 1u64..12,
+        error_rate in 0.0f64..=1.0,
+        drop_rate in 0.0f64..=0.5,
+        hang in proptest::bool::weighted(0.1),
+        limit in 1usize..5,
+        seed in 0u64..1000,
+    ) {
+        let mut s = with_fault(strategy, n, Fault { error_rate, drop_rate, hang, ..Fault::default() });
+        s.client.limit = limit;
+        s.client.threads = limit;
+        s.seed = seed;
+        s.client.timeout = Some(Duration::from_millis(100));
+        s.deadline = Some(Duration::from_secs(2));
+        let config = ServerConfig::new(s.profile.clone(), s.seed);
+        let mut server = MockApi::start(&config, &Placement::InProcess).unwrap();
+        let output = fanout::run_on(&s, &mut server, Arc::new(AtomicU64::new(0))).unwrap();
+        prop_assert!(output.measurements.check_accounting(n).is_ok());
+        let outcomes: u64 = output.measurements.outcomes().values().sum();
+        prop_assert_eq!(outcomes, n);
+        prop_assert!(output.measurements.wall < Duration::from_secs(3));
+        if !hang && error_rate == 0.0 && drop_rate == 0.0 {
+            prop_assert!(output.measurements.samples.iter().all(|x| x.outcome == Outcome::Ok));
+        }
+    }
+}
