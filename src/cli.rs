@@ -116,6 +116,13 @@ pub struct ScenarioArgs {
     /// default of both ureq and reqwest).
     #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub timeout: Option<Duration>,
+    /// Retry a request this many times after a timeout, a connection error, a 429 or a
+    /// 5xx (never another 4xx), waiting --backoff × 2^k plus jitter, or Retry-After.
+    #[arg(long, default_value = "0")]
+    pub retries: u32,
+    /// The first retry's wait.
+    #[arg(long, default_value = "100ms", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub backoff: Duration,
     #[command(flatten)]
     pub faults: FaultArgs,
     /// End the whole run by then; unfinished requests count as cancelled.

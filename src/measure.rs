@@ -97,6 +97,8 @@ pub struct Sample {
     pub status: Option<u16>,
     /// Response body bytes read.
     pub bytes: u64,
+    /// Attempts made: 1 without retries, 0 when cancelled before the first.
+    pub attempts: u32,
 }
 
 impl Sample {
@@ -110,6 +112,7 @@ impl Sample {
             outcome: Outcome::Cancelled,
             status: None,
             bytes: 0,
+            attempts: 0,
         }
     }
 
@@ -237,6 +240,7 @@ mod tests {
             outcome,
             status: None,
             bytes: 0,
+            attempts: 1,
         }
     }
 

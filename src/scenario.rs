@@ -58,6 +58,10 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
     /// Requests per second, for `async-ratelimited` and `async-naive-ratelimited`.
     pub rate: f64,
+    /// Retries after a retryable failure (timeouts, connection errors, 429, 5xx).
+    pub retries: u32,
+    /// The first retry's wait; each later one doubles, plus jitter.
+    pub backoff: Duration,
     /// The window the sliding-window limiter counts in (1 s unless a time-scaled claim
     /// shrinks it with its delays): it admits `rate × window` calls per window.
     pub rate_window: Duration,
@@ -74,6 +78,8 @@ impl Default for ClientOptions {
             timeout: None,
             rate: 10.0,
             rate_window: Duration::from_secs(1),
+            retries: 0,
+            backoff: Duration::from_millis(100),
         }
     }
 }

@@ -51,7 +51,8 @@ pub struct RunSummary {
     pub predicted_ms: f64,
     /// `predicted_ms / wall_ms`: 1.0 when the run took exactly what the model says;
     /// below 1 when something the model leaves out cost time. `None` when requests
-    /// were cancelled (fail-fast, deadline): the model predicts complete runs only.
+    /// were cancelled (fail-fast, deadline) or retried: the model predicts complete,
+    /// single-attempt runs only.
     pub efficiency: Option<f64>,
     /// The overheads the model used, measured by zero-delay probes before the run.
     pub calibration: Calibration,
@@ -141,8 +142,10 @@ impl RunSummary {
             seed: scenario.seed,
             wall_ms,
             predicted_ms: prediction.wall_ms,
-            efficiency: (wall_ms > 0.0 && !m.outcomes().contains_key("cancelled"))
-                .then(|| prediction.wall_ms / wall_ms),
+            efficiency: (wall_ms > 0.0
+                && !m.outcomes().contains_key("cancelled")
+                && m.samples.iter().all(|s| s.attempts <= 1))
+            .then(|| prediction.wall_ms / wall_ms),
             calibration: output.calibration,
             throughput_rps: m.throughput(),
             outcomes: m.outcomes(),

@@ -537,3 +537,70 @@ pub fn rate_limited_server(runs: &[Ran]) -> Judgement {
         speedup: None,
     }
 }
+
+/// Retry chains: each wait inside its backoff bounds, and m chains at once taking about
+/// as long as one.
+pub fn retry_chains(runs: &[Ran], base_ms: f64, delay_ms: f64, failures: u32) -> Judgement {
+    let Some(many) = runs.iter().find(|r| r.label == "10 chains at once") else {
+        return missing("10 chains at once");
+    };
+    let one_wall = trial(runs, "one chain").map_or(0.0, |s| s.wall_ms);
+    // Waits seen by the server: from one attempt's answer to the next attempt's arrival.
+    let mut by_seq: std::collections::BTreeMap<u64, Vec<(u64, u64)>> = Default::default();
+    for e in &many.output.ledger.entries {
+        if let Some(seq) = e.seq {
+            by_seq
+                .entry(seq)
+                .or_default()
+                .push((e.arrival_us, e.finish_us));
+        }
+    }
+    let slack_ms = 5.0;
+    let mut outside = 0;
+    let mut waits = 0;
+    for attempts in by_seq.values_mut() {
+        attempts.sort_unstable();
+        for (k, pair) in attempts.windows(2).enumerate() {
+            let wait_ms = pair[1].0.saturating_sub(pair[0].1) as f64 / 1e3;
+            let low = base_ms * f64::from(1u32 << k);
+            waits += 1;
+            if wait_ms < low - slack_ms || wait_ms > 2.0 * low + slack_ms {
+                outside += 1;
+            }
+        }
+    }
+    let all_ok = many.summary.ok() == many.summary.n;
+    let waits_total_max: f64 = (0..failures)
+        .map(|k| 2.0 * base_ms * f64::from(1u32 << k))
+        .sum();
+    let one_chain_max = f64::from(failures + 1) * (delay_ms + 5.0) + waits_total_max + slack_ms;
+    let not_m = many.summary.wall_ms <= one_chain_max;
+    let verdict = match (outside == 0 && waits > 0, all_ok && not_m) {
+        (true, true) => Verdict::Reproduced,
+        (_, true) => Verdict::Qualified,
+        _ => Verdict::Refuted,
+    };
+    Judgement {
+        verdict,
+        reason: format!(
+            "{} chains of {} failures then success: {} of {waits} waits inside [base × 2^k, 2 × base × 2^k] (base {}), {} of {} succeeded; all chains together took {} against {} for one chain (one chain at most {})",
+            many.summary.n,
+            failures,
+            waits - outside,
+            secs(base_ms),
+            many.summary.ok(),
+            many.summary.n,
+            secs(many.summary.wall_ms),
+            secs(one_wall),
+            secs(one_chain_max)
+        ),
+        measured: format!(
+            "{} for {} chains, {}/{waits} waits in bounds",
+            secs(many.summary.wall_ms),
+            many.summary.n,
+            waits - outside
+        ),
+        predicted: format!("≤ {} (one chain)", secs(one_chain_max)),
+        speedup: None,
+    }
+}

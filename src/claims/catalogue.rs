@@ -423,8 +423,22 @@ pub fn catalogue() -> Vec<Claim> {
             section: "7, retries",
             says: "exponential backoff with jitter, async so retries do not hold up other requests",
             figure: "2^attempt + U(0,1) s",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("retries with backoff and endpoints that fail k times (issue 4)"),
+            plan: |ctx| {
+                let mut profile = single("100ms", ctx);
+                profile.endpoints[0].fault.fail_first = 2;
+                [("one chain", 1), ("10 chains at once", 10)]
+                    .into_iter()
+                    .map(|(label, n)| {
+                        let mut s = scenario(profile.clone(), n, Strategy::AsyncConcurrent, ctx);
+                        s.client.retries = 3;
+                        s.client.backoff = Duration::from_secs_f64(ctx.time_scale);
+                        trial(label, s)
+                    })
+                    .collect()
+            },
+            judge: |ctx, runs| {
+                behaviour::retry_chains(runs, 1000.0 * ctx.time_scale, 100.0 * ctx.time_scale, 2)
+            },
         },
         Claim {
             id: "D1-blocking",

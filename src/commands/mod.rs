@@ -36,6 +36,8 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
             timeout: args.timeout,
             rate: args.rate,
             rate_window: std::time::Duration::from_secs(1),
+            retries: args.retries,
+            backoff: args.backoff,
         },
         seed: args.seed,
         deadline: args.deadline,

@@ -9,6 +9,7 @@
 //! error_status = 503
 //! drop_rate = 0.05        # this share has its connection closed with no answer
 //! hang = false            # true: never answer; the client must give up
+//! fail_first = 2          # the first 2 attempts at each request fail, the 3rd succeeds
 //! refused = false         # true: nothing listens; connecting is refused
 //! retry_after_secs = 2    # Retry-After sent with every 429 this endpoint answers
 //! ```
@@ -17,8 +18,9 @@
 //! sliding second) and `max_in_flight` (requests held at once); a request past either
 //! is answered 429 at once, with `Retry-After: 1`.
 //!
-//! Which requests fail is a seeded draw per request (like the delays), so a rerun or
-//! another strategy meets the same failures on the same requests. The ledger records
+//! Which requests fail is a seeded draw per request and attempt (like the delays), so a
+//! rerun or another strategy meets the same failures on the same requests, and a retry
+//! draws again. The ledger records
 //! which fault each request was served.
 
 use serde::{Deserialize, Serialize};
@@ -41,6 +43,10 @@ pub struct Fault {
     /// Never answer: the request is held until the client gives up.
     #[serde(default)]
     pub hang: bool,
+    /// The first this-many attempts at each request (by `seq`) get `error_status`; the
+    /// next one succeeds. For testing retries.
+    #[serde(default)]
+    pub fail_first: u32,
     /// Nothing listens for this endpoint: connecting is refused.
     #[serde(default)]
     pub refused: bool,
@@ -61,6 +67,7 @@ impl Default for Fault {
             error_status: default_error_status(),
             drop_rate: 0.0,
             hang: false,
+            fail_first: 0,
             refused: false,
             retry_after_secs: None,
         }
@@ -139,12 +146,18 @@ impl Fault {
         Ok(())
     }
 
-    /// The seeded decision for request `seq` of endpoint `endpoint`.
-    pub fn decide(&self, seed: u64, endpoint: usize, seq: u64) -> Decision {
+    /// The seeded decision for attempt `attempt` (from 0) at request `seq` of endpoint
+    /// `endpoint`.
+    pub fn decide(&self, seed: u64, endpoint: usize, seq: u64, attempt: u32) -> Decision {
         if self.hang {
             return Decision::Hang;
         }
-        // Separate streams from the latency draw, so adding a fault keeps the delays.
+        if attempt < self.fail_first {
+            return Decision::Fail(self.error_status);
+        }
+        // Separate streams from the latency draw, so adding a fault keeps the delays; a
+        // retry is a new draw, so a transient failure may pass the next time.
+        let seed = seed ^ u64::from(attempt).wrapping_mul(0x9e37_79b9);
         if self.drop_rate > 0.0 && unit_draw(seed ^ 0xd209, endpoint, seq) < self.drop_rate {
             return Decision::Drop;
         }
@@ -152,6 +165,11 @@ impl Fault {
             return Decision::Fail(self.error_status);
         }
         Decision::Answer
+    }
+
+    /// True when the decision depends on which attempt this is.
+    pub fn counts_attempts(&self) -> bool {
+        self.fail_first > 0 || self.error_rate > 0.0 || self.drop_rate > 0.0
     }
 
     /// True when the endpoint misbehaves at all.
@@ -171,11 +189,11 @@ mod tests {
             ..Fault::default()
         };
         let failed: Vec<u64> = (0..10_000)
-            .filter(|seq| fault.decide(3, 0, *seq) == Decision::Fail(503))
+            .filter(|seq| fault.decide(3, 0, *seq, 0) == Decision::Fail(503))
             .collect();
         assert!((900..1100).contains(&failed.len()), "{}", failed.len());
         let again: Vec<u64> = (0..10_000)
-            .filter(|seq| fault.decide(3, 0, *seq) == Decision::Fail(503))
+            .filter(|seq| fault.decide(3, 0, *seq, 0) == Decision::Fail(503))
             .collect();
         assert_eq!(failed, again);
     }
@@ -187,7 +205,7 @@ mod tests {
             error_rate: 1.0,
             ..Fault::default()
         };
-        assert_eq!(fault.decide(1, 0, 0), Decision::Hang);
+        assert_eq!(fault.decide(1, 0, 0, 0), Decision::Hang);
         let bad = Fault {
             drop_rate: 1.5,
             ..Fault::default()

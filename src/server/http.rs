@@ -15,7 +15,7 @@
 //! `fanout run --engine wiremock` runs the same scenario against wiremock itself,
 //! for comparison.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,6 +47,9 @@ pub(crate) struct ServerState {
     padding: Vec<String>,
     /// Requests admitted and not yet finished, for `limits.max_in_flight`.
     in_flight: AtomicU64,
+    /// Attempts seen per (endpoint, seq), for `fault.fail_first`. Only touched by
+    /// endpoints that set it.
+    attempts: Mutex<HashMap<(usize, u64), u32>>,
     /// Arrival times (µs) of admitted requests in the last second, for
     /// `limits.max_per_second`. Only touched when that limit is set.
     recent: Mutex<VecDeque<u64>>,
@@ -61,8 +64,17 @@ impl ServerState {
             ledger,
             padding,
             in_flight: AtomicU64::new(0),
+            attempts: Mutex::new(HashMap::new()),
             recent: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// Which attempt (from 0) this is at request `seq` of endpoint `index`.
+    fn attempt_number(&self, index: usize, seq: u64) -> u32 {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = attempts.entry((index, seq)).or_insert(0);
+        *seen += 1;
+        *seen - 1
     }
 
     /// Applies the server-wide limits to a request arriving at `arrival_us`: `None`
@@ -223,7 +235,12 @@ async fn answer(
     let draw_key = seq.unwrap_or(u64::MAX / 2 + arrival_us);
     let delay = spec.latency.draw(state.seed, index, draw_key);
     pending.entry.delay_us = delay.as_micros() as u64;
-    let decision = spec.fault.decide(state.seed, index, draw_key);
+    let attempt = if spec.fault.counts_attempts() {
+        state.attempt_number(index, draw_key)
+    } else {
+        0
+    };
+    let decision = spec.fault.decide(state.seed, index, draw_key, attempt);
     if decision == Decision::Hang {
         // Held until the client gives up; the guard records it as abandoned.
         pending.entry.fault = Some(FaultKind::Hang);

@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::ratelimit::{Gcra, SlidingWindow};
+use super::retry::{self, Attempt};
 use super::{ClientReuse, HttpVersion, RunClock, Strategy};
 use crate::error::Error;
 use crate::measure::{Outcome, Sample};
@@ -53,6 +54,8 @@ pub async fn run(
         reuse: options.reuse,
         http: options.http,
         timeout: options.timeout,
+        retries: options.retries,
+        backoff: options.backoff,
         clock: clock.clone(),
     };
     let limit = options.limit;
@@ -236,6 +239,8 @@ struct Fetcher {
     reuse: ClientReuse,
     http: HttpVersion,
     timeout: Option<std::time::Duration>,
+    retries: u32,
+    backoff: std::time::Duration,
     clock: RunClock,
 }
 
@@ -251,46 +256,80 @@ impl Fetcher {
         self.clock.done(sample)
     }
 
-    /// One request, start to last body byte, ended by the deadline at the latest.
+    /// One request, start to last body byte, retried as the options say, ended by the
+    /// deadline at the latest.
     async fn fetch(&self, request: &PlannedRequest) -> Sample {
         if self.clock.remaining().is_zero() {
             return self.cancelled(request, None);
         }
         let start = self.clock.now();
-        let client = match self.reuse {
-            ClientReuse::Shared => Ok(self.shared.clone()),
-            ClientReuse::PerRequest => client(self.http),
-        };
-        let exchange = async {
-            let client = client.map_err(|_| (Outcome::Connect, None))?;
-            let method = reqwest::Method::from_bytes(request.method.as_bytes())
-                .expect("methods are validated with the profile");
-            let mut builder = client.request(method, &request.url);
-            if let Some(timeout) = self.timeout {
-                builder = builder.timeout(timeout);
+        let mut waits = retry::waits(self.retries, self.backoff);
+        let mut attempts = 0;
+        let last = loop {
+            attempts += 1;
+            let Some(attempt) = self.wait(self.attempt(request)).await else {
+                let mut sample = self.cancelled(request, Some(start));
+                sample.attempts = attempts;
+                return sample;
+            };
+            match retry::next_wait(&attempt, &mut waits, self.clock.remaining()) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => break attempt,
             }
-            let response = builder.send().await.map_err(|e| (classify(&e), None))?;
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| (classify(&e), Some(status)))?;
-            Ok::<_, (Outcome, Option<u16>)>((status, body.len() as u64))
-        };
-        let (outcome, status, bytes) = match self.wait(exchange).await {
-            None => return self.cancelled(request, Some(start)),
-            Some(Ok((status, bytes))) => (Outcome::from_status(status), Some(status), bytes),
-            Some(Err((outcome, status))) => (outcome, status, 0),
         };
         self.clock.done(Sample {
             seq: request.seq,
             endpoint: request.endpoint,
             start,
             end: self.clock.now(),
+            outcome: last.outcome,
+            status: last.status,
+            bytes: last.bytes,
+            attempts,
+        })
+    }
+
+    /// One exchange, classified.
+    async fn attempt(&self, request: &PlannedRequest) -> Attempt {
+        let client = match self.reuse {
+            ClientReuse::Shared => Ok(self.shared.clone()),
+            ClientReuse::PerRequest => client(self.http),
+        };
+        let failed = |outcome, status| Attempt {
             outcome,
             status,
-            bytes,
-        })
+            bytes: 0,
+            retry_after: None,
+        };
+        let Ok(client) = client else {
+            return failed(Outcome::Connect, None);
+        };
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .expect("methods are validated with the profile");
+        let mut builder = client.request(method, &request.url);
+        if let Some(timeout) = self.timeout {
+            builder = builder.timeout(timeout);
+        }
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) => return failed(classify(&e), None),
+        };
+        let status = response.status().as_u16();
+        let retry_after = retry::parse_retry_after(
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+        );
+        match response.bytes().await {
+            Ok(body) => Attempt {
+                outcome: Outcome::from_status(status),
+                status: Some(status),
+                bytes: body.len() as u64,
+                retry_after,
+            },
+            Err(e) => failed(classify(&e), Some(status)),
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 
 mod asynchronous;
 pub mod ratelimit;
+pub mod retry;
 mod sync;
 
 pub use asynchronous::run as run_async;

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ureq::Agent;
 
 use super::RunClock;
+use super::retry::{self, Attempt};
 use crate::measure::{Outcome, Sample};
 use crate::scenario::{ClientOptions, PlannedRequest};
 use crate::strategy::ClientReuse;
@@ -101,6 +102,45 @@ fn fetch(
         }
     };
     let start = clock.now();
+    let mut waits = retry::waits(options.retries, options.backoff);
+    let mut attempts = 0;
+    let last = loop {
+        attempts += 1;
+        let attempt = attempt(agent, request, timeout, clock);
+        match retry::next_wait(&attempt, &mut waits, clock.remaining()) {
+            Some(wait) => std::thread::sleep(wait),
+            None => break attempt,
+        }
+    };
+    clock.done(Sample {
+        seq: request.seq,
+        endpoint: request.endpoint,
+        start,
+        end: clock.now(),
+        outcome: last.outcome,
+        status: last.status,
+        bytes: last.bytes,
+        attempts,
+    })
+}
+
+/// One exchange, bounded by the request timeout and the run's deadline.
+fn attempt(
+    agent: &Agent,
+    request: &PlannedRequest,
+    timeout: Option<std::time::Duration>,
+    clock: &RunClock,
+) -> Attempt {
+    let remaining = clock.remaining();
+    let failed = |outcome, status| Attempt {
+        outcome,
+        status,
+        bytes: 0,
+        retry_after: None,
+    };
+    if remaining.is_zero() {
+        return failed(Outcome::Cancelled, None);
+    }
     let http_request = ureq::http::Request::builder()
         .method(request.method.as_str())
         .uri(&request.url)
@@ -111,34 +151,32 @@ fn fetch(
         .configure_request(http_request)
         .timeout_global(Some(limit))
         .build();
-    let (outcome, status, bytes) = match agent.run(configured) {
+    match agent.run(configured) {
         Ok(mut response) => {
             let status = response.status().as_u16();
+            let retry_after = retry::parse_retry_after(
+                response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()),
+            );
             match response
                 .body_mut()
                 .with_config()
                 .limit(u64::MAX)
                 .read_to_vec()
             {
-                Ok(body) => (
-                    Outcome::from_status(status),
-                    Some(status),
-                    body.len() as u64,
-                ),
-                Err(error) => (classify(&error, clock), Some(status), 0),
+                Ok(body) => Attempt {
+                    outcome: Outcome::from_status(status),
+                    status: Some(status),
+                    bytes: body.len() as u64,
+                    retry_after,
+                },
+                Err(error) => failed(classify(&error, clock), Some(status)),
             }
         }
-        Err(error) => (classify(&error, clock), None, 0),
-    };
-    clock.done(Sample {
-        seq: request.seq,
-        endpoint: request.endpoint,
-        start,
-        end: clock.now(),
-        outcome,
-        status,
-        bytes,
-    })
+        Err(error) => failed(classify(&error, clock), None),
+    }
 }
 
 /// Sorts a ureq error into an outcome. A timeout that fired at the run's deadline
