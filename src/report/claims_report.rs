@@ -235,10 +235,11 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
                     super::table::human_ms(window_us as f64 / 1e3)
                 ),
                 claim: Some(id),
-                svg: charts::requests_per_window(
+                svg: charts::requests_per_window_of(
                     &format!("{id}: arrivals per window at the server"),
                     &series,
                     promised,
+                    window_us as f64 / 1e6,
                 )?,
             });
         }

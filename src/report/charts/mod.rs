@@ -39,7 +39,7 @@ mod timeline;
 
 pub use in_flight::{InFlightSeries, in_flight};
 pub use latency::{LatencyRow, latency_percentiles};
-pub use rate::{RateSeries, requests_per_window};
+pub use rate::{RateSeries, requests_per_window, requests_per_window_of};
 pub use scaling::{ScalingPoint, ScalingSeries, scaling};
 pub use speedup::{SpeedupGroup, speedup_bars};
 pub use timeline::{TimelineBar, TimelineRun, timeline};
