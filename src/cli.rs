@@ -123,6 +123,10 @@ pub struct ScenarioArgs {
     /// The first retry's wait.
     #[arg(long, default_value = "100ms", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub backoff: Duration,
+    /// Client-side work before each request, for pitfall-blocking-sleep and
+    /// pitfall-async-sleep.
+    #[arg(long, default_value = "100ms", value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub work: Duration,
     #[command(flatten)]
     pub faults: FaultArgs,
     /// End the whole run by then; unfinished requests count as cancelled.

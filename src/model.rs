@@ -107,7 +107,7 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
         Strategy::SyncSequential | Strategy::AsyncSequential => Schedule::Sequential,
         Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => Schedule::Paced {
             // The GCRA limiter's interval, headroom included (see `strategy::ratelimit`).
-            interval_ms: 1010.0 / scenario.client.rate,
+            interval_ms: 1000.0 * crate::strategy::ratelimit::HEADROOM / scenario.client.rate,
         },
         _ => {
             let mut slots = scenario.strategy.concurrency(n, &scenario.client).max(1);

@@ -58,6 +58,8 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
     /// Requests per second, for `async-ratelimited` and `async-naive-ratelimited`.
     pub rate: f64,
+    /// Client-side work before each request, for the sleep pitfalls.
+    pub work: Duration,
     /// Retries after a retryable failure (timeouts, connection errors, 429, 5xx).
     pub retries: u32,
     /// The first retry's wait; each later one doubles, plus jitter.
@@ -80,6 +82,7 @@ impl Default for ClientOptions {
             rate_window: Duration::from_secs(1),
             retries: 0,
             backoff: Duration::from_millis(100),
+            work: Duration::from_millis(100),
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct PlannedRequest {
     pub method: String,
     /// The full URL, `seq` included as a query parameter.
     pub url: String,
+    /// A JSON body, for methods that carry one (POST, PUT, PATCH).
+    pub body: Option<String>,
 }
 
 impl Scenario {
@@ -197,10 +202,23 @@ impl Scenario {
                     endpoint: index as u16,
                     method: endpoint.method.clone(),
                     url: format!("{base}{}?seq={seq}", endpoint.request_path()),
+                    body: matches!(endpoint.method.as_str(), "POST" | "PUT" | "PATCH")
+                        .then(|| json_body(seq, &endpoint.name)),
                 }
             })
             .collect()
     }
+}
+
+/// The JSON a request that carries a body sends: a small post, numbered.
+fn json_body(seq: u64, endpoint: &str) -> String {
+    serde_json::json!({
+        "seq": seq,
+        "title": format!("post {seq} to {endpoint}"),
+        "body": "sent by fanout",
+        "userId": seq % 10 + 1,
+    })
+    .to_string()
 }
 
 /// `http://127.0.0.1:PORT` for a port that was free a moment ago and has nothing

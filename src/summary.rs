@@ -119,7 +119,8 @@ impl RunSummary {
         let prediction = model::predict_scenario(scenario, &output.calibration);
         let wall_ms = m.wall.as_secs_f64() * 1e3;
         let delays = DelayTotals {
-            sum: entries.iter().map(|e| e.delay_us as f64).sum::<f64>() / 1e3,
+            // `+ 0.0` turns the empty sum's -0.0 into 0.0.
+            sum: entries.iter().map(|e| e.delay_us as f64).sum::<f64>() / 1e3 + 0.0,
             max: entries.iter().map(|e| e.delay_us).max().unwrap_or(0) as f64 / 1e3,
         };
         RunSummary {

@@ -28,6 +28,7 @@ fn with_fault(strategy: Strategy, n: u64, fault: Fault) -> Scenario {
     s.client.limit = 3;
     s.client.threads = 3;
     s.client.rate = 200.0;
+    s.client.work = Duration::from_millis(2);
     s.client.timeout = Some(Duration::from_millis(150));
     s.deadline = Some(Duration::from_secs(3));
     s
@@ -73,7 +74,11 @@ fn every_fault_against_every_strategy_is_fully_accounted() {
             vec!["connect"],
         ),
     ];
-    for strategy in Strategy::ALL {
+    // Futures that are never awaited meet no fault: nothing is sent.
+    let sending = Strategy::ALL
+        .into_iter()
+        .filter(|s| *s != Strategy::PitfallNeverAwaited);
+    for strategy in sending {
         for (name, fault, expected) in &faults {
             let s = run_quick(&with_fault(strategy, 6, fault.clone()));
             assert_eq!(

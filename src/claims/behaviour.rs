@@ -604,3 +604,106 @@ pub fn retry_chains(runs: &[Ran], base_ms: f64, delay_ms: f64, failures: u32) ->
         speedup: None,
     }
 }
+
+/// JSON POSTs sent at once: every one created (201), every body received, together in
+/// about the slowest one's time.
+pub fn posts_created(runs: &[Ran]) -> Judgement {
+    let Some(run) = runs.iter().find(|r| r.label == "POSTs at once") else {
+        return missing("POSTs at once");
+    };
+    let samples = &run.output.measurements.samples;
+    let created = samples.iter().filter(|s| s.status == Some(201)).count();
+    let bodies = run
+        .output
+        .ledger
+        .entries
+        .iter()
+        .filter(|e| e.request_bytes > 0 && e.status == Some(201))
+        .count();
+    let wall = run.summary.wall_ms;
+    let slowest = run.summary.delays_ms.max;
+    let concurrent = near(wall, slowest, MODEL_TOLERANCE);
+    let verdict = match (
+        created == samples.len() && bodies == samples.len(),
+        concurrent,
+    ) {
+        (true, true) => Verdict::Reproduced,
+        (true, false) => Verdict::Qualified,
+        _ => Verdict::Refuted,
+    };
+    Judgement {
+        verdict,
+        reason: format!(
+            "{created} of {} POSTs came back 201 and the server parsed {bodies} JSON bodies; together they took {} against the slowest answer's {} ({})",
+            samples.len(),
+            secs(wall),
+            secs(slowest),
+            pct(wall, slowest)
+        ),
+        measured: format!("{created} × 201, {}", secs(wall)),
+        predicted: format!(
+            "{} × 201, {}",
+            samples.len(),
+            secs(run.summary.predicted_ms)
+        ),
+        speedup: None,
+    }
+}
+
+/// A blocking sleep in every task against an async one, on one thread.
+pub fn blocking_sleep(runs: &[Ran], work_ms: f64) -> Judgement {
+    let (Some(blocking), Some(fine)) = (trial(runs, "blocking sleep"), trial(runs, "async sleep"))
+    else {
+        return missing("blocking sleep or async sleep");
+    };
+    let n = blocking.n as f64;
+    let serial = n * work_ms + blocking.delays_ms.max;
+    let overlapped = work_ms + fine.delays_ms.max;
+    let blocked = near(blocking.wall_ms, serial, 0.15);
+    let overlaps = near(fine.wall_ms, overlapped, 0.25);
+    let verdict = match (blocked, overlaps) {
+        (true, true) => Verdict::Reproduced,
+        (true, false) | (false, true) => Verdict::Qualified,
+        (false, false) => Verdict::Refuted,
+    };
+    Judgement {
+        verdict,
+        reason: format!(
+            "{} tasks each working {} first: with std::thread::sleep the run took {} ≈ n × work + delay = {} ({}); with tokio::time::sleep {} ≈ work + delay = {} ({})",
+            blocking.n,
+            secs(work_ms),
+            secs(blocking.wall_ms),
+            secs(serial),
+            pct(blocking.wall_ms, serial),
+            secs(fine.wall_ms),
+            secs(overlapped),
+            pct(fine.wall_ms, overlapped)
+        ),
+        measured: format!("{} vs {}", secs(blocking.wall_ms), secs(fine.wall_ms)),
+        predicted: format!("{} vs {}", secs(serial), secs(overlapped)),
+        speedup: None,
+    }
+}
+
+/// Futures built and never awaited: the server must see nothing.
+pub fn never_awaited(runs: &[Ran]) -> Judgement {
+    let Some(run) = trial(runs, "never awaited") else {
+        return missing("never awaited");
+    };
+    let received = run.server.received;
+    let verdict = if received == 0 {
+        Verdict::Reproduced
+    } else {
+        Verdict::Refuted
+    };
+    Judgement {
+        verdict,
+        reason: format!(
+            "{} request futures were built and dropped unawaited; the server received {received} (Rust futures are lazy: nothing is sent until polled) and every request is accounted as cancelled",
+            run.n
+        ),
+        measured: format!("{received} received"),
+        predicted: "0 received".to_string(),
+        speedup: None,
+    }
+}

@@ -446,8 +446,21 @@ pub fn catalogue() -> Vec<Claim> {
             section: "5 and 10, pitfalls",
             says: "a blocking sleep inside async code stalls the whole event loop",
             figure: "blocking = sequential",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("the blocking-sleep pitfall strategy (issue 4)"),
+            plan: |ctx| {
+                let profile = single("100ms", ctx);
+                [
+                    ("blocking sleep", Strategy::PitfallBlockingSleep),
+                    ("async sleep", Strategy::PitfallAsyncSleep),
+                ]
+                .into_iter()
+                .map(|(label, strategy)| {
+                    let mut s = scenario(profile.clone(), 10, strategy, ctx);
+                    s.client.work = Duration::from_secs_f64(0.5 * ctx.time_scale);
+                    trial(label, s)
+                })
+                .collect()
+            },
+            judge: |ctx, runs| behaviour::blocking_sleep(runs, 500.0 * ctx.time_scale),
         },
         Claim {
             id: "D1-noawait",
@@ -455,8 +468,13 @@ pub fn catalogue() -> Vec<Claim> {
             section: "4, event loop",
             says: "calling an async function without awaiting it does nothing",
             figure: "0 requests",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("the never-awaited futures strategy (issue 4)"),
+            plan: |ctx| {
+                vec![trial(
+                    "never awaited",
+                    scenario(single("100ms", ctx), 10, Strategy::PitfallNeverAwaited, ctx),
+                )]
+            },
+            judge: |_, runs| behaviour::never_awaited(runs),
         },
         Claim {
             id: "D1-news",
@@ -590,8 +608,18 @@ pub fn catalogue() -> Vec<Claim> {
             section: "example 3",
             says: "three JSON POSTs sent concurrently come back 201",
             figure: "3 × 201",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("POST with a JSON body (issue 4)"),
+            plan: |ctx| {
+                let mut profile = endpoints(&[0.4, 0.6, 0.5], ctx);
+                for endpoint in &mut profile.endpoints {
+                    endpoint.method = "POST".to_string();
+                    endpoint.status = 201;
+                }
+                vec![trial(
+                    "POSTs at once",
+                    scenario(profile, 3, Strategy::AsyncConcurrent, ctx),
+                )]
+            },
+            judge: |_, runs| behaviour::posts_created(runs),
         },
     ]
 }

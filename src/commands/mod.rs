@@ -38,6 +38,7 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
             rate_window: std::time::Duration::from_secs(1),
             retries: args.retries,
             backoff: args.backoff,
+            work: args.work,
         },
         seed: args.seed,
         deadline: args.deadline,

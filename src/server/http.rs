@@ -194,7 +194,17 @@ async fn answer(
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = request.into_parts();
     // Read the whole request before the clock starts: arrival means "fully received".
-    let _ = body.collect().await;
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let request_bytes = body.len() as u64;
+    let says_json = parts
+        .headers
+        .get(hyper::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let bad_json = says_json && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err();
     let arrival_us = now_us();
     let seq = seq_of(parts.uri.query());
     let endpoint = state.profile.route(parts.method.as_str(), parts.uri.path());
@@ -208,6 +218,7 @@ async fn answer(
             delay_us: 0,
             finish_us: arrival_us,
             status: None,
+            request_bytes,
             fault: None,
         },
         answered: false,
@@ -218,6 +229,16 @@ async fn answer(
         let body = r#"{"error":"no endpoint answers this method and path"}"#;
         return Ok(json_response(StatusCode::NOT_FOUND, body.to_string(), None));
     };
+    if bad_json {
+        pending.entry.status = Some(400);
+        pending.answered = true;
+        let body = r#"{"error":"the request body is not valid JSON"}"#;
+        return Ok(json_response(
+            StatusCode::BAD_REQUEST,
+            body.to_string(),
+            None,
+        ));
+    }
     if let Some(kind) = state.refuse(arrival_us) {
         pending.entry.status = Some(429);
         pending.entry.fault = Some(kind);

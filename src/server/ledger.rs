@@ -39,6 +39,9 @@ pub struct LedgerEntry {
     /// The status sent; `None` when no answer went out (the client went away, or the
     /// server dropped the connection on purpose).
     pub status: Option<u16>,
+    /// Bytes of request body received (a POST's JSON).
+    #[serde(default)]
+    pub request_bytes: u64,
     /// The fault the server served this request, if any.
     #[serde(default)]
     pub fault: Option<FaultKind>,
@@ -219,6 +222,7 @@ mod tests {
             delay_us: 0,
             finish_us: finish_ms * 1000,
             status: Some(200),
+            request_bytes: 0,
             fault: None,
         }
     }

@@ -73,6 +73,7 @@ impl Respond for LedgerResponder {
             delay_us,
             finish_us: arrival_us + delay_us,
             status: Some(self.endpoint.status),
+            request_bytes: request.body.len() as u64,
             fault: None,
         });
         let body = body_json(&self.endpoint, seq, delay, &self.padding);

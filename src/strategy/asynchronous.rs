@@ -46,18 +46,8 @@ pub async fn run(
     options: &ClientOptions,
     clock: RunClock,
 ) -> Result<(Vec<Sample>, RunClock), Error> {
-    let shared = client(options.http)
-        .map_err(|e| Error::Server(format!("building the HTTP client: {e}")))?;
-    let clock = clock.restarted();
-    let fetcher = Fetcher {
-        shared,
-        reuse: options.reuse,
-        http: options.http,
-        timeout: options.timeout,
-        retries: options.retries,
-        backoff: options.backoff,
-        clock: clock.clone(),
-    };
+    let mut fetcher = Fetcher::new(options, clock)?;
+    let clock = fetcher.restart_clock();
     let limit = options.limit;
     let samples = match strategy {
         Strategy::AsyncSequential => sequential(fetcher, requests).await,
@@ -85,9 +75,13 @@ pub async fn run(
             })
             .await
         }
-        Strategy::SyncSequential | Strategy::SyncThreads => {
+        Strategy::SyncSequential
+        | Strategy::SyncThreads
+        | Strategy::PitfallBlockingSleep
+        | Strategy::PitfallAsyncSleep
+        | Strategy::PitfallNeverAwaited => {
             return Err(Error::InvalidScenario(format!(
-                "{strategy} is a sync strategy and cannot run on a tokio runtime"
+                "{strategy} builds its own runtime: run it through strategy::execute"
             )));
         }
     };
@@ -156,7 +150,7 @@ where
 }
 
 /// Awaits spawned requests in submission order; a task that died counts as cancelled.
-async fn join_in_order(
+pub(super) async fn join_in_order(
     fetcher: &Fetcher,
     tasks: Vec<((u64, u16), tokio::task::JoinHandle<Sample>)>,
 ) -> Vec<Sample> {
@@ -234,7 +228,7 @@ async fn failfast(fetcher: Fetcher, requests: Vec<PlannedRequest>, limit: usize)
 
 /// Makes single requests: holds the shared client and the run's clock.
 #[derive(Clone)]
-struct Fetcher {
+pub(super) struct Fetcher {
     shared: reqwest::Client,
     reuse: ClientReuse,
     http: HttpVersion,
@@ -245,20 +239,50 @@ struct Fetcher {
 }
 
 impl Fetcher {
+    /// A fetcher with one shared client built for `options`, on `clock`.
+    pub(super) fn new(options: &ClientOptions, clock: RunClock) -> Result<Fetcher, Error> {
+        let shared = client(options.http)
+            .map_err(|e| Error::Server(format!("building the HTTP client: {e}")))?;
+        Ok(Fetcher {
+            shared,
+            reuse: options.reuse,
+            http: options.http,
+            timeout: options.timeout,
+            retries: options.retries,
+            backoff: options.backoff,
+            clock,
+        })
+    }
+
+    /// Starts the run's clock now (set-up is done) and returns it.
+    pub(super) fn restart_clock(&mut self) -> RunClock {
+        self.clock = self.clock.clone().restarted();
+        self.clock.clone()
+    }
+
+    /// The shared client.
+    pub(super) fn client(&self) -> &reqwest::Client {
+        &self.shared
+    }
+
     /// Waits for `future` unless the deadline comes first.
     async fn wait<F: std::future::Future>(&self, future: F) -> Option<F::Output> {
         let deadline = tokio::time::Instant::from_std(self.clock.deadline);
         tokio::time::timeout_at(deadline, future).await.ok()
     }
 
-    fn cancelled(&self, request: &PlannedRequest, start: Option<std::time::Duration>) -> Sample {
+    pub(super) fn cancelled(
+        &self,
+        request: &PlannedRequest,
+        start: Option<std::time::Duration>,
+    ) -> Sample {
         let sample = Sample::cancelled(request.seq, request.endpoint, start, self.clock.now());
         self.clock.done(sample)
     }
 
     /// One request, start to last body byte, retried as the options say, ended by the
     /// deadline at the latest.
-    async fn fetch(&self, request: &PlannedRequest) -> Sample {
+    pub(super) async fn fetch(&self, request: &PlannedRequest) -> Sample {
         if self.clock.remaining().is_zero() {
             return self.cancelled(request, None);
         }
@@ -307,6 +331,11 @@ impl Fetcher {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .expect("methods are validated with the profile");
         let mut builder = client.request(method, &request.url);
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
         }

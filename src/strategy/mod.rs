@@ -12,11 +12,15 @@
 //! | `async-buffered`    | a stream with `buffer_unordered(--limit)`                    |
 //! | `async-ratelimited` | all spawned, each admitted by a GCRA limiter at `--rate`     |
 //! | `async-naive-ratelimited` | the same with the book chapter's sliding window, as written |
+//! | `pitfall-blocking-sleep` | current-thread runtime; each task blocks it for `--work` |
+//! | `pitfall-async-sleep` | the same with an async sleep: the fix                     |
+//! | `pitfall-never-awaited` | request futures built and dropped: nothing is sent      |
 //!
 //! Each returns one [`Sample`] per planned request, whatever happens. Read `sync.rs`
 //! and `asynchronous.rs` side by side: the same fan-out in both worlds.
 
 mod asynchronous;
+mod pitfalls;
 pub mod ratelimit;
 pub mod retry;
 mod sync;
@@ -55,11 +59,18 @@ pub enum Strategy {
     /// reqwest, every request spawned, admitted by the book chapter's sliding-window
     /// limiter at `--rate`, ported as written.
     AsyncNaiveRatelimited,
+    /// The pitfall: each task blocks the current-thread runtime with
+    /// `std::thread::sleep(--work)` before its request.
+    PitfallBlockingSleep,
+    /// The fix: each task awaits `tokio::time::sleep(--work)` before its request.
+    PitfallAsyncSleep,
+    /// The pitfall: request futures built and dropped, never awaited; nothing is sent.
+    PitfallNeverAwaited,
 }
 
 impl Strategy {
     /// Every strategy, in the order tables list them.
-    pub const ALL: [Strategy; 9] = [
+    pub const ALL: [Strategy; 12] = [
         Strategy::SyncSequential,
         Strategy::SyncThreads,
         Strategy::AsyncSequential,
@@ -69,6 +80,9 @@ impl Strategy {
         Strategy::AsyncBuffered,
         Strategy::AsyncRatelimited,
         Strategy::AsyncNaiveRatelimited,
+        Strategy::PitfallBlockingSleep,
+        Strategy::PitfallAsyncSleep,
+        Strategy::PitfallNeverAwaited,
     ];
 
     /// The name used on the command line and in reports.
@@ -83,6 +97,9 @@ impl Strategy {
             Strategy::AsyncBuffered => "async-buffered",
             Strategy::AsyncRatelimited => "async-ratelimited",
             Strategy::AsyncNaiveRatelimited => "async-naive-ratelimited",
+            Strategy::PitfallBlockingSleep => "pitfall-blocking-sleep",
+            Strategy::PitfallAsyncSleep => "pitfall-async-sleep",
+            Strategy::PitfallNeverAwaited => "pitfall-never-awaited",
         }
     }
 
@@ -98,7 +115,10 @@ impl Strategy {
             Strategy::SyncThreads => options.threads.min(n),
             Strategy::AsyncConcurrent
             | Strategy::AsyncRatelimited
-            | Strategy::AsyncNaiveRatelimited => n,
+            | Strategy::AsyncNaiveRatelimited
+            | Strategy::PitfallBlockingSleep
+            | Strategy::PitfallAsyncSleep => n,
+            Strategy::PitfallNeverAwaited => 1,
             Strategy::AsyncFailfast | Strategy::AsyncSemaphore | Strategy::AsyncBuffered => {
                 options.limit.min(n)
             }
@@ -199,6 +219,9 @@ pub fn execute(
     match strategy {
         Strategy::SyncSequential => Ok(sync::sequential(&requests, options, clock)),
         Strategy::SyncThreads => Ok(sync::threads(&requests, options, clock)),
+        Strategy::PitfallBlockingSleep
+        | Strategy::PitfallAsyncSleep
+        | Strategy::PitfallNeverAwaited => pitfalls::execute(strategy, requests, options, clock),
         _ => asynchronous::execute(strategy, requests, options, clock),
     }
 }
@@ -208,6 +231,9 @@ pub fn execution_model(strategy: Strategy, options: &ClientOptions) -> String {
     match strategy {
         Strategy::SyncSequential => "1 OS thread".to_string(),
         Strategy::SyncThreads => format!("{} OS threads", options.threads),
+        Strategy::PitfallBlockingSleep
+        | Strategy::PitfallAsyncSleep
+        | Strategy::PitfallNeverAwaited => "tokio current-thread".to_string(),
         _ => format!(
             "tokio multi-thread, {} worker{}",
             options.runtime_workers,

@@ -3,10 +3,10 @@
 //!
 //! - [`Gcra`]: the well-kept way, `governor`'s generic cell rate algorithm: each
 //!   request is admitted one emission interval (1/rate) after the previous one. It keeps
-//!   1 % headroom below the promised rate: admissions exactly 1/rate apart would put
+//!   5 % headroom below the promised rate: admissions exactly 1/rate apart would put
 //!   request 0 and request `rate` a hair under a second apart at the server whenever the
-//!   network delays the first one more, and a strict server counts `rate + 1` in that
-//!   window.
+//!   network or a busy machine delays the first one more, and a strict server counts
+//!   `rate + 1` in that window.
 //! - [`SlidingWindow`]: the book chapter's limiter (document 1, section 6), ported as
 //!   written, as the lesson: a shared list of call times; a caller that finds the list
 //!   full sleeps until the oldest call leaves the window, drops it, and records the time
@@ -20,7 +20,10 @@ use std::time::{Duration, Instant};
 
 use governor::{Quota, RateLimiter};
 
-/// `governor`'s GCRA limiter at `rate` requests per second, with 1 % headroom.
+/// How much longer than `1 / rate` the GCRA limiter spaces its admissions.
+pub const HEADROOM: f64 = 1.05;
+
+/// `governor`'s GCRA limiter at `rate` requests per second, with 5 % headroom.
 pub struct Gcra {
     limiter: RateLimiter<
         governor::state::NotKeyed,
@@ -32,7 +35,7 @@ pub struct Gcra {
 impl Gcra {
     /// A limiter admitting at most `per_second` requests in any second, one at a time.
     pub fn new(per_second: f64) -> Gcra {
-        let interval = Duration::from_secs_f64(1.01 / per_second.max(1e-6));
+        let interval = Duration::from_secs_f64(HEADROOM / per_second.max(1e-6));
         let quota = Quota::with_period(interval)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::MIN);

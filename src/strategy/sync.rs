@@ -141,10 +141,14 @@ fn attempt(
     if remaining.is_zero() {
         return failed(Outcome::Cancelled, None);
     }
-    let http_request = ureq::http::Request::builder()
+    let mut builder = ureq::http::Request::builder()
         .method(request.method.as_str())
-        .uri(&request.url)
-        .body(())
+        .uri(&request.url);
+    if request.body.is_some() {
+        builder = builder.header("content-type", "application/json");
+    }
+    let http_request = builder
+        .body(request.body.clone().unwrap_or_default().into_bytes())
         .expect("method and URL were validated with the scenario");
     let limit = timeout.map_or(remaining, |t| t.min(remaining));
     let configured = agent
