@@ -21,6 +21,7 @@
 //! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
 //! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.
+//! - [`redact`]: API keys in query strings never reach a screen or a report.
 //! - [`fdlimit`]: file descriptors, checked before a run rather than failing mid-way.
 //! - [`cli`] and [`commands`]: the command line and what each command does.
 //! - [`error`]: why a run could not happen (request failures are outcomes, not errors).
@@ -35,6 +36,7 @@ pub mod error;
 pub mod fdlimit;
 pub mod measure;
 pub mod model;
+pub mod redact;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -201,7 +201,12 @@ impl Scenario {
                     seq,
                     endpoint: index as u16,
                     method: endpoint.method.clone(),
-                    url: format!("{base}{}?seq={seq}", endpoint.request_path()),
+                    url: match &endpoint.query {
+                        Some(query) => {
+                            format!("{base}{}?{query}&seq={seq}", endpoint.request_path())
+                        }
+                        None => format!("{base}{}?seq={seq}", endpoint.request_path()),
+                    },
                     body: matches!(endpoint.method.as_str(), "POST" | "PUT" | "PATCH")
                         .then(|| json_body(seq, &endpoint.name)),
                 }

@@ -235,3 +235,53 @@ fn serve_answers_any_client_and_reports_its_ledger() {
     assert!(text.contains(&format!("http://127.0.0.1:{port}")), "{text}");
     assert!(text.contains("served 1 requests"), "{text}");
 }
+
+#[test]
+fn api_keys_in_query_strings_never_reach_the_output() {
+    let dir = std::env::temp_dir().join(format!("fanout-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("news.toml");
+    std::fs::write(
+        &profile,
+        "[[endpoint]]\nname = 'newsapi'\npath = '/v2/top-headlines'\nquery = 'country=us&apiKey=sekrit-123'\nlatency = '5ms'\n",
+    )
+    .unwrap();
+    let profile = profile.to_str().unwrap();
+    for args in [
+        vec!["run", "-n", "3", "--profile", profile],
+        vec!["run", "-n", "3", "--profile", profile, "--json"],
+        vec![
+            "compare",
+            "--strategies",
+            "sync-sequential,async-concurrent",
+            "-n",
+            "2",
+            "--profile",
+            profile,
+        ],
+        vec![
+            "serve",
+            "--port",
+            "0",
+            "--profile",
+            profile,
+            "--duration",
+            "200ms",
+        ],
+    ] {
+        let output = fanout(&args);
+        assert!(output.status.success(), "{args:?}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            !all.contains("sekrit-123"),
+            "{args:?} leaked the key: {all}"
+        );
+        if args[0] == "serve" {
+            assert!(all.contains("apiKey=REDACTED"), "{all}");
+        }
+    }
+}

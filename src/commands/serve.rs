@@ -24,10 +24,10 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     let mut server = MockApi::start(&config, &Placement::InProcess)?;
     println!("fanout mock API listening on {}", server.url());
     for endpoint in &config.profile.endpoints {
-        let path = if endpoint.path == "*" {
-            "/<any path>"
-        } else {
-            &endpoint.path
+        let path = match (&endpoint.query, endpoint.path.as_str()) {
+            (_, "*") => "/<any path>".to_string(),
+            (Some(query), path) => crate::redact::url(&format!("{path}?{query}")),
+            (None, path) => path.to_string(),
         };
         println!(
             "  {:<6} {}{:<28} {} after {}  ({})",

@@ -47,6 +47,10 @@ pub struct Endpoint {
     /// The HTTP method the endpoint answers.
     #[serde(default = "default_method")]
     pub method: String,
+    /// Extra query parameters the client sends, e.g. `country=us&apiKey=…` (values of
+    /// key, token and secret parameters are never printed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     /// The status every answer carries.
     #[serde(default = "default_status")]
     pub status: u16,
@@ -81,6 +85,7 @@ impl Endpoint {
             name: "items".to_string(),
             path: "*".to_string(),
             method: default_method(),
+            query: None,
             status: default_status(),
             body_bytes: default_body_bytes(),
             latency,
@@ -105,6 +110,12 @@ impl Endpoint {
             return Err(format!(
                 "endpoint '{}': path '{}' must start with / (or be * for any path)",
                 self.name, self.path
+            ));
+        }
+        if self.path.contains('?') {
+            return Err(format!(
+                "endpoint '{}': put query parameters in `query`, not in the path",
+                self.name
             ));
         }
         if !(100..=599).contains(&self.status) {
