@@ -2,19 +2,19 @@
 //! fresh mock API of their own, that measure what the model cannot know in advance on
 //! this machine:
 //!
-//! - **per-request overhead**: 12 requests one after another with the run's client
+//! - **per-request overhead**: 8 requests one after another with the run's client
 //!   family (ureq or reqwest) and client options; the median latency minus the probe's
-//!   delay is the cost of one exchange. The probe delay is 5 ms rather than zero because
+//!   delay is the cost of one exchange. The probe delay is 2 ms rather than zero because
 //!   the server's timer rounds a sleep up to its next millisecond tick, and a zero sleep
 //!   is rounded differently from any real delay; the first request's extra latency is
 //!   what opening the first connection costs;
 //! - **connection set-up in a burst**: three times, as many requests at once as the run
 //!   will have in flight (at most 1,000), each on a fresh HTTP/1.1 connection (with the
 //!   run's client reuse: a client per request costs its construction too), answered
-//!   after the run's median delay; the time until the last of them reached the server,
-//!   divided by the burst size, is what each fresh connection in a burst costs (task
-//!   start-up, connect, the first write, and the answers that compete with them). The
-//!   median of the three is kept.
+//!   after the run's median delay (capped near the burst's length); the time until the last of them
+//!   reached the server, divided by the burst size, is what each fresh connection in a
+//!   burst costs (task start-up, connect, the first write, and the answers that compete
+//!   with them). The median of the three is kept.
 //!
 //! Both are measured in the same process placement as the run, so they carry the same
 //! costs (a child-process server, two cores shared by client and server).
@@ -31,13 +31,19 @@ use crate::server::{MockApi, Placement, ServerConfig};
 use crate::strategy::{HttpVersion, Strategy};
 
 /// Requests in the sequential probe.
-const SEQUENTIAL_PROBE: u64 = 12;
+const SEQUENTIAL_PROBE: u64 = 8;
 /// The largest burst of fresh connections probed.
 const MAX_BURST: u64 = 1000;
+/// A burst probe's delay is at most this plus [`PROBE_MS_PER_CONNECTION`] per request:
+/// answers later than the burst itself never meet it (a thousand connections open in
+/// about a tenth of a second here), so a longer delay would only slow the probe.
+const PROBE_DELAY_FLOOR_MS: f64 = 10.0;
+/// A generous estimate of one fresh connection's share of a burst, ms.
+const PROBE_MS_PER_CONNECTION: f64 = 0.15;
 /// Bursts probed; their median is kept.
 const BURSTS: usize = 3;
 /// The probes' server delay.
-const PROBE_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
+const PROBE_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Measures the overheads the model needs for `scenario`.
 pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibration, Error> {
@@ -95,7 +101,7 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
 ///
 /// Answers that come back while connections are still opening compete with them for
 /// the CPU, so the burst's server answers after the run's own typical delay (its median
-/// draw, capped at 1 s).
+/// draw, capped where answers would come after the burst anyway).
 fn burst_cost(
     scenario: &Scenario,
     probe_config: &ServerConfig,
@@ -108,7 +114,7 @@ fn burst_cost(
         .get(delays.len() / 2)
         .copied()
         .unwrap_or(0.0)
-        .min(1000.0);
+        .min(PROBE_DELAY_FLOOR_MS + PROBE_MS_PER_CONNECTION * size as f64);
     let latency = Latency::Fixed(std::time::Duration::from_secs_f64(median_ms / 1e3));
     let config = ServerConfig {
         profile: probe_config.profile.with_latency(latency),

@@ -50,9 +50,10 @@ pub struct RunSummary {
     /// The model's wall time for this scenario, in ms.
     pub predicted_ms: f64,
     /// `predicted_ms / wall_ms`: 1.0 when the run took exactly what the model says;
-    /// below 1 when something the model leaves out cost time. `None` when requests
-    /// were cancelled (fail-fast, deadline) or retried: the model predicts complete,
-    /// single-attempt runs only.
+    /// below 1 when something the model leaves out cost time. `None` for runs the
+    /// model does not describe: requests cancelled, timed out, refused, dropped,
+    /// retried or refused with 429 by a server-wide limit, or the pitfall strategies
+    /// (whose client-side work the model leaves out).
     pub efficiency: Option<f64>,
     /// The overheads the model used, measured by zero-delay probes before the run.
     pub calibration: Calibration,
@@ -143,10 +144,7 @@ impl RunSummary {
             seed: scenario.seed,
             wall_ms,
             predicted_ms: prediction.wall_ms,
-            efficiency: (wall_ms > 0.0
-                && !m.outcomes().contains_key("cancelled")
-                && m.samples.iter().all(|s| s.attempts <= 1))
-            .then(|| prediction.wall_ms / wall_ms),
+            efficiency: (wall_ms > 0.0 && modelled(output)).then(|| prediction.wall_ms / wall_ms),
             calibration: output.calibration,
             throughput_rps: m.throughput(),
             outcomes: m.outcomes(),
@@ -204,4 +202,31 @@ fn milestones(output: &RunOutput) -> Milestones {
         last_answer: server(|e| e.finish_us, true),
         last_end: m.wall.as_secs_f64() * 1e3,
     }
+}
+
+/// True when the model describes the run: every request was sent once and answered
+/// after its delay (any status), by a strategy whose schedule the model knows.
+fn modelled(output: &RunOutput) -> bool {
+    use crate::measure::Outcome;
+    use crate::server::fault::FaultKind;
+    let strategy = output.scenario.strategy;
+    let pitfall = matches!(
+        strategy,
+        Strategy::PitfallBlockingSleep
+            | Strategy::PitfallAsyncSleep
+            | Strategy::PitfallNeverAwaited
+    );
+    let samples_plain = output.measurements.samples.iter().all(|s| {
+        s.attempts <= 1
+            && !matches!(
+                s.outcome,
+                Outcome::Cancelled | Outcome::Timeout | Outcome::Connect | Outcome::Dropped
+            )
+    });
+    let served_plain = output
+        .ledger
+        .entries
+        .iter()
+        .all(|e| matches!(e.fault, None | Some(FaultKind::Status)));
+    !pitfall && samples_plain && served_plain
 }

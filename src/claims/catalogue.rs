@@ -86,7 +86,7 @@ fn reuse_trials(ctx: &Context) -> Vec<Trial> {
             (ClientReuse::Shared, "shared client"),
             (ClientReuse::PerRequest, "client per request"),
         ] {
-            let mut s = scenario(profile.clone(), 20, strategy, ctx);
+            let mut s = scenario(profile.clone(), 10, strategy, ctx);
             s.client.reuse = reuse;
             trials.push(trial(&format!("{mode}, {name}"), s));
         }
