@@ -192,7 +192,7 @@ fn any_strategy() -> impl proptest::strategy::Strategy<Value = Strategy> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
 
     #[test]
     fn every_request_ends_exactly_once(
@@ -220,5 +220,36 @@ proptest! {
         if !hang && error_rate == 0.0 && drop_rate == 0.0 {
             prop_assert!(output.measurements.samples.iter().all(|x| x.outcome == Outcome::Ok));
         }
+    }
+}
+
+#[test]
+fn retries_stop_at_n_and_never_retry_a_plain_4xx() {
+    for strategy in [Strategy::SyncSequential, Strategy::AsyncConcurrent] {
+        // Every attempt fails with 503: each request is tried 1 + 3 times, then given up.
+        let mut s = with_fault(
+            strategy,
+            3,
+            Fault {
+                fail_first: 100,
+                ..Fault::default()
+            },
+        );
+        s.client.retries = 3;
+        s.client.backoff = Duration::from_millis(5);
+        let summary = run_quick(&s);
+        assert_eq!(summary.outcomes.get("http_5xx"), Some(&3), "{strategy}");
+        assert_eq!(
+            summary.server.received,
+            3 * 4,
+            "{strategy}: 1 + 3 attempts each"
+        );
+
+        // A 404 is final: one attempt each.
+        let mut s = with_fault(strategy, 3, Fault::default());
+        s.profile.endpoints[0].status = 404;
+        s.client.retries = 3;
+        let summary = run_quick(&s);
+        assert_eq!(summary.server.received, 3, "{strategy}: 4xx is not retried");
     }
 }
