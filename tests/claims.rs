@@ -349,3 +349,15 @@ fn a_rule_missing_its_trial_says_so_instead_of_guessing() {
     assert_eq!(judged.verdict, Verdict::Pending);
     assert!(judged.reason.contains("did not run"), "{}", judged.reason);
 }
+
+#[test]
+fn the_compare_table_prints_the_same_way_every_time() {
+    let seq = ran("sequential", Strategy::SyncSequential, 10, 1016.0, 1012.0);
+    let mut conc = ran("concurrent", Strategy::AsyncConcurrent, 10, 104.0, 103.0);
+    conc.summary.server.peak_in_flight = 10;
+    conc.summary.outcomes.insert("ok", 9);
+    conc.summary.outcomes.insert("http_5xx", 1);
+    let mut out = Vec::new();
+    fanout::report::table::write_compare(&mut out, &[seq.summary, conc.summary]).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}

@@ -125,6 +125,8 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     let header = [
         "strategy",
         "wall",
+        "model",
+        "eff",
         "speedup",
         "p50",
         "p99",
@@ -134,12 +136,14 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
         "conns",
         "send lag p99",
     ];
-    let rows: Vec<[String; 10]> = runs
+    let rows: Vec<[String; 12]> = runs
         .iter()
         .map(|s| {
             [
                 s.strategy.to_string(),
                 human_ms(s.wall_ms),
+                human_ms(s.predicted_ms),
+                efficiency(s),
                 format!("{:.2}x", first.wall_ms / s.wall_ms.max(f64::MIN_POSITIVE)),
                 human_ms(s.latency_ms.p50),
                 human_ms(s.latency_ms.p99),
