@@ -207,12 +207,11 @@ pub struct ServeArgs {
     /// The HTTP server: fanout's own, or wiremock for comparison.
     #[arg(long, value_enum, default_value = "fanout")]
     pub engine: Engine,
-    /// Internal: driven by a parent fanout over stdin/stdout.
+    /// Internal: driven by a parent fanout over stdin/stdout (`stdio`); the config
+    /// arrives as the first line on stdin, never on the command line, where any local
+    /// user could read a profile's API keys.
     #[arg(long, hide = true)]
     pub control: Option<String>,
-    /// Internal: the whole server config, as JSON, from a parent fanout.
-    #[arg(long, hide = true)]
-    pub config_json: Option<String>,
 }
 
 fn parse_count(text: &str) -> Result<u64, String> {

@@ -17,7 +17,7 @@
 //! - [`run`](mod@run): the one place where client, server and clock meet.
 //! - [`measure`]: one sample per request, outcomes, percentiles.
 //! - [`model`]: the wall time a run should take, from the seeded delays, with overheads
-//!   measured by [`calibrate`]'s zero-delay probes.
+//!   measured by [`calibrate`]'s short probes.
 //! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
 //! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.

@@ -144,7 +144,8 @@ pub struct Percentiles {
 }
 
 impl Measurements {
-    /// Sorts samples by `seq` and checks there is exactly one per request.
+    /// Sorts samples by `seq`; [`Measurements::check_accounting`] then checks there is
+    /// exactly one per request.
     pub fn new(mut samples: Vec<Sample>, wall: Duration, started_unix_us: u64) -> Measurements {
         samples.sort_by_key(|s| s.seq);
         Measurements {

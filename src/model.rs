@@ -8,7 +8,7 @@
 //! - **limited to k** (semaphore, `buffer_unordered`, a pool of k threads): list
 //!   scheduling in submission order: each request takes the slot that frees first.
 //!
-//! Two costs are calibrated before each run by zero-delay probes on the same machine
+//! Two costs are calibrated before each run by short probes on the same machine
 //! ([`Calibration`]): the per-request overhead of one exchange on an open connection
 //! (`per_request_ms`), and the time a burst needs per fresh connection
 //! (`connect_ms`): when k requests start at once over HTTP/1.1, the k-th reaches the
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::scenario::Scenario;
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 
-/// Costs measured by zero-delay probes before a run, in milliseconds.
+/// Costs measured by short probes before a run, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// One request and its answer on an already open connection (or with a new client,

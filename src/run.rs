@@ -3,8 +3,8 @@
 //!
 //! The steps, in order: check the scenario; check there are file descriptors for every
 //! connection it may open (before anything is sent); calibrate the model's overheads
-//! with zero-delay probes; plan the requests; start the clock; let the strategy make them; check that every request ended exactly once;
-//! read the server's ledger.
+//! with short probes; plan the requests; start the clock; let the strategy make them;
+//! check that every request ended exactly once; read the server's ledger.
 //!
 //! Read next: [`crate::summary`], which turns the output into figures.
 
@@ -33,7 +33,7 @@ pub struct RunOutput {
     pub ledger: LedgerRecord,
     /// Where the server ran (`in-process`, `child-process`).
     pub placement: &'static str,
-    /// The overheads measured by zero-delay probes before the run (zero when none ran).
+    /// The overheads measured by short probes before the run (zero when none ran).
     pub calibration: Calibration,
 }
 

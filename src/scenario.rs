@@ -15,6 +15,13 @@ use crate::server::Engine;
 use crate::server::profile::Profile;
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 
+/// The most requests one run may ask for (every request keeps a sample in memory).
+pub const MAX_REQUESTS: u64 = 10_000_000;
+/// The largest concurrency limit.
+pub const MAX_LIMIT: usize = 1_000_000;
+/// The most OS threads (sync pool, runtime workers) a run may ask for.
+pub const MAX_THREADS: usize = 4096;
+
 /// Slack added to every computed deadline: room for start-up and a slow machine.
 const DEADLINE_SLACK: Duration = Duration::from_secs(30);
 
@@ -123,6 +130,20 @@ impl Scenario {
         if self.n == 0 {
             return bad("the request count (-n) must be at least 1");
         }
+        if self.n > MAX_REQUESTS {
+            return Err(Error::InvalidScenario(format!(
+                "the request count (-n) must be at most {MAX_REQUESTS}"
+            )));
+        }
+        if self.client.limit > MAX_LIMIT
+            || self.client.threads > MAX_THREADS
+            || self.client.runtime_workers > MAX_THREADS
+            || self.server_workers > MAX_THREADS
+        {
+            return Err(Error::InvalidScenario(format!(
+                "--limit may be at most {MAX_LIMIT}, --threads, --workers and --server-workers at most {MAX_THREADS}"
+            )));
+        }
         if self.client.limit == 0 {
             return bad("--limit must be at least 1");
         }
@@ -162,7 +183,29 @@ impl Scenario {
                 .max()
                 .unwrap_or_default();
             let waves = self.n.div_ceil(self.concurrency() as u64);
-            (slowest * 2).saturating_mul(waves.min(u32::MAX as u64) as u32) + DEADLINE_SLACK
+            let waves = u32::try_from(waves).unwrap_or(u32::MAX);
+            // Each request may wait for every retry, with the jitter at its largest.
+            let backoff = (0..self.client.retries.min(20))
+                .map(|k| self.client.backoff.saturating_mul(2 << k))
+                .fold(Duration::ZERO, Duration::saturating_add);
+            let per_wave = (slowest * 2)
+                .saturating_mul(self.client.retries.saturating_add(1))
+                .saturating_add(backoff);
+            let mut allowed = per_wave.saturating_mul(waves);
+            let n = u32::try_from(self.n).unwrap_or(u32::MAX);
+            match self.strategy {
+                Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => {
+                    let pacing =
+                        Duration::try_from_secs_f64(2.0 * self.n as f64 / self.client.rate)
+                            .unwrap_or(Duration::MAX);
+                    allowed = allowed.saturating_add(pacing);
+                }
+                Strategy::PitfallBlockingSleep | Strategy::PitfallAsyncSleep => {
+                    allowed = allowed.saturating_add(self.client.work.saturating_mul(n));
+                }
+                _ => {}
+            }
+            allowed.saturating_add(DEADLINE_SLACK)
         })
     }
 

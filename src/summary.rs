@@ -55,7 +55,7 @@ pub struct RunSummary {
     /// retried or refused with 429 by a server-wide limit, or the pitfall strategies
     /// (whose client-side work the model leaves out).
     pub efficiency: Option<f64>,
-    /// The overheads the model used, measured by zero-delay probes before the run.
+    /// The overheads the model used, measured by short probes before the run.
     pub calibration: Calibration,
     /// Finished requests per second of wall time.
     pub throughput_rps: f64,

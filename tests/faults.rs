@@ -162,19 +162,19 @@ fn without_a_timeout_the_deadline_cancels_a_hanging_run() {
 fn gcra_never_exceeds_its_rate_in_any_window_at_the_server() {
     let mut s = Scenario::new(
         Profile::single(common::latency("20ms")),
-        40,
+        20,
         Strategy::AsyncRatelimited,
     );
-    s.client.rate = 100.0;
+    s.client.rate = 20.0;
     let config = ServerConfig::new(s.profile.clone(), s.seed);
     let mut server = MockApi::start(&config, &Placement::InProcess).unwrap();
     let output = fanout::run_on(&s, &mut server, Arc::new(AtomicU64::new(0))).unwrap();
-    assert_eq!(RunSummary::from_output(&output).ok(), 40);
+    assert_eq!(RunSummary::from_output(&output).ok(), 20);
     let mut arrivals: Vec<u64> = output.ledger.entries.iter().map(|e| e.arrival_us).collect();
     arrivals.sort_unstable();
-    // 100 per second is 10 per 100 ms.
-    let busiest = fanout::server::ledger::max_in_window(&arrivals, 100_000);
-    assert!(busiest <= 10, "{busiest} arrivals in one 100 ms window");
+    // 20 per second is 10 per 500 ms.
+    let busiest = fanout::server::ledger::max_in_window(&arrivals, 500_000);
+    assert!(busiest <= 10, "{busiest} arrivals in one 500 ms window");
 }
 
 #[test]

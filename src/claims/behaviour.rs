@@ -329,8 +329,12 @@ pub fn timeout_defaults(runs: &[Ran], deadline_ms: f64, explicit_ms: f64) -> Jud
             None => format!("{label}: did not run"),
         })
         .collect();
-    // The document's pair: the sync client waits, the async one stops at 5 s.
-    let async_stops_itself = !reqwest_waits;
+    // The document's pair: the sync client waits, the async one stops by itself at 5 s
+    // (scaled); only a timeout near that time is evidence of it.
+    let async_stops_itself = matches!(
+        ended(runs, "reqwest default"),
+        Some((Outcome::Timeout, at)) if near(at, explicit_ms, MODEL_TOLERANCE)
+    );
     let verdict = match (explicit_ok, ureq_waits && async_stops_itself) {
         (true, true) => Verdict::Reproduced,
         (true, false) => Verdict::Qualified,
@@ -422,13 +426,13 @@ pub fn classified(runs: &[Ran], expected: &[Outcome]) -> Judgement {
             .collect();
         seen.push(format!("{}: {}", run.label, kinds.join(", ")));
     }
-    let accounted = runs
-        .iter()
-        .all(|r| r.summary.outcomes.values().sum::<u64>() == r.summary.n);
-    let verdict = match (wrong.is_empty(), accounted) {
-        (true, true) => Verdict::Reproduced,
-        (false, true) => Verdict::Qualified,
-        _ => Verdict::Refuted,
+    let total: u64 = runs.iter().map(|r| r.summary.n).sum();
+    let verdict = if wrong.is_empty() {
+        Verdict::Reproduced
+    } else if (wrong.len() as u64) < total {
+        Verdict::Qualified
+    } else {
+        Verdict::Refuted
     };
     let names: Vec<&str> = expected.iter().map(|o| o.name()).collect();
     Judgement {
@@ -478,10 +482,12 @@ pub fn limiters_keep_promise(runs: &[Ran], promised: u64, window_us: u64) -> Jud
         busiest_window(gcra, window_us),
     );
     let window = secs(window_us as f64 / 1e3);
-    let verdict = match (naive_max <= promised, gcra_max <= promised) {
-        (true, _) => Verdict::Reproduced,
-        (false, true) => Verdict::Refuted,
-        (false, false) => Verdict::Qualified,
+    // The claim is the chapter's limiter's: it stands or falls on its own count. The
+    // GCRA count shows what keeping the promise looks like on the same server.
+    let verdict = if naive_max <= promised {
+        Verdict::Reproduced
+    } else {
+        Verdict::Refuted
     };
     Judgement {
         verdict,

@@ -120,8 +120,16 @@ fn write_report(
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let old =
         std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    // Only the charts a claims report writes: named after a claim, or the summary.
+    let ours = |name: &str| {
+        name.ends_with(".svg")
+            && (name == "speedups.svg"
+                || catalogue()
+                    .iter()
+                    .any(|c| name.starts_with(&format!("{}-", c.id))))
+    };
     for entry in old.flatten() {
-        if entry.path().extension().is_some_and(|ext| ext == "svg") {
+        if entry.file_name().to_str().is_some_and(ours) {
             let _ = std::fs::remove_file(entry.path());
         }
     }

@@ -11,10 +11,8 @@ use crate::server::{MockApi, Placement, ServerConfig, serve_control_stdio};
 
 /// Serves until interrupted or out of time.
 pub fn serve(args: &ServeArgs) -> Result<(), Error> {
-    if let Some(json) = &args.config_json {
-        let config: ServerConfig = serde_json::from_str(json)
-            .map_err(|e| Error::Server(format!("--config-json does not parse: {e}")))?;
-        return serve_control_stdio(&config);
+    if args.control.as_deref() == Some("stdio") {
+        return serve_control_stdio();
     }
     let profile = super::profile(args.profile.as_deref(), args.delay, &args.faults)?;
     let mut config = ServerConfig::new(profile, args.seed);

@@ -1,7 +1,9 @@
 //! The mock API in a child process, and the small line protocol that drives it.
 //!
-//! The parent starts `fanout serve --control stdio --config-json '…'`. The child starts
-//! an in-process server, prints one JSON line (`{"url": "…"}` or `{"error": "…"}`), then
+//! The parent starts `fanout serve --control stdio` and writes the server's config as
+//! one JSON line on its stdin (not on the command line: a profile may carry API keys,
+//! and any local user can read another process's arguments). The child starts an
+//! in-process server, prints one JSON line (`{"url": "…"}` or `{"error": "…"}`), then
 //! reads commands from stdin, one per line:
 //!
 //! - `ledger`: the child prints the ledger as one JSON line;
@@ -43,13 +45,18 @@ impl ChildServer {
     pub(super) fn start(exe: &Path, config: &ServerConfig) -> Result<(ChildServer, String), Error> {
         let config_json = serde_json::to_string(config).expect("a config always serialises");
         let mut child = Command::new(exe)
-            .args(["serve", "--control", "stdio", "--config-json", &config_json])
+            .args(["serve", "--control", "stdio"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| Error::io(format!("starting the mock API ({})", exe.display()), e))?;
-        let stdin = child.stdin.take();
+        let mut stdin = child.stdin.take();
+        if let Some(pipe) = stdin.as_mut() {
+            writeln!(pipe, "{config_json}")
+                .and_then(|_| pipe.flush())
+                .map_err(|e| Error::io("sending the mock API its config", e))?;
+        }
         let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let mut server = ChildServer {
             child,
@@ -109,8 +116,16 @@ impl Drop for ChildServer {
     }
 }
 
-/// The child's side: serve `config` and answer ledger requests on stdin until it closes.
-pub fn serve_control_stdio(config: &ServerConfig) -> Result<(), Error> {
+/// The child's side: read the config from stdin's first line, serve it, and answer
+/// ledger requests on stdin until it closes.
+pub fn serve_control_stdio() -> Result<(), Error> {
+    let mut first = String::new();
+    std::io::stdin()
+        .read_line(&mut first)
+        .map_err(|e| Error::io("reading the config from the parent", e))?;
+    let config: ServerConfig = serde_json::from_str(&first)
+        .map_err(|e| Error::Server(format!("the config from the parent does not parse: {e}")))?;
+    let config = &config;
     let stdout = std::io::stdout();
     let say = |line: &str| {
         let mut out = stdout.lock();

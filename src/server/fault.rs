@@ -50,7 +50,8 @@ pub struct Fault {
     /// Nothing listens for this endpoint: connecting is refused.
     #[serde(default)]
     pub refused: bool,
-    /// `Retry-After` (seconds) sent with every 429 this endpoint answers.
+    /// `Retry-After` (seconds) sent with the 429s this endpoint answers as its status
+    /// (429s from the server-wide limits always say `Retry-After: 1`).
     #[serde(default)]
     pub retry_after_secs: Option<u64>,
 }
@@ -122,7 +123,7 @@ pub enum Decision {
 impl ServerLimits {
     /// The rate window in µs.
     pub fn window_us(&self) -> u64 {
-        self.window_ms.unwrap_or(1000).max(1) * 1000
+        self.window_ms.unwrap_or(1000).clamp(1, 86_400_000) * 1000
     }
 }
 

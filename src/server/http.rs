@@ -77,15 +77,19 @@ impl ServerState {
         *seen - 1
     }
 
-    /// Applies the server-wide limits to a request arriving at `arrival_us`: `None`
-    /// admits it, `Some(kind)` names the limit it is past.
-    fn refuse(&self, arrival_us: u64) -> Option<FaultKind> {
+    /// Applies the server-wide limits to a request arriving at `arrival_us`: `Ok`
+    /// admits it and holds its in-flight slot until dropped, `Err(kind)` names the
+    /// limit it is past. The slot is taken in one atomic step, so two arrivals racing
+    /// for the last slot cannot both get it.
+    fn admit(&self, arrival_us: u64) -> Result<Held<'_>, FaultKind> {
         let limits = self.profile.limits;
-        if let Some(max) = limits.max_in_flight
-            && self.in_flight.load(Ordering::Relaxed) >= u64::from(max)
-        {
-            return Some(FaultKind::Overloaded);
-        }
+        let max_in_flight = limits.max_in_flight.map_or(u64::MAX, u64::from);
+        self.in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                (now < max_in_flight).then_some(now + 1)
+            })
+            .map_err(|_| FaultKind::Overloaded)?;
+        let held = Held(&self.in_flight);
         if let Some(max) = limits.max_per_second {
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
             let window = limits.window_us();
@@ -96,23 +100,16 @@ impl ServerState {
                 recent.pop_front();
             }
             if recent.len() >= max as usize {
-                return Some(FaultKind::RateLimited);
+                return Err(FaultKind::RateLimited);
             }
             recent.push_back(arrival_us);
         }
-        None
+        Ok(held)
     }
 }
 
 /// Counts a request in flight for as long as it is held.
 struct Held<'a>(&'a AtomicU64);
-
-impl<'a> Held<'a> {
-    fn enter(counter: &'a AtomicU64) -> Held<'a> {
-        counter.fetch_add(1, Ordering::Relaxed);
-        Held(counter)
-    }
-}
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
@@ -239,7 +236,8 @@ async fn answer(
             None,
         ));
     }
-    if let Some(kind) = state.refuse(arrival_us) {
+    let held = state.admit(arrival_us);
+    if let Err(kind) = held {
         pending.entry.status = Some(429);
         pending.entry.fault = Some(kind);
         pending.answered = true;
@@ -250,7 +248,7 @@ async fn answer(
             Some(1),
         ));
     }
-    let _held = Held::enter(&state.in_flight);
+    let _held = held;
     let spec = &state.profile.endpoints[index];
     // Without a seq, draw by arrival order: the nth request to reach the server.
     let draw_key = seq.unwrap_or(u64::MAX / 2 + arrival_us);

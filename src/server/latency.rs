@@ -25,6 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
+/// The longest duration accepted anywhere: a day.
+const MAX_SECONDS: f64 = 86_400.0;
+
 /// The z-score of the 99th percentile of a standard normal distribution.
 const Z_P99: f64 = 2.326_347_874_040_841;
 
@@ -55,7 +58,7 @@ impl Latency {
                 let mut rng = request_rng(seed, endpoint, seq);
                 let dist = rand_distr::LogNormal::new(mu, sigma)
                     .expect("sigma is finite and non-negative: checked when parsed");
-                Duration::from_secs_f64(dist.sample(&mut rng))
+                Duration::from_secs_f64(dist.sample(&mut rng).min(MAX_SECONDS))
             }
         }
     }
@@ -133,6 +136,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, Error> {
         "m" | "min" => value * 60.0,
         _ => return Err(bad("the unit must be one of us, ms, s, m")),
     };
+    if seconds > MAX_SECONDS {
+        return Err(bad("it is longer than a day"));
+    }
     Duration::try_from_secs_f64(seconds).map_err(|_| bad("it is too large"))
 }
 

@@ -260,13 +260,18 @@ impl Fetcher {
         self.clock.clone()
     }
 
+    /// The run's clock.
+    pub(super) fn clock(&self) -> &RunClock {
+        &self.clock
+    }
+
     /// The shared client.
     pub(super) fn client(&self) -> &reqwest::Client {
         &self.shared
     }
 
     /// Waits for `future` unless the deadline comes first.
-    async fn wait<F: std::future::Future>(&self, future: F) -> Option<F::Output> {
+    pub(super) async fn wait<F: std::future::Future>(&self, future: F) -> Option<F::Output> {
         let deadline = tokio::time::Instant::from_std(self.clock.deadline);
         tokio::time::timeout_at(deadline, future).await.ok()
     }

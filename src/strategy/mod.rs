@@ -181,7 +181,10 @@ impl RunClock {
         RunClock {
             t0,
             started_unix_us: crate::server::ledger::now_us(),
-            deadline: t0 + allowed,
+            // A computed deadline can be astronomically far: cap it at a year.
+            deadline: t0
+                .checked_add(allowed)
+                .unwrap_or(t0 + Duration::from_secs(365 * 86_400)),
             allowed,
             completed,
         }

@@ -58,9 +58,9 @@ async fn work_then_fetch(
             let task = tokio::spawn(async move {
                 if blocking {
                     // The pitfall: this holds the runtime's only thread.
-                    std::thread::sleep(work);
-                } else {
-                    tokio::time::sleep(work).await;
+                    std::thread::sleep(work.min(fetcher.clock().remaining()));
+                } else if fetcher.wait(tokio::time::sleep(work)).await.is_none() {
+                    return fetcher.cancelled(&request, None);
                 }
                 fetcher.fetch(&request).await
             });

@@ -191,6 +191,9 @@ fn classify(error: &ureq::Error, clock: &RunClock) -> Outcome {
         ureq::Error::Timeout(_) => Outcome::Timeout,
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => Outcome::Connect,
         ureq::Error::Io(io) if io.kind() == ErrorKind::ConnectionRefused => Outcome::Connect,
+        ureq::Error::Io(io) if io.kind() == ErrorKind::TimedOut && clock.remaining().is_zero() => {
+            Outcome::Cancelled
+        }
         ureq::Error::Io(io) if io.kind() == ErrorKind::TimedOut => Outcome::Timeout,
         _ => Outcome::Dropped,
     }
