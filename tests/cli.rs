@@ -34,6 +34,11 @@ fn zero_and_negative_counts_are_refused() {
         "at least 1",
     );
     refused(&["compare", "--threads", "0"], "at least 1");
+    refused(&["run", "-n", "100000000000"], "at most");
+    refused(
+        &["run", "--limit", "99999999999", "-s", "async-semaphore"],
+        "at most",
+    );
 }
 
 #[test]
@@ -42,6 +47,7 @@ fn bad_durations_are_refused_with_the_reason() {
     refused(&["run", "--delay", "-5ms"], "negative");
     refused(&["run", "--delay", "uniform:2s..1s"], "first bound");
     refused(&["run", "--deadline", "0s"], "above zero");
+    refused(&["run", "--delay", "100000s"], "longer than a day");
 }
 
 #[test]
