@@ -296,7 +296,7 @@ fn formula_rule_reads_both_walls_against_sum_and_max() {
         5000.0,
         500.0,
     );
-    let judged = fanout::claims::rules::formula(&[seq.clone(), conc], None);
+    let judged = fanout::claims::rules::formula(&[seq.clone(), conc], 10.0, None);
     assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
     // An async run as slow as the sequential one contradicts the formula outright.
     let stuck = with_delays(
@@ -304,7 +304,7 @@ fn formula_rule_reads_both_walls_against_sum_and_max() {
         5000.0,
         500.0,
     );
-    let judged = fanout::claims::rules::formula(&[seq, stuck], Some(1000.0));
+    let judged = fanout::claims::rules::formula(&[seq, stuck], 10.0, Some(1000.0));
     assert_eq!(judged.verdict, Verdict::Refuted, "{}", judged.reason);
 }
 

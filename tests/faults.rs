@@ -198,8 +198,8 @@ proptest! {
     fn every_request_ends_exactly_once(
         strategy in any_strategy(),
         n in 1u64..12,
-        error_rate in 0.0f64..=1.0,
-        drop_rate in 0.0f64..=0.5,
+        error_rate in proptest::prop_oneof![proptest::strategy::Just(0.0), 0.0f64..=1.0],
+        drop_rate in proptest::prop_oneof![proptest::strategy::Just(0.0), 0.0f64..=0.5],
         hang in proptest::bool::weighted(0.1),
         limit in 1usize..5,
         seed in 0u64..1000,
@@ -217,7 +217,8 @@ proptest! {
         let outcomes: u64 = output.measurements.outcomes().values().sum();
         prop_assert_eq!(outcomes, n);
         prop_assert!(output.measurements.wall < Duration::from_secs(3));
-        if !hang && error_rate == 0.0 && drop_rate == 0.0 {
+        // Without faults every request is answered, except the futures never awaited.
+        if !hang && error_rate == 0.0 && drop_rate == 0.0 && strategy != Strategy::PitfallNeverAwaited {
             prop_assert!(output.measurements.samples.iter().all(|x| x.outcome == Outcome::Ok));
         }
     }

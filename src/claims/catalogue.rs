@@ -297,7 +297,7 @@ pub fn catalogue() -> Vec<Claim> {
             says: "sync time is n times the mean, async time the largest: 10 × 500 ms gives 5 s against 0.5 s",
             figure: "5 s vs 0.5 s (10x)",
             plan: |ctx| pair(single("500ms", ctx), 10, ctx),
-            judge: |_, runs| formula(runs, None),
+            judge: |_, runs| formula(runs, 5.0 / 0.5, None),
         },
         Claim {
             id: "D1-20apis",
@@ -306,7 +306,7 @@ pub fn catalogue() -> Vec<Claim> {
             says: "twenty APIs: about 10 s in turn, under a second together",
             figure: "10 s vs < 1 s",
             plan: |ctx| pair(single("500ms", ctx), 20, ctx),
-            judge: |ctx, runs| formula(runs, Some(1000.0 * ctx.time_scale)),
+            judge: |ctx, runs| formula(runs, 10.0 / 0.5, Some(1000.0 * ctx.time_scale)),
         },
         Claim {
             id: "D1-50s",
@@ -315,7 +315,7 @@ pub fn catalogue() -> Vec<Claim> {
             says: "what takes 50 s synchronously finishes in under a second with async",
             figure: "50 s vs < 1 s",
             plan: |ctx| pair(single("500ms", ctx), 100, ctx),
-            judge: |ctx, runs| formula(runs, Some(1000.0 * ctx.time_scale)),
+            judge: |ctx, runs| formula(runs, 50.0 / 0.5, Some(1000.0 * ctx.time_scale)),
         },
         Claim {
             id: "D1-sem10",

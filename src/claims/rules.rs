@@ -167,7 +167,8 @@ pub fn concurrent_as_slowest(runs: &[Ran]) -> Judgement {
 }
 
 /// Both walls against the document's formula: sequential = n × mean, async = max.
-pub fn formula(runs: &[Ran], async_bound_ms: Option<f64>) -> Judgement {
+/// `document_speedup` is the ratio the document's own figures give.
+pub fn formula(runs: &[Ran], document_speedup: f64, async_bound_ms: Option<f64>) -> Judgement {
     let (Some(seq), Some(conc)) = (trial(runs, "sequential"), trial(runs, "concurrent")) else {
         return missing("sequential or concurrent");
     };
@@ -203,7 +204,7 @@ pub fn formula(runs: &[Ran], async_bound_ms: Option<f64>) -> Judgement {
         measured: format!("{} vs {}", secs(seq.wall_ms), secs(conc.wall_ms)),
         predicted: format!("{} vs {}", secs(seq.predicted_ms), secs(conc.predicted_ms)),
         speedup: Some(Speedups {
-            document: Some(sum / max),
+            document: Some(document_speedup),
             model: seq.predicted_ms / conc.predicted_ms,
             measured: seq.wall_ms / conc.wall_ms,
         }),

@@ -121,12 +121,10 @@ fn write_report(
     let old =
         std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
     // Only the charts a claims report writes: named after a claim, or the summary.
+    let prefixes: Vec<String> = catalogue().iter().map(|c| format!("{}-", c.id)).collect();
     let ours = |name: &str| {
         name.ends_with(".svg")
-            && (name == "speedups.svg"
-                || catalogue()
-                    .iter()
-                    .any(|c| name.starts_with(&format!("{}-", c.id))))
+            && (name == "speedups.svg" || prefixes.iter().any(|p| name.starts_with(p)))
     };
     for entry in old.flatten() {
         if entry.file_name().to_str().is_some_and(ours) {

@@ -1,7 +1,6 @@
 //! From a run's raw output to the plain series the charts take. Every point comes from a
 //! sample or a ledger entry; nothing is measured here.
 
-use crate::measure::Outcome;
 use crate::run::RunOutput;
 use crate::server::ledger::LedgerEntry;
 
@@ -85,13 +84,4 @@ pub fn latency_row(label: &str, output: &RunOutput) -> LatencyRow {
         p99: p.p99,
         max: p.max,
     }
-}
-
-/// True when some request of the run did not end `ok`.
-pub fn has_failures(output: &RunOutput) -> bool {
-    output
-        .measurements
-        .samples
-        .iter()
-        .any(|s| s.outcome != Outcome::Ok)
 }

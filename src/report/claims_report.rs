@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::chart_data::{in_flight_series, latency_row, rate_series, timeline_run};
 use super::charts::{self, ChartError, ScalingPoint, ScalingSeries, SpeedupGroup};
+use crate::claims::behaviour::scaling_points;
 use crate::claims::{ClaimResult, Verdict};
 use crate::strategy::Strategy;
 
@@ -135,7 +136,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
     let mut files = Vec::new();
     let groups: Vec<SpeedupGroup> = results
         .iter()
-        .filter(|r| r.claim.id != "D2-10to100x")
+        .filter(|r| scaling_points(&r.runs).is_empty())
         .filter_map(|r| {
             let s = r.judgement.speedup?;
             Some(SpeedupGroup {
@@ -157,7 +158,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
     }
     for result in results.iter().filter(|r| !r.runs.is_empty()) {
         let id = result.claim.id;
-        if id == "D2-10to100x" {
+        if !scaling_points(&result.runs).is_empty() {
             files.push(ChartFile {
                 name: format!("{id}-scaling.svg"),
                 caption: "Wall time and speedup against n, measured and modelled".to_string(),
