@@ -18,9 +18,12 @@ pub fn http2_one_connection(runs: &[Ran]) -> Judgement {
     );
     let waves = h2.n.div_ceil(u64::from(DEFAULT_H2_MAX_STREAMS));
     let measured_waves = h2.wall_ms / h2.delays_ms.max.max(f64::MIN_POSITIVE);
-    let verdict = if c2 != 1 || (c1 as f64) < 0.9 * h1.n as f64 {
+    // hyper may open a second connection when many requests race the first one's
+    // handshake: still multiplexing, so only HTTP/2 needing a tenth of HTTP/1.1's
+    // connections or more contradicts the claim.
+    let verdict = if c2 == 0 || c2 * 10 > c1 || (c1 as f64) < 0.9 * h1.n as f64 {
         Verdict::Refuted
-    } else if waves > 1 {
+    } else if waves > 1 || c2 > 1 {
         Verdict::Qualified
     } else {
         Verdict::Reproduced
