@@ -6,11 +6,11 @@
 //! cargo run --release --example ch01_first_calls -- --step  # pause between steps
 //! ```
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use fanout::server::latency::Latency;
 use fanout::server::profile::{Endpoint, Profile};
+use fanout::walkthrough::Steps;
 use fanout::{MockApi, Placement, ServerConfig};
 
 /// Three endpoints shaped like the chapter's: a profile, a slow one, a list of posts.
@@ -65,20 +65,11 @@ async fn all_at_once(client: &reqwest::Client, urls: &[String]) -> reqwest::Resu
 }
 // ANCHOR_END: concurrent
 
-/// Prints a numbered step; with `--step` on a terminal, waits for Enter first.
-fn step(number: u32, title: &str, pause: bool) {
-    if pause && std::io::stdin().is_terminal() {
-        println!("\n(press Enter for step {number})");
-        let _ = std::io::stdin().read_line(&mut String::new());
-    }
-    println!("\nStep {number}: {title}");
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let pause = std::env::args().any(|a| a == "--step");
+    let mut steps = Steps::from_args();
 
-    step(1, "start a local mock API with three endpoints", pause);
+    steps.next("start a local mock API with three endpoints");
     let profile = three_endpoints();
     let server = MockApi::start(
         &ServerConfig::new(profile.clone(), 1),
@@ -94,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let client = reqwest::Client::builder().no_proxy().build()?;
 
-    step(2, "call them one after another", pause);
+    steps.next("call them one after another");
     let started = Instant::now();
     let sizes = one_after_another(&client, &urls).await?;
     let sequential = started.elapsed();
@@ -103,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
         sequential.as_secs_f64()
     );
 
-    step(3, "call them all at once", pause);
+    steps.next("call them all at once");
     let started = Instant::now();
     let sizes = all_at_once(&client, &urls).await?;
     let concurrent = started.elapsed();
@@ -112,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
         concurrent.as_secs_f64()
     );
 
-    step(4, "compare", pause);
+    steps.next("compare");
     println!(
         "  {:.2} s against {:.2} s: {:.1}x faster, as fast as the slowest call",
         sequential.as_secs_f64(),

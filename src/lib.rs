@@ -25,6 +25,7 @@
 //! - [`fdlimit`]: file descriptors, checked before a run rather than failing mid-way.
 //! - [`cli`] and [`commands`]: the command line and what each command does.
 //! - [`error`]: why a run could not happen (request failures are outcomes, not errors).
+//! - [`walkthrough`]: numbered steps for the book's examples (`--step` pauses).
 //!
 //! A first read: `scenario.rs`, `strategy/mod.rs`, then `run.rs`.
 
@@ -43,6 +44,7 @@ pub mod scenario;
 pub mod server;
 pub mod strategy;
 pub mod summary;
+pub mod walkthrough;
 
 pub use error::Error;
 pub use measure::{Measurements, Outcome, Sample};

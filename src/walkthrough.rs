@@ -1,0 +1,76 @@
+//! Numbered steps for the book's examples (`examples/chNN_*.rs`).
+//!
+//! Every example prints its steps numbered, so a reader can match what scrolls by with
+//! the chapter's text. `--step` on the command line makes it wait for Enter before each
+//! step, but only when standard input is a terminal: CI and pipes never block.
+//!
+//! ```no_run
+//! let mut steps = fanout::walkthrough::Steps::from_args();
+//! steps.next("start a local mock API");
+//! steps.next("call it");
+//! ```
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// Counts and prints the steps of one example.
+#[derive(Debug)]
+pub struct Steps {
+    number: u32,
+    pause: bool,
+}
+
+impl Steps {
+    /// Pauses between steps when the program was started with `--step`.
+    pub fn from_args() -> Steps {
+        Steps::new(std::env::args().any(|arg| arg == "--step"))
+    }
+
+    /// Pauses between steps when `pause` is set and stdin is a terminal.
+    pub fn new(pause: bool) -> Steps {
+        Steps {
+            number: 0,
+            pause: pause && std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// Starts the next step: waits for Enter when pausing, then prints its title.
+    pub fn next(&mut self, title: &str) -> u32 {
+        self.number += 1;
+        if self.pause {
+            println!("\n(press Enter for step {})", self.number);
+            let _ = std::io::stdin().read_line(&mut String::new());
+        }
+        println!("\nStep {}: {title}", self.number);
+        self.number
+    }
+}
+
+/// A duration as the examples print it: `1.20 s`, or `35.1 ms` below a second.
+pub fn seconds(duration: Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if secs >= 1.0 {
+        format!("{secs:.2} s")
+    } else {
+        format!("{:.1} ms", secs * 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_count_from_one_and_never_pause_off_a_terminal() {
+        let mut steps = Steps::new(true);
+        // Under `cargo test` stdin is not a terminal, so this must not block.
+        assert_eq!(steps.next("first"), 1);
+        assert_eq!(steps.next("second"), 2);
+    }
+
+    #[test]
+    fn durations_print_in_the_unit_that_reads_best() {
+        assert_eq!(seconds(Duration::from_millis(1200)), "1.20 s");
+        assert_eq!(seconds(Duration::from_micros(35_100)), "35.1 ms");
+    }
+}
