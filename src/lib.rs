@@ -19,6 +19,8 @@
 //! - [`model`]: the wall time a run should take, from the seeded delays, with overheads
 //!   measured by [`calibrate`]'s short probes.
 //! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
+//! - [`news`]: chapter 7's news aggregator (async and sync), its mock sources and
+//!   its SQLite store.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
 //! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.
 //! - [`redact`]: API keys in query strings never reach a screen or a report.
@@ -37,6 +39,7 @@ pub mod error;
 pub mod fdlimit;
 pub mod measure;
 pub mod model;
+pub mod news;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -63,6 +63,7 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
         label: label.to_string(),
         summary,
         output,
+        news: None,
     }
 }
 

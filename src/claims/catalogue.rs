@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use super::behaviour;
-use super::rules::{self, concurrent_as_slowest, formula, limit_held, pending, speedup_near};
+use super::rules::{self, concurrent_as_slowest, formula, limit_held, speedup_near};
 use super::{Claim, Context, Document, Trial};
+use super::{behaviour, news};
+use crate::news::mock::MockSource;
+use crate::news::trial::NewsTrial;
 use crate::scenario::Scenario;
 use crate::server::latency::Latency;
 use crate::server::profile::{Endpoint, Profile};
@@ -45,6 +47,31 @@ fn trial(label: &str, scenario: Scenario) -> Trial {
     Trial {
         label: label.to_string(),
         scenario,
+        news: None,
+    }
+}
+
+/// A run of chapter 7's news aggregator over `sources` (delays written at time scale 1).
+fn news(
+    ctx: &Context,
+    label: &str,
+    sources: Vec<MockSource>,
+    concurrent: bool,
+    store: bool,
+) -> Trial {
+    let news = NewsTrial {
+        sources: sources
+            .into_iter()
+            .map(|s| s.scaled(ctx.time_scale))
+            .collect(),
+        concurrent,
+        store,
+        timeout: Duration::from_secs(5),
+    };
+    Trial {
+        label: label.to_string(),
+        scenario: news.scenario(ctx.seed),
+        news: Some(news),
     }
 }
 
@@ -482,8 +509,13 @@ pub fn catalogue() -> Vec<Claim> {
             section: "9, news aggregator",
             says: "the aggregator fetches three sources in 2.34 s synchronously and 0.51 s async (4-5x)",
             figure: "2.34 s vs 0.51 s",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("the news aggregator's mock sources (issue 5)"),
+            plan: |ctx| {
+                vec![
+                    news(ctx, "sequential", MockSource::classic_three(), false, false),
+                    news(ctx, "concurrent", MockSource::classic_three(), true, false),
+                ]
+            },
+            judge: |_, runs| news::aggregator_speedup(runs),
         },
         Claim {
             id: "D1-sqlite",
@@ -491,8 +523,16 @@ pub fn catalogue() -> Vec<Claim> {
             section: "9, storage",
             says: "SQLite writes stay serial even from async code",
             figure: "serial writes",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("the aggregator's SQLite store (issue 5)"),
+            plan: |ctx| {
+                vec![news(
+                    ctx,
+                    "concurrent + store",
+                    MockSource::classic_three(),
+                    true,
+                    true,
+                )]
+            },
+            judge: |_, runs| news::serial_writes(runs),
         },
         Claim {
             id: "D1-20in2",
@@ -500,8 +540,8 @@ pub fn catalogue() -> Vec<Claim> {
             section: "1, the async vision",
             says: "async can aggregate twenty sources in under two seconds",
             figure: "20 sources < 2 s",
-            plan: |_| Vec::new(),
-            judge: |_, _| pending("the aggregator with twenty sources (issue 5)"),
+            plan: |ctx| vec![news(ctx, "concurrent", MockSource::twenty(), true, false)],
+            judge: |ctx, runs| news::twenty_sources(ctx.time_scale, runs),
         },
         Claim {
             id: "D2-3x1s",

@@ -17,6 +17,7 @@
 
 pub mod behaviour;
 pub mod catalogue;
+pub mod news;
 pub mod rules;
 
 use std::sync::Arc;
@@ -24,7 +25,9 @@ use std::sync::atomic::AtomicU64;
 
 use serde::Serialize;
 
+use crate::calibrate::calibrate;
 use crate::error::Error;
+use crate::news::trial::{self as news_trial, NewsFigures, NewsTrial};
 use crate::run::{RunOutput, run_fresh};
 use crate::scenario::Scenario;
 use crate::server::Placement;
@@ -97,6 +100,9 @@ pub struct Trial {
     pub label: String,
     /// What to run.
     pub scenario: Scenario,
+    /// Run chapter 7's news aggregator instead of a strategy (the scenario then names
+    /// its endpoints and request count, for the report).
+    pub news: Option<NewsTrial>,
 }
 
 /// A trial after it ran.
@@ -108,6 +114,8 @@ pub struct Ran {
     pub summary: RunSummary,
     /// Its raw samples and ledger, for the charts.
     pub output: RunOutput,
+    /// The news aggregator's own figures, for its trials.
+    pub news: Option<NewsFigures>,
 }
 
 /// A claim's verdict with the figures behind it, in words and numbers.
@@ -174,12 +182,33 @@ pub fn evaluate(
 ) -> Result<ClaimResult, Error> {
     let mut runs = Vec::new();
     for trial in (claim.plan)(context) {
-        let output = run_fresh(&trial.scenario, placement, Arc::new(AtomicU64::new(0)))?;
-        runs.push(Ran {
-            label: trial.label,
-            summary: RunSummary::from_output(&output),
-            output,
-        });
+        let ran = match &trial.news {
+            None => {
+                let output = run_fresh(&trial.scenario, placement, Arc::new(AtomicU64::new(0)))?;
+                Ran {
+                    label: trial.label,
+                    summary: RunSummary::from_output(&output),
+                    output,
+                    news: None,
+                }
+            }
+            Some(news) => {
+                trial.scenario.validate()?;
+                let calibration = calibrate(&trial.scenario, placement)?;
+                let (output, figures) =
+                    news_trial::run(news, &trial.scenario, placement, calibration)?;
+                let mut summary = RunSummary::from_output(&output);
+                summary.predicted_ms = figures.predicted_ms;
+                summary.efficiency = Some(figures.predicted_ms / summary.wall_ms);
+                Ran {
+                    label: trial.label,
+                    summary,
+                    output,
+                    news: Some(figures),
+                }
+            }
+        };
+        runs.push(ran);
     }
     let judgement = (claim.judge)(context, &runs);
     Ok(ClaimResult {

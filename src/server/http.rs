@@ -281,7 +281,9 @@ async fn answer(
         Decision::Answer | Decision::Hang => spec.status,
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let body = body_json(spec, seq, delay, &state.padding[index]);
+    let body = spec
+        .fixed_body(parts.uri.path())
+        .unwrap_or_else(|| body_json(spec, seq, delay, &state.padding[index]));
     pending.entry.status = Some(status.as_u16());
     pending.entry.finish_us = now_us();
     pending.answered = true;

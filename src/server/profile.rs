@@ -7,10 +7,12 @@
 //! ```toml
 //! [[endpoint]]
 //! name = "newsapi"              # used in tables and charts
-//! path = "/v2/top-headlines"    # exact path, or "*" for any path
+//! path = "/v2/top-headlines"    # exact path, "/prefix/*" for any path under it, or "*"
 //! method = "GET"                # optional, GET by default
 //! status = 200                  # optional, 200 by default
 //! body_bytes = 2048             # optional size of the JSON body, 256 by default
+//! # body = '{"status":"ok"}'    # optional fixed JSON body instead ({id}: the path's
+//! #                             # last segment, e.g. 42 for /v0/item/42.json)
 //! latency = "lognormal:300ms..1s"
 //!
 //! [endpoint.fault]              # optional: see [`crate::server::fault`]
@@ -42,7 +44,8 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub struct Endpoint {
     /// A short name for tables and charts.
     pub name: String,
-    /// The exact request path, or `*` to answer any path.
+    /// The exact request path, `/prefix/*` for any path under `/prefix/`, or `*` to
+    /// answer any path.
     pub path: String,
     /// The HTTP method the endpoint answers.
     #[serde(default = "default_method")]
@@ -57,6 +60,11 @@ pub struct Endpoint {
     /// The size of the JSON response body, in bytes.
     #[serde(default = "default_body_bytes")]
     pub body_bytes: usize,
+    /// A fixed JSON body to answer with instead of the generated one (`body_bytes` is
+    /// then ignored). `{id}` in it becomes the request path's last segment without its
+    /// extension, so one endpoint `/v0/item/*` can answer every item by its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
     /// How long the server waits before answering.
     pub latency: Latency,
     /// What the endpoint does wrong on purpose (nothing by default).
@@ -88,18 +96,39 @@ impl Endpoint {
             query: None,
             status: default_status(),
             body_bytes: default_body_bytes(),
+            body: None,
             latency,
             fault: Fault::default(),
         }
     }
 
     /// The path a client uses to reach this endpoint.
-    pub fn request_path(&self) -> &str {
-        if self.path == "*" {
-            "/items"
-        } else {
-            &self.path
+    pub fn request_path(&self) -> String {
+        match self.path.strip_suffix('*') {
+            Some("") => "/items".to_string(),
+            Some(prefix) => format!("{prefix}1"),
+            None => self.path.clone(),
         }
+    }
+
+    /// Whether this endpoint answers `path`: exactly, or under its `/prefix/*`.
+    fn answers_path(&self, path: &str) -> bool {
+        match self.path.strip_suffix('*') {
+            Some("") => false,
+            Some(prefix) => path.len() > prefix.len() && path.starts_with(prefix),
+            None => self.path == path,
+        }
+    }
+
+    /// The body to answer `path` with, when the endpoint has a fixed one.
+    pub fn fixed_body(&self, path: &str) -> Option<String> {
+        let template = self.body.as_ref()?;
+        if !template.contains("{id}") {
+            return Some(template.clone());
+        }
+        let last = path.rsplit('/').next().unwrap_or_default();
+        let id = last.split('.').next().unwrap_or_default();
+        Some(template.replace("{id}", id))
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -110,6 +139,20 @@ impl Endpoint {
             return Err(format!(
                 "endpoint '{}': path '{}' must start with / (or be * for any path)",
                 self.name, self.path
+            ));
+        }
+        if self.path.len() > 1 && self.path.contains('*') && !self.path.ends_with("/*") {
+            return Err(format!(
+                "endpoint '{}': path '{}' may hold * only as its last segment, as in /items/*",
+                self.name, self.path
+            ));
+        }
+        if let Some(body) = &self.body
+            && serde_json::from_str::<serde::de::IgnoredAny>(&body.replace("{id}", "0")).is_err()
+        {
+            return Err(format!(
+                "endpoint '{}': body is not valid JSON (with {{id}} read as 0)",
+                self.name
             ));
         }
         if self.path.contains('?') {
@@ -196,13 +239,22 @@ impl Profile {
         Ok(())
     }
 
-    /// The endpoint that answers `method path`: an exact path first, then a catch-all.
+    /// The endpoint that answers `method path`: an exact path first, then the longest
+    /// `/prefix/*`, then a catch-all.
     pub fn route(&self, method: &str, path: &str) -> Option<usize> {
         let exact = self
             .endpoints
             .iter()
             .position(|e| e.method == method && e.path == path);
-        exact.or_else(|| {
+        let under_prefix = || {
+            self.endpoints
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.method == method && e.answers_path(path))
+                .max_by_key(|(_, e)| e.path.len())
+                .map(|(i, _)| i)
+        };
+        exact.or_else(under_prefix).or_else(|| {
             self.endpoints
                 .iter()
                 .position(|e| e.method == method && e.path == "*")
@@ -265,6 +317,39 @@ mod tests {
         assert_eq!(profile.route("GET", "/search"), Some(1));
         assert_eq!(profile.route("GET", "/nowhere"), None);
         assert_eq!(profile.endpoints[0].method, "GET");
+    }
+
+    #[test]
+    fn prefix_paths_answer_under_them_with_the_id_in_the_body() {
+        let text = r#"
+            [[endpoint]]
+            name = "top"
+            path = "/v0/topstories.json"
+            body = '[1, 2]'
+            latency = "10ms"
+
+            [[endpoint]]
+            name = "item"
+            path = "/v0/item/*"
+            body = '{"id": {id}, "type": "story"}'
+            latency = "10ms"
+        "#;
+        let profile: Profile = toml::from_str(text).unwrap();
+        profile.validate().unwrap();
+        assert_eq!(profile.route("GET", "/v0/item/42.json"), Some(1));
+        assert_eq!(profile.route("GET", "/v0/item/"), None);
+        assert_eq!(profile.route("GET", "/v0/topstories.json"), Some(0));
+        let item = &profile.endpoints[1];
+        assert_eq!(
+            item.fixed_body("/v0/item/42.json").unwrap(),
+            r#"{"id": 42, "type": "story"}"#
+        );
+        assert_eq!(item.request_path(), "/v0/item/1");
+        let mut broken = profile.clone();
+        broken.endpoints[1].body = Some("{id: not json".to_string());
+        assert!(broken.validate().unwrap_err().contains("not valid JSON"));
+        broken.endpoints[1].path = "/v0/*/item".to_string();
+        assert!(broken.validate().is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::ServerConfig;
@@ -76,7 +76,10 @@ impl Respond for LedgerResponder {
             request_bytes: request.body.len() as u64,
             fault: None,
         });
-        let body = body_json(&self.endpoint, seq, delay, &self.padding);
+        let body = self
+            .endpoint
+            .fixed_body(request.url.path())
+            .unwrap_or_else(|| body_json(&self.endpoint, seq, delay, &self.padding));
         ResponseTemplate::new(self.endpoint.status)
             .set_body_raw(body, "application/json")
             .set_delay(delay)
@@ -111,6 +114,10 @@ pub(super) fn start(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<Wiremo
             let mock = Mock::given(method(endpoint.method.as_str()));
             let mock = if endpoint.path == "*" {
                 mock.respond_with(responder).with_priority(10)
+            } else if let Some(prefix) = endpoint.path.strip_suffix('*') {
+                mock.and(path_regex(format!("^{}.+", regex_escape(prefix))))
+                    .respond_with(responder)
+                    .with_priority(5)
             } else {
                 mock.and(path(endpoint.path.as_str()))
                     .respond_with(responder)
@@ -125,4 +132,17 @@ pub(super) fn start(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<Wiremo
         server: Some(server),
         runtime: Some(runtime),
     })
+}
+
+/// `text` with the characters a regular expression treats specially escaped.
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
 }
