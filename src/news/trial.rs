@@ -22,7 +22,7 @@ use crate::measure::{Measurements, Outcome, Sample};
 use crate::model::Calibration;
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
-use crate::server::ledger::LedgerRecord;
+use crate::server::ledger::{LedgerEntry, LedgerRecord};
 use crate::server::profile::Profile;
 use crate::server::{MockApi, Placement, ServerConfig};
 use crate::strategy::Strategy;
@@ -248,11 +248,12 @@ pub fn run(
     Ok((output, figures))
 }
 
-/// Per source: its list delay and its slowest story delay, in ms, from the ledger.
-fn source_delays(trial: &NewsTrial, ledger: &LedgerRecord) -> Vec<(f64, f64)> {
-    let roles = mock::endpoint_roles(&trial.sources);
-    let mut delays = vec![(0.0f64, 0.0f64); trial.sources.len()];
-    for entry in &ledger.entries {
+/// Per source: its list delay and its slowest story delay, in ms, from the server's
+/// ledger entries of one aggregation over `sources`.
+pub fn source_delays(sources: &[MockSource], entries: &[LedgerEntry]) -> Vec<(f64, f64)> {
+    let roles = mock::endpoint_roles(sources);
+    let mut delays = vec![(0.0f64, 0.0f64); sources.len()];
+    for entry in entries {
         let Some(&(source, is_item)) = entry.endpoint.and_then(|e| roles.get(e as usize)) else {
             continue;
         };
@@ -275,7 +276,7 @@ fn predict_ms(trial: &NewsTrial, ledger: &LedgerRecord, calibration: &Calibratio
         let delays: f64 = ledger.entries.iter().map(|e| e.delay_us as f64 / 1e3).sum();
         return delays + round_trips * calibration.per_request_ms + calibration.first_connection_ms;
     }
-    let chains = source_delays(trial, ledger).into_iter().zip(&trial.sources);
+    let chains = source_delays(&trial.sources, &ledger.entries).into_iter().zip(&trial.sources);
     let slowest = chains
         .map(|((list, item), source)| match source.shape {
             Shape::HackerNews => list + item + 2.0 * calibration.per_request_ms,
@@ -288,7 +289,7 @@ fn predict_ms(trial: &NewsTrial, ledger: &LedgerRecord, calibration: &Calibratio
 
 /// For each Hacker News source: when it was done, against top delay + slowest story.
 fn two_phases(trial: &NewsTrial, digest: &Digest, ledger: &LedgerRecord) -> Vec<(f64, f64)> {
-    let delays = source_delays(trial, ledger);
+    let delays = source_delays(&trial.sources, &ledger.entries);
     trial
         .sources
         .iter()
