@@ -14,7 +14,12 @@
 //!   after the run's median delay (capped near the burst's length); the time until the last of them
 //!   reached the server, divided by the burst size, is what each fresh connection in a
 //!   burst costs (task start-up, connect, the first write, and the answers that compete
-//!   with them). The median of the three is kept.
+//!   with them). The median of the three is kept;
+//! - **fresh-connection rate**: three bursts of the same size at a zero-delay endpoint;
+//!   requests per second of the burst's wall, median of three. No run that opens a
+//!   connection per request can get its requests answered faster than this, whatever
+//!   the delays: `delay + n / rate` is the *calibrated limit* of an all-at-once run
+//!   (see [`crate::summary::CalibratedLimit`]).
 //!
 //! Both are measured in the same process placement as the run, so they carry the same
 //! costs (a child-process server, two cores shared by client and server).
@@ -84,15 +89,19 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
         crate::model::Schedule::Paced { .. }
     );
     let burst_size = (scenario.concurrency() as u64).min(MAX_BURST);
-    let connect_ms = if burst_size < 2 || !bursts {
-        0.0
+    let (connect_ms, connection_rate_per_s) = if burst_size < 2 || !bursts {
+        (0.0, 0.0)
     } else {
-        burst_cost(scenario, &config, placement, burst_size)?
+        (
+            burst_cost(scenario, &config, placement, burst_size)?,
+            connection_rate(scenario, &config, placement, burst_size)?,
+        )
     };
     Ok(Calibration {
         per_request_ms,
         first_connection_ms,
         connect_ms,
+        connection_rate_per_s,
     })
 }
 
@@ -116,17 +125,7 @@ fn burst_cost(
         .unwrap_or(0.0)
         .min(PROBE_DELAY_FLOOR_MS + PROBE_MS_PER_CONNECTION * size as f64);
     let latency = Latency::Fixed(std::time::Duration::from_secs_f64(median_ms / 1e3));
-    let config = ServerConfig {
-        profile: probe_config.profile.with_latency(latency),
-        ..probe_config.clone()
-    };
-    let mut server = MockApi::start(&config, placement)?;
-    let mut burst = scenario.clone();
-    burst.profile = config.profile.clone();
-    burst.n = size;
-    burst.strategy = Strategy::AsyncConcurrent;
-    burst.client.http = HttpVersion::Http1;
-    burst.deadline = Some(std::time::Duration::from_secs(30));
+    let (mut server, burst) = burst_on(scenario, probe_config, placement, size, latency)?;
     let mut costs = Vec::with_capacity(BURSTS);
     for _ in 0..BURSTS {
         let before = server.ledger()?.entries.len();
@@ -141,4 +140,48 @@ fn burst_cost(
     }
     costs.sort_by(f64::total_cmp);
     Ok(costs[costs.len() / 2])
+}
+
+/// Fresh connections per second: bursts of `size` requests, each on a new connection,
+/// at a zero-delay endpoint; the median of three bursts' `size / wall`.
+fn connection_rate(
+    scenario: &Scenario,
+    probe_config: &ServerConfig,
+    placement: &Placement,
+    size: u64,
+) -> Result<f64, Error> {
+    let zero = Latency::Fixed(std::time::Duration::ZERO);
+    let (mut server, burst) = burst_on(scenario, probe_config, placement, size, zero)?;
+    let mut rates = Vec::with_capacity(BURSTS);
+    for _ in 0..BURSTS {
+        let output = run_on(&burst, &mut server, Arc::new(AtomicU64::new(0)))?;
+        let wall_s = output.measurements.wall.as_secs_f64().max(1e-6);
+        rates.push(size as f64 / wall_s);
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(rates[rates.len() / 2])
+}
+
+/// A fresh probe server answering after `latency`, and a burst of `size` requests at
+/// once to it, each on a fresh HTTP/1.1 connection, with the scenario's client.
+fn burst_on(
+    scenario: &Scenario,
+    probe_config: &ServerConfig,
+    placement: &Placement,
+    size: u64,
+    latency: Latency,
+) -> Result<(MockApi, Scenario), Error> {
+    let config = ServerConfig {
+        profile: probe_config.profile.with_latency(latency),
+        ..probe_config.clone()
+    };
+    let server = MockApi::start(&config, placement)?;
+    let mut burst = scenario.clone();
+    burst.profile = config.profile;
+    burst.n = size;
+    burst.strategy = Strategy::AsyncConcurrent;
+    burst.client.http = HttpVersion::Http1;
+    burst.client.timeout = None;
+    burst.deadline = Some(std::time::Duration::from_secs(30));
+    Ok((server, burst))
 }

@@ -22,6 +22,8 @@
 //! - [`news`]: chapter 7's news aggregator (async and sync), its mock sources and
 //!   its SQLite store.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
+//! - [`attribution`]: each request's time split into client, network and server
+//!   phases, and the side that was slow.
 //! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.
 //! - [`redact`]: API keys in query strings never reach a screen or a report.
 //! - [`fdlimit`]: file descriptors, checked before a run rather than failing mid-way.
@@ -31,6 +33,7 @@
 //!
 //! A first read: `scenario.rs`, `strategy/mod.rs`, then `run.rs`.
 
+pub mod attribution;
 pub mod calibrate;
 pub mod claims;
 pub mod cli;

@@ -39,6 +39,11 @@ pub struct Calibration {
     /// The time each fresh connection in a burst costs: the k-th of a burst reaches the
     /// server after about k times this.
     pub connect_ms: f64,
+    /// Fresh connections per second a burst of requests at a zero-delay endpoint
+    /// achieves on this machine (client and server sharing it): the pace at which an
+    /// all-at-once run can get its requests to the server. 0 when not probed.
+    #[serde(default)]
+    pub connection_rate_per_s: f64,
 }
 
 /// How a strategy schedules its requests, as far as the model is concerned.
@@ -234,6 +239,7 @@ mod tests {
         per_request_ms: 0.0,
         first_connection_ms: 0.0,
         connect_ms: 0.0,
+        connection_rate_per_s: 0.0,
     };
 
     #[test]
@@ -282,6 +288,7 @@ mod tests {
             per_request_ms: 1.0,
             first_connection_ms: 0.25,
             connect_ms: 0.5,
+            connection_rate_per_s: 0.0,
         };
         let seq = predict(Schedule::Sequential, &[10.0; 4], &calibration, usize::MAX);
         assert_eq!(seq.wall_ms, 44.5, "one set-up, then four exchanges");
@@ -339,6 +346,7 @@ mod burst_tests {
             per_request_ms: 0.0,
             first_connection_ms: 0.0,
             connect_ms: 1.0,
+            connection_rate_per_s: 0.0,
         };
         let p = predict(
             Schedule::Limited { slots: 4 },

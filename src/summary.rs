@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use crate::attribution::Attribution;
 use crate::measure::{Percentiles, percentiles_ms};
 use crate::model::{self, Calibration};
 use crate::run::RunOutput;
@@ -73,6 +74,49 @@ pub struct RunSummary {
     pub server: ServerSummary,
     /// Milestones of the run, in ms from its start, client and server on one clock.
     pub milestones_ms: Milestones,
+    /// For runs with every request in flight at once and the connection rate probed:
+    /// the wall against the slowest delay and against the calibrated limit.
+    pub calibrated_limit: Option<CalibratedLimit>,
+    /// Where the time went: the last request's phases, each phase's percentiles over
+    /// all requests, and the side that was slow.
+    pub attribution: Attribution,
+}
+
+/// How close an all-at-once run came to what is possible. "As fast as the slowest
+/// request" ignores that every request needs its own connection; the machine opens
+/// them at a measured rate, so n requests cannot all reach the server before
+/// `n / rate` has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CalibratedLimit {
+    /// The slowest delay, ms: the wall the tutorials promise.
+    pub delay_ms: f64,
+    /// Fresh connections per second, from the zero-delay probe of this run.
+    pub connection_rate_per_s: f64,
+    /// `delay_ms + n / connection_rate_per_s`, ms.
+    pub limit_ms: f64,
+    /// `delay_ms / wall_ms`.
+    pub efficiency_vs_delay: f64,
+    /// `limit_ms / wall_ms`.
+    pub efficiency_vs_limit: f64,
+}
+
+impl CalibratedLimit {
+    fn of(output: &RunOutput, delay_ms: f64, wall_ms: f64) -> Option<CalibratedLimit> {
+        let scenario = &output.scenario;
+        let rate = output.calibration.connection_rate_per_s;
+        let all_at_once = scenario.concurrency() as u64 >= scenario.n;
+        if !all_at_once || rate <= 0.0 || wall_ms <= 0.0 {
+            return None;
+        }
+        let limit_ms = delay_ms + scenario.n as f64 / rate * 1e3;
+        Some(CalibratedLimit {
+            delay_ms,
+            connection_rate_per_s: rate,
+            limit_ms,
+            efficiency_vs_delay: delay_ms / wall_ms,
+            efficiency_vs_limit: limit_ms / wall_ms,
+        })
+    }
 }
 
 /// Where the wall time went: the moments that bound each phase of the run.
@@ -153,6 +197,8 @@ impl RunSummary {
             delays_ms: delays,
             server: output.ledger.summary(),
             milestones_ms: milestones(output),
+            calibrated_limit: CalibratedLimit::of(output, delays.max, wall_ms),
+            attribution: Attribution::of(output, prediction.wall_ms),
         }
     }
 

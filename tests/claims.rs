@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use fanout::attribution::Attribution;
 use fanout::claims::catalogue::catalogue;
 use fanout::claims::rules::{limit_held, speedup_near};
 use fanout::claims::{ClaimResult, Judgement, Ran, Speedups, Verdict, behaviour};
@@ -58,6 +59,8 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
             ..ServerSummary::default()
         },
         milestones_ms: Milestones::default(),
+        calibrated_limit: None,
+        attribution: Attribution::of(&output, predicted_ms),
     };
     Ran {
         label: label.to_string(),

@@ -200,6 +200,7 @@ pub fn evaluate(
                 let mut summary = RunSummary::from_output(&output);
                 summary.predicted_ms = figures.predicted_ms;
                 summary.efficiency = Some(figures.predicted_ms / summary.wall_ms);
+                summary.attribution.gap_ms = summary.wall_ms - figures.predicted_ms;
                 Ran {
                     label: trial.label,
                     summary,

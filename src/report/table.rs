@@ -70,6 +70,18 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         s.calibration.connect_ms
     )?;
     writeln!(out, "  throughput {:.1} req/s", s.throughput_rps)?;
+    if let Some(c) = &s.calibrated_limit {
+        writeln!(
+            out,
+            "  limit      {} = slowest delay {} + {} requests / {:.0} fresh connections per s;  wall / delay {:.2}x, wall / limit {:.2}x",
+            human_ms(c.limit_ms),
+            human_ms(c.delay_ms),
+            s.n,
+            c.connection_rate_per_s,
+            1.0 / c.efficiency_vs_delay,
+            1.0 / c.efficiency_vs_limit,
+        )?;
+    }
     writeln!(
         out,
         "  outcomes   ok {}/{}   failures: {}",
@@ -97,12 +109,33 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         s.server_engine,
         s.server_placement
     )?;
+    let a = &s.attribution;
+    let c = &a.critical;
     writeln!(
         out,
-        "  overheads  send lag p99 {}  arrival spread {}  server beyond delay p99 {}",
-        human_ms(s.send_lag_ms.p99),
+        "  last one   request {}: start {} + send lag {} + delay {} + server {} + receive {} = {}",
+        c.seq,
+        human_ms(c.start_ms),
+        human_ms(c.send_lag_ms),
+        human_ms(c.delay_ms),
+        human_ms(c.server_ms),
+        human_ms(c.receive_ms),
+        human_ms(c.end())
+    )?;
+    writeln!(
+        out,
+        "  overheads  p99 send lag {}  server beyond delay {}  receive {}  arrival spread {}",
+        human_ms(a.send_lag_ms.p99),
+        human_ms(a.server_ms.p99),
+        human_ms(a.receive_ms.p99),
         human_ms(v.arrival_spread_ms),
-        human_ms(v.overhead_p99_ms)
+    )?;
+    writeln!(
+        out,
+        "  gap        {} {} the model: {}",
+        human_ms(a.gap_ms.abs()),
+        if a.gap_ms >= 0.0 { "over" } else { "under" },
+        a.bottleneck.describe()
     )
 }
 
@@ -134,9 +167,11 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
         "failures",
         "peak",
         "conns",
-        "send lag p99",
+        "lag p99",
+        "server+ p99",
+        "recv p99",
     ];
-    let rows: Vec<[String; 12]> = runs
+    let rows: Vec<[String; 14]> = runs
         .iter()
         .map(|s| {
             [
@@ -151,7 +186,9 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
                 failures(s),
                 s.server.peak_in_flight.to_string(),
                 count_or_na(s.server.connections),
-                human_ms(s.send_lag_ms.p99),
+                human_ms(s.attribution.send_lag_ms.p99),
+                human_ms(s.attribution.server_ms.p99),
+                human_ms(s.attribution.receive_ms.p99),
             ]
         })
         .collect();
@@ -185,9 +222,19 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }
     writeln!(out)?;
+    for s in runs {
+        if s.attribution.bottleneck == crate::attribution::Bottleneck::Server {
+            writeln!(
+                out,
+                "{}: {}",
+                s.strategy,
+                s.attribution.bottleneck.describe()
+            )?;
+        }
+    }
     writeln!(
         out,
-        "speedup = wall of {} / wall; model = the wall the seeded delays and calibrated overheads predict; eff = model / wall; peak and conns are the server's own count",
+        "speedup = wall of {} / wall; model = the wall the seeded delays and calibrated overheads predict; eff = model / wall; peak and conns are the server's own count; lag = client start to server arrival, server+ = server time beyond the delay, recv = server answer to client end",
         first.strategy
     )
 }

@@ -1,0 +1,255 @@
+//! Where the time went: each request's life split into phases, client and server on
+//! one clock, so the gap between a measured wall and the model's can be named.
+//!
+//! A request's time from the run's start to its end is, exactly:
+//!
+//! ```text
+//! start       the client began it (after any permit, rate-limit or spawn wait)
+//! + send lag  until the server had it whole: connection set-up, the send, the
+//!             server accepting it
+//! + delay     the delay the mock API was told to inject
+//! + server    the server's time beyond that delay: timers firing late, a busy runtime
+//! + receive   from the server handing its answer over until the client has read it
+//! ```
+//!
+//! The request that ends last sets the wall, so its phases say where the wall went.
+//! Over all requests, the 99th percentile of each phase beyond the delay says which
+//! side was slow: a send lag points at the client or the kernel (connection bursts), a
+//! server time at the mock API's runtime, a receive time at the client's runtime.
+//! When the server's share is the largest and well above a millisecond, the mock API
+//! itself is the bottleneck and the run measures it, not the client.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::measure::{Percentiles, percentiles_ms};
+use crate::run::RunOutput;
+
+/// Below this, no phase is worth naming as a bottleneck: the server's timer alone
+/// rounds every delay up to its next millisecond tick, and a busy 2-core machine adds
+/// a few more.
+const NOTABLE_MS: f64 = 5.0;
+
+/// One request's phases, in ms; they add up to its end time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Phases {
+    /// The request's number.
+    pub seq: u64,
+    /// When the client began it, from the run's start.
+    pub start_ms: f64,
+    /// Client start to arrival at the server.
+    pub send_lag_ms: f64,
+    /// The injected delay.
+    pub delay_ms: f64,
+    /// The server's time beyond the delay.
+    pub server_ms: f64,
+    /// Server answer to the client's end.
+    pub receive_ms: f64,
+}
+
+/// Which side a run's overheads point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bottleneck {
+    /// Nothing beyond the delays is above 5 ms at the 99th percentile.
+    None,
+    /// Requests reached the server late: client queueing, connection bursts.
+    SendLag,
+    /// The mock API held answers past their delays: its runtime is saturated.
+    Server,
+    /// Answers sat before the client read them: the client's runtime is busy.
+    Receive,
+}
+
+impl Bottleneck {
+    /// Says it in words, for tables.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Bottleneck::None => "no overhead above 5 ms",
+            Bottleneck::SendLag => "requests reached the server late (client or connection set-up)",
+            Bottleneck::Server => {
+                "the mock API is the bottleneck: it held answers past their delays"
+            }
+            Bottleneck::Receive => "answers waited for the client to read them",
+        }
+    }
+}
+
+/// A run's time, attributed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Attribution {
+    /// The phases of the request that ended last.
+    pub critical: Phases,
+    /// Measured wall minus the model's wall (negative when the run beat the model).
+    pub gap_ms: f64,
+    /// Send lag over every request that reached the server.
+    pub send_lag_ms: Percentiles,
+    /// Server time beyond the delay over every request.
+    pub server_ms: Percentiles,
+    /// Receive time over every answered request.
+    pub receive_ms: Percentiles,
+    /// The side with the largest p99.
+    pub bottleneck: Bottleneck,
+}
+
+impl Attribution {
+    /// Joins samples and ledger entries on `seq` (the last attempt of a retried
+    /// request) and splits each request's time into phases.
+    pub fn of(output: &RunOutput, predicted_ms: f64) -> Attribution {
+        let phases = phases(output);
+        let critical = phases
+            .iter()
+            .copied()
+            .max_by(|a, b| a.end().total_cmp(&b.end()))
+            .unwrap_or_default();
+        let us = |ms: f64| (ms.max(0.0) * 1e3) as u64;
+        let send_lag_ms = percentiles_ms(phases.iter().map(|p| us(p.send_lag_ms)));
+        let server_ms = percentiles_ms(phases.iter().map(|p| us(p.server_ms)));
+        let receive_ms = percentiles_ms(phases.iter().map(|p| us(p.receive_ms)));
+        let sides = [
+            (Bottleneck::SendLag, send_lag_ms.p99),
+            (Bottleneck::Server, server_ms.p99),
+            (Bottleneck::Receive, receive_ms.p99),
+        ];
+        let (side, worst) = sides
+            .into_iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("three sides");
+        Attribution {
+            critical,
+            gap_ms: output.measurements.wall.as_secs_f64() * 1e3 - predicted_ms,
+            send_lag_ms,
+            server_ms,
+            receive_ms,
+            bottleneck: if worst >= NOTABLE_MS {
+                side
+            } else {
+                Bottleneck::None
+            },
+        }
+    }
+}
+
+impl Phases {
+    /// When the request ended, from the run's start.
+    pub fn end(&self) -> f64 {
+        self.start_ms + self.send_lag_ms + self.delay_ms + self.server_ms + self.receive_ms
+    }
+}
+
+/// Every answered request's phases.
+fn phases(output: &RunOutput) -> Vec<Phases> {
+    let m = &output.measurements;
+    let epoch = m.started_unix_us;
+    let mut last_attempt = HashMap::new();
+    for entry in &output.ledger.entries {
+        let Some(seq) = entry.seq else { continue };
+        let later = last_attempt
+            .get(&seq)
+            .is_none_or(|e: &&crate::server::ledger::LedgerEntry| e.arrival_us < entry.arrival_us);
+        if later && entry.status.is_some() {
+            last_attempt.insert(seq, entry);
+        }
+    }
+    let ms = |us: i128| us as f64 / 1e3;
+    m.samples
+        .iter()
+        .filter_map(|sample| {
+            let entry = last_attempt.get(&sample.seq)?;
+            let start = i128::from(epoch) + sample.start.as_micros() as i128;
+            let end = i128::from(epoch) + sample.end.as_micros() as i128;
+            let (arrival, finish) = (i128::from(entry.arrival_us), i128::from(entry.finish_us));
+            let delay = i128::from(entry.delay_us);
+            Some(Phases {
+                seq: sample.seq,
+                start_ms: sample.start.as_secs_f64() * 1e3,
+                send_lag_ms: ms(arrival - start),
+                delay_ms: ms(delay),
+                server_ms: ms(finish - arrival - delay),
+                receive_ms: ms(end - finish),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::measure::{Measurements, Outcome, Sample};
+    use crate::model::Calibration;
+    use crate::scenario::Scenario;
+    use crate::server::ledger::{LedgerEntry, LedgerRecord};
+    use crate::server::profile::Profile;
+    use crate::strategy::Strategy;
+
+    fn output(server_extra_us: u64) -> RunOutput {
+        let epoch = 1_000_000;
+        let sample = |seq: u64, end_ms: u64| Sample {
+            seq,
+            endpoint: 0,
+            start: Duration::ZERO,
+            end: Duration::from_millis(end_ms),
+            outcome: Outcome::Ok,
+            status: Some(200),
+            bytes: 10,
+            attempts: 1,
+        };
+        let entry = |seq: u64, arrival_us: u64, finish_us: u64| LedgerEntry {
+            seq: Some(seq),
+            endpoint: Some(0),
+            connection: Some(seq),
+            arrival_us: epoch + arrival_us,
+            delay_us: 100_000,
+            finish_us: epoch + finish_us,
+            status: Some(200),
+            request_bytes: 0,
+            fault: None,
+        };
+        let finish = 100_500 + server_extra_us;
+        RunOutput {
+            scenario: Scenario::new(
+                Profile::single("100ms".parse().unwrap()),
+                2,
+                Strategy::AsyncConcurrent,
+            ),
+            measurements: Measurements::new(
+                vec![sample(0, 101), sample(1, 102 + server_extra_us / 1000)],
+                Duration::from_millis(102 + server_extra_us / 1000),
+                epoch,
+            ),
+            ledger: LedgerRecord {
+                entries: vec![entry(0, 300, 100_400), entry(1, 500, finish)],
+                connections: Some(2),
+            },
+            placement: "in-process",
+            calibration: Calibration::default(),
+        }
+    }
+
+    #[test]
+    fn the_last_request_phases_add_up_to_the_wall() {
+        let a = Attribution::of(&output(0), 100.0);
+        assert_eq!(a.critical.seq, 1);
+        assert!((a.critical.end() - 102.0).abs() < 1e-9, "{:?}", a.critical);
+        assert!((a.critical.send_lag_ms - 0.5).abs() < 1e-9);
+        assert!((a.critical.delay_ms - 100.0).abs() < 1e-9);
+        assert!((a.critical.receive_ms - 1.5).abs() < 1e-9);
+        assert!((a.gap_ms - 2.0).abs() < 1e-9);
+        // 1.5 ms of receive time is within a timer tick or two: nothing to name.
+        assert_eq!(a.bottleneck, Bottleneck::None);
+    }
+
+    #[test]
+    fn a_server_holding_answers_is_named() {
+        let a = Attribution::of(&output(20_000), 100.0);
+        assert!(
+            (a.critical.server_ms - 20.0).abs() < 1e-9,
+            "{:?}",
+            a.critical
+        );
+        assert_eq!(a.bottleneck, Bottleneck::Server);
+    }
+}
