@@ -63,6 +63,16 @@ pub enum Bottleneck {
 }
 
 impl Bottleneck {
+    /// A short name for table cells.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bottleneck::None => "-",
+            Bottleneck::SendLag => "send lag",
+            Bottleneck::Server => "server",
+            Bottleneck::Receive => "receive",
+        }
+    }
+
     /// Says it in words, for tables.
     pub fn describe(self) -> &'static str {
         match self {
@@ -226,6 +236,7 @@ mod tests {
             },
             placement: "in-process",
             calibration: Calibration::default(),
+            footprint: None,
         }
     }
 

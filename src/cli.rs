@@ -30,6 +30,75 @@ pub enum Command {
     Serve(ServeArgs),
     /// Test every claim of the three tutorials and write the report with its charts.
     Claims(ClaimsArgs),
+    /// Run strategies over a range of n or of a limit, a fresh server per point, and
+    /// find where "as fast as the slowest request" stops holding.
+    Sweep(SweepArgs),
+}
+
+/// `fanout sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The strategies, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "async-concurrent"
+    )]
+    pub strategies: Vec<Strategy>,
+    /// What to vary: the request count, or the concurrency limit (--limit; also the
+    /// thread count of sync-threads).
+    #[arg(long, value_enum, default_value = "n")]
+    pub over: SweepOver,
+    /// The swept values, FROM..TO, inclusive, spaced on a log scale.
+    #[arg(long, default_value = "1..10000", value_parser = parse_range)]
+    pub range: SweepRange,
+    /// How many points in the range (duplicates after rounding are dropped).
+    #[arg(long, default_value = "9", value_parser = parse_points)]
+    pub points: usize,
+    /// Write README.md and sweep.svg to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+}
+
+/// `--over`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SweepOver {
+    /// The number of requests; sync-threads gets one thread per request (up to 4096).
+    N,
+    /// The concurrency limit of async-semaphore, async-buffered, async-failfast, and
+    /// the thread count of sync-threads.
+    Limit,
+}
+
+/// `--range FROM..TO`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepRange {
+    /// The first value.
+    pub from: u64,
+    /// The last value.
+    pub to: u64,
+}
+
+fn parse_range(text: &str) -> Result<SweepRange, String> {
+    let (from, to) = text
+        .split_once("..")
+        .ok_or_else(|| "is not a range (write FROM..TO, e.g. 1..10000)".to_string())?;
+    let (from, to) = (parse_count(from)?, parse_count(to)?);
+    if from > to {
+        return Err(format!("starts at {from}, after its end {to}"));
+    }
+    Ok(SweepRange { from, to })
+}
+
+fn parse_points(text: &str) -> Result<usize, String> {
+    match parse_count_usize(text)? {
+        points @ 1..=50 => Ok(points),
+        _ => Err("must be between 1 and 50".to_string()),
+    }
 }
 
 /// `fanout claims`.

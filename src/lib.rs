@@ -19,6 +19,7 @@
 //! - [`model`]: the wall time a run should take, from the seeded delays, with overheads
 //!   measured by [`calibrate`]'s short probes.
 //! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
+//! - [`sweep`]: one scenario over a range of n or of a limit, and its knee.
 //! - [`news`]: chapter 7's news aggregator (async and sync), its mock sources and
 //!   its SQLite store.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
@@ -27,6 +28,7 @@
 //! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.
 //! - [`redact`]: API keys in query strings never reach a screen or a report.
 //! - [`fdlimit`]: file descriptors, checked before a run rather than failing mid-way.
+//! - [`footprint`]: the client process's peak memory and threads during a run.
 //! - [`cli`] and [`commands`]: the command line and what each command does.
 //! - [`error`]: why a run could not happen (request failures are outcomes, not errors).
 //! - [`walkthrough`]: numbered steps for the book's examples (`--step` pauses).
@@ -40,6 +42,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod fdlimit;
+pub mod footprint;
 pub mod measure;
 pub mod model;
 pub mod news;
@@ -50,6 +53,7 @@ pub mod scenario;
 pub mod server;
 pub mod strategy;
 pub mod summary;
+pub mod sweep;
 pub mod walkthrough;
 
 pub use error::Error;

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => commands::compare(args),
         Command::Serve(args) => commands::serve(args),
         Command::Claims(args) => commands::claims(args),
+        Command::Sweep(args) => commands::sweep(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

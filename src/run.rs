@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::calibrate::calibrate;
 use crate::error::Error;
 use crate::fdlimit;
+use crate::footprint::Footprint;
 use crate::measure::{Measurements, Outcome};
 use crate::model::Calibration;
 use crate::scenario::Scenario;
@@ -35,6 +36,8 @@ pub struct RunOutput {
     pub placement: &'static str,
     /// The overheads measured by short probes before the run (zero when none ran).
     pub calibration: Calibration,
+    /// The client process's peak memory and threads during the run, where measured.
+    pub footprint: Option<Footprint>,
 }
 
 /// Starts a fresh mock API for `scenario`, runs it, and stops the server.
@@ -50,9 +53,11 @@ pub fn run_fresh(
     config.workers = scenario.server_workers;
     config.engine = scenario.engine;
     let mut server = MockApi::start(&config, placement)?;
-    let mut output = run_on(scenario, &mut server, progress)?;
+    let (output, footprint) = Footprint::measure(|| run_on(scenario, &mut server, progress));
+    let mut output = output?;
     output.placement = placement.name();
     output.calibration = calibration;
+    output.footprint = footprint;
     Ok(output)
 }
 
@@ -89,6 +94,7 @@ pub fn run_on(
         ledger,
         placement: "external",
         calibration: Calibration::default(),
+        footprint: None,
     })
 }
 

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::attribution::Attribution;
+use crate::footprint::Footprint;
 use crate::measure::{Percentiles, percentiles_ms};
 use crate::model::{self, Calibration};
 use crate::run::RunOutput;
@@ -74,6 +75,9 @@ pub struct RunSummary {
     pub server: ServerSummary,
     /// Milestones of the run, in ms from its start, client and server on one clock.
     pub milestones_ms: Milestones,
+    /// The client process's peak memory and threads during the run (Linux; `None`
+    /// elsewhere). Includes the mock API's share when it ran in-process.
+    pub client_footprint: Option<Footprint>,
     /// For runs with every request in flight at once and the connection rate probed:
     /// the wall against the slowest delay and against the calibrated limit.
     pub calibrated_limit: Option<CalibratedLimit>,
@@ -197,6 +201,7 @@ impl RunSummary {
             delays_ms: delays,
             server: output.ledger.summary(),
             milestones_ms: milestones(output),
+            client_footprint: output.footprint,
             calibrated_limit: CalibratedLimit::of(output, delays.max, wall_ms),
             attribution: Attribution::of(output, prediction.wall_ms),
         }

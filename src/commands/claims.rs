@@ -142,7 +142,7 @@ fn write_report(
 }
 
 /// CPUs, OS and kernel, for the report's header.
-fn machine() -> String {
+pub(super) fn machine() -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|k| k.trim().to_string())
@@ -155,7 +155,7 @@ fn machine() -> String {
 }
 
 /// The current UTC date and time, `2026-11-22 02:30 UTC`.
-fn utc_now() -> String {
+pub(super) fn utc_now() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs()) as i64;

@@ -6,11 +6,13 @@ mod compare;
 mod progress;
 mod run;
 mod serve;
+mod sweep;
 
 pub use claims::claims;
 pub use compare::compare;
 pub use run::run;
 pub use serve::serve;
+pub use sweep::sweep;
 
 use crate::cli::{FaultArgs, ScenarioArgs, ServerPlacement};
 use crate::error::Error;

@@ -244,6 +244,7 @@ pub fn run(
         ledger,
         placement: placement.name(),
         calibration,
+        footprint: None,
     };
     Ok((output, figures))
 }
@@ -276,7 +277,9 @@ fn predict_ms(trial: &NewsTrial, ledger: &LedgerRecord, calibration: &Calibratio
         let delays: f64 = ledger.entries.iter().map(|e| e.delay_us as f64 / 1e3).sum();
         return delays + round_trips * calibration.per_request_ms + calibration.first_connection_ms;
     }
-    let chains = source_delays(&trial.sources, &ledger.entries).into_iter().zip(&trial.sources);
+    let chains = source_delays(&trial.sources, &ledger.entries)
+        .into_iter()
+        .zip(&trial.sources);
     let slowest = chains
         .map(|((list, item), source)| match source.shape {
             Shape::HackerNews => list + item + 2.0 * calibration.per_request_ms,

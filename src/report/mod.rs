@@ -5,9 +5,11 @@
 //! - [`charts`]: SVG charts (timelines, speedups, scaling, latency, load) from plain data;
 //! - [`chart_data`]: a run's samples and ledger as chart series;
 //! - [`claims_report`]: the claims table and `reports/README.md`;
+//! - [`sweep_report`]: a sweep's table, knees and chart;
 //! - JSON is [`crate::summary::RunSummary`] serialised as it is (see the README's schema).
 
 pub mod chart_data;
 pub mod charts;
 pub mod claims_report;
+pub mod sweep_report;
 pub mod table;

@@ -70,6 +70,15 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         s.calibration.connect_ms
     )?;
     writeln!(out, "  throughput {:.1} req/s", s.throughput_rps)?;
+    if let Some(f) = &s.client_footprint {
+        writeln!(
+            out,
+            "  client     peak memory {:.1} MiB (+{:.1} MiB during the run), peak threads {}",
+            f.peak_rss_mib,
+            f.growth_mib(),
+            f.peak_threads
+        )?;
+    }
     if let Some(c) = &s.calibrated_limit {
         writeln!(
             out,

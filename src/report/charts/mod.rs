@@ -21,7 +21,8 @@
 //! - [`scaling`]: wall time and speedup against n, log-log;
 //! - [`latency_percentiles`]: p50/p90/p99/max per strategy;
 //! - [`in_flight`]: requests in flight at the server over time;
-//! - [`requests_per_window`]: requests per 1 s window against a promised rate.
+//! - [`requests_per_window`]: requests per 1 s window against a promised rate;
+//! - [`sweep`]: wall, efficiency and throughput across a swept n or limit, the knee marked.
 //!
 //! To read next: `frame.rs` (canvas, title, palette), `legend.rs` and `scale.rs` (axis
 //! ranges, number formats), then any one chart file; they all follow the same shape.
@@ -35,6 +36,7 @@ mod rate;
 mod scale;
 mod scaling;
 mod speedup;
+mod sweep;
 mod timeline;
 
 pub use in_flight::{InFlightSeries, in_flight};
@@ -42,6 +44,7 @@ pub use latency::{LatencyRow, latency_percentiles};
 pub use rate::{RateSeries, requests_per_window, requests_per_window_of};
 pub use scaling::{ScalingPoint, ScalingSeries, scaling};
 pub use speedup::{SpeedupGroup, speedup_bars};
+pub use sweep::{KNEE, SweepPoint, SweepSeries, sweep};
 pub use timeline::{TimelineBar, TimelineRun, timeline};
 
 /// Why a chart could not be drawn. Odd data is not an error (it is skipped or clamped);
