@@ -27,6 +27,7 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
         ledger: LedgerRecord::default(),
         placement: "in-process",
         calibration: Calibration::default(),
+        footprint: None,
     };
     let mut outcomes = BTreeMap::new();
     outcomes.insert("ok", n);
@@ -60,6 +61,7 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
         },
         milestones_ms: Milestones::default(),
         calibrated_limit: None,
+        client_footprint: None,
         attribution: Attribution::of(&output, predicted_ms),
     };
     Ran {
