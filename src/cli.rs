@@ -166,9 +166,10 @@ pub struct ScenarioArgs {
     /// Requests in flight at once, for async-semaphore, async-buffered, async-failfast.
     #[arg(long, default_value = "10", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub limit: usize,
-    /// Requests per second for async-ratelimited and async-naive-ratelimited: `10` or `10/s`.
-    #[arg(long, default_value = "10", value_parser = parse_rate_per_second)]
-    pub rate: f64,
+    /// Requests per second for async-ratelimited and async-naive-ratelimited: `10` or
+    /// `10/s` (default 10); with --target, the pace every strategy keeps (default 5).
+    #[arg(long, value_parser = parse_rate_per_second)]
+    pub rate: Option<f64>,
     /// OS threads for sync-threads.
     #[arg(long, default_value = "10", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub threads: usize,
@@ -216,6 +217,14 @@ pub struct ScenarioArgs {
     /// Print JSON (one object per run; compare prints {"runs": [...]}) instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Send every request to this URL (a server of yours, http:// only) instead of the
+    /// mock API, at most --rate per second (default 5). Refused without
+    /// --i-own-this-server. Server-side figures are then unknown.
+    #[arg(long, conflicts_with = "profile")]
+    pub target: Option<String>,
+    /// Confirms that the --target server is yours to load.
+    #[arg(long, requires = "target")]
+    pub i_own_this_server: bool,
 }
 
 /// Faults of the one endpoint `--delay` describes, and server-wide limits.

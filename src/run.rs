@@ -71,7 +71,7 @@ pub fn run_on(
 ) -> Result<RunOutput, Error> {
     scenario.validate()?;
     let requests = scenario.requests(server.url());
-    let clock = RunClock::start(scenario.deadline(), progress);
+    let clock = RunClock::start(scenario.deadline(), progress).paced(scenario.client.pace);
     let (samples, clock) = strategy::execute(scenario.strategy, requests, &scenario.client, clock)?;
     let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
     let measurements = Measurements::new(samples, wall, clock.started_unix_us);
@@ -95,6 +95,39 @@ pub fn run_on(
         placement: "external",
         calibration: Calibration::default(),
         footprint: None,
+    })
+}
+
+/// Runs `scenario` against its `--target` server: no mock API, no calibration, no
+/// ledger; only the client's side is measured. Every attempt is paced (the scenario's
+/// `client.pace`) and the run ends by its deadline.
+pub fn run_target(scenario: &Scenario, progress: Arc<AtomicU64>) -> Result<RunOutput, Error> {
+    scenario.validate()?;
+    if scenario.target.is_none() || scenario.client.pace.is_none() {
+        return Err(Error::InvalidScenario(
+            "a run against a target needs the target and a pace".to_string(),
+        ));
+    }
+    let connections = scenario.max_client_connections() as u64;
+    fdlimit::ensure(fdlimit::BASE_DESCRIPTORS + connections)?;
+    let requests = scenario.requests("");
+    let clock = RunClock::start(scenario.deadline(), progress).paced(scenario.client.pace);
+    let (executed, footprint) = Footprint::measure(|| {
+        strategy::execute(scenario.strategy, requests, &scenario.client, clock)
+    });
+    let (samples, clock) = executed?;
+    let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
+    let measurements = Measurements::new(samples, wall, clock.started_unix_us);
+    measurements
+        .check_accounting(scenario.n)
+        .map_err(|why| Error::Server(format!("request accounting failed: {why}")))?;
+    Ok(RunOutput {
+        scenario: scenario.clone(),
+        measurements,
+        ledger: LedgerRecord::default(),
+        placement: "target",
+        calibration: Calibration::default(),
+        footprint,
     })
 }
 

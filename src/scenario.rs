@@ -45,6 +45,9 @@ pub struct Scenario {
     pub server_workers: usize,
     /// The HTTP server behind the mock API.
     pub engine: Engine,
+    /// A server the user owns, named with `--target`: every request goes to this URL,
+    /// as given, instead of to the mock API.
+    pub target: Option<String>,
 }
 
 /// How the client behaves, across strategies.
@@ -74,6 +77,9 @@ pub struct ClientOptions {
     /// The window the sliding-window limiter counts in (1 s unless a time-scaled claim
     /// shrinks it with its delays): it admits `rate × window` calls per window.
     pub rate_window: Duration,
+    /// Every attempt, whatever the strategy, waits its turn at this many per second
+    /// (set for runs against a `--target` server; `None` otherwise).
+    pub pace: Option<f64>,
 }
 
 impl Default for ClientOptions {
@@ -90,6 +96,7 @@ impl Default for ClientOptions {
             retries: 0,
             backoff: Duration::from_millis(100),
             work: Duration::from_millis(100),
+            pace: None,
         }
     }
 }
@@ -121,6 +128,7 @@ impl Scenario {
             deadline: None,
             server_workers: 2,
             engine: Engine::Fanout,
+            target: None,
         }
     }
 
@@ -193,6 +201,11 @@ impl Scenario {
                 .saturating_add(backoff);
             let mut allowed = per_wave.saturating_mul(waves);
             let n = u32::try_from(self.n).unwrap_or(u32::MAX);
+            if let Some(pace) = self.client.pace {
+                let pacing = Duration::try_from_secs_f64(2.0 * self.n as f64 / pace)
+                    .unwrap_or(Duration::MAX);
+                allowed = allowed.saturating_add(pacing);
+            }
             match self.strategy {
                 Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => {
                     let pacing =
@@ -244,11 +257,12 @@ impl Scenario {
                     seq,
                     endpoint: index as u16,
                     method: endpoint.method.clone(),
-                    url: match &endpoint.query {
-                        Some(query) => {
+                    url: match (&self.target, &endpoint.query) {
+                        (Some(target), _) => target.clone(),
+                        (None, Some(query)) => {
                             format!("{base}{}?{query}&seq={seq}", endpoint.request_path())
                         }
-                        None => format!("{base}{}?seq={seq}", endpoint.request_path()),
+                        (None, None) => format!("{base}{}?seq={seq}", endpoint.request_path()),
                     },
                     body: matches!(endpoint.method.as_str(), "POST" | "PUT" | "PATCH")
                         .then(|| json_body(seq, &endpoint.name)),

@@ -279,5 +279,6 @@ fn modelled(output: &RunOutput) -> bool {
         .entries
         .iter()
         .all(|e| matches!(e.fault, None | Some(FaultKind::Status)));
-    !pitfall && samples_plain && served_plain
+    let mock_api = output.scenario.target.is_none();
+    !pitfall && samples_plain && served_plain && mock_api
 }

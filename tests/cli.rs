@@ -291,3 +291,79 @@ fn api_keys_in_query_strings_never_reach_the_output() {
         }
     }
 }
+
+#[test]
+fn a_target_is_refused_without_consent_and_over_tls() {
+    refused(
+        &[
+            "run",
+            "-n",
+            "3",
+            "--target",
+            "http://127.0.0.1:9/items?apiKey=s3cret",
+        ],
+        "--i-own-this-server",
+    );
+    let output = fanout(&["run", "--target", "http://127.0.0.1:9/?apiKey=s3cret"]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("s3cret"));
+    refused(
+        &[
+            "run",
+            "--target",
+            "https://127.0.0.1:9/",
+            "--i-own-this-server",
+        ],
+        "TLS",
+    );
+    refused(
+        &[
+            "sweep",
+            "--target",
+            "http://127.0.0.1:9/",
+            "--i-own-this-server",
+        ],
+        "mock API only",
+    );
+    refused(&["run", "--i-own-this-server"], "--target");
+}
+
+#[test]
+fn sweep_json_names_each_point_and_the_knee() {
+    let output = fanout(&[
+        "sweep",
+        "--range",
+        "1..20",
+        "--points",
+        "3",
+        "--delay",
+        "20ms",
+        "--server",
+        "in-process",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sweep: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let values: Vec<u64> = sweep["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_u64().unwrap())
+        .collect();
+    assert_eq!(values, vec![1, 4, 20]);
+    for point in sweep["points"].as_array().unwrap() {
+        let n = point["value"].as_u64().unwrap();
+        assert_eq!(point["summary"]["n"], n);
+        assert_eq!(point["summary"]["outcomes"]["ok"], n);
+        assert_eq!(point["summary"]["server"]["received"], n);
+        assert!(point["efficiency_vs_promise"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(sweep["knees"][0][0], "async-concurrent");
+    refused(&["sweep", "--range", "10..1"], "after its end");
+    refused(&["sweep", "--points", "0"], "at least 1");
+    refused(&["sweep", "--points", "99"], "between 1 and 50");
+    refused(&["sweep", "--range", "ten"], "not a range");
+}

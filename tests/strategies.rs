@@ -237,3 +237,43 @@ fn wiremock_serves_the_same_scenarios_without_a_connection_count() {
         assert_eq!(s.server.connections, None, "{strategy}");
     }
 }
+
+/// A `--target` run paces every strategy: here against a local mock API standing in for
+/// the user's server, which records when each request arrived.
+#[test]
+fn a_paced_target_run_never_outpaces_its_rate() {
+    use fanout::run::run_target;
+    use fanout::{MockApi, Placement, ServerConfig};
+    let mut server = MockApi::start(
+        &ServerConfig::new(
+            fanout::server::profile::Profile::single("5ms".parse().unwrap()),
+            1,
+        ),
+        &Placement::InProcess,
+    )
+    .unwrap();
+    for strategy in [Strategy::AsyncConcurrent, Strategy::SyncThreads] {
+        let before = server.ledger().unwrap().entries.len();
+        let mut scenario = common::scenario(strategy, 8, "5ms");
+        scenario.target = Some(format!("{}/items", server.url()));
+        scenario.client.pace = Some(20.0);
+        let output = run_target(&scenario, Default::default()).unwrap();
+        assert_eq!(
+            output.measurements.outcomes().get("ok"),
+            Some(&8),
+            "{strategy}"
+        );
+        let mut arrivals: Vec<u64> = server.ledger().unwrap().entries[before..]
+            .iter()
+            .map(|e| e.arrival_us)
+            .collect();
+        arrivals.sort();
+        assert_eq!(arrivals.len(), 8);
+        // 20 per second with 5 % headroom: 52.5 ms apart; allow for timer slack.
+        let spread_ms = (arrivals[7] - arrivals[0]) as f64 / 1e3;
+        assert!(
+            spread_ms >= 7.0 * 45.0,
+            "{strategy}: 8 arrivals in {spread_ms} ms"
+        );
+    }
+}

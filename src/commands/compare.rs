@@ -9,7 +9,7 @@ use super::progress::Progress;
 use crate::cli::CompareArgs;
 use crate::error::Error;
 use crate::report::table;
-use crate::run::run_fresh;
+use crate::run::{run_fresh, run_target};
 use crate::summary::RunSummary;
 
 #[derive(Serialize)]
@@ -29,10 +29,20 @@ pub fn compare(args: &CompareArgs) -> Result<(), Error> {
     for scenario in &scenarios {
         crate::run::ensure_descriptors(scenario, &placement)?;
     }
+    if scenarios.iter().any(|s| s.target.is_some()) {
+        eprintln!(
+            "against --target: {} requests per strategy, paced to {} per second",
+            args.scenario.n,
+            scenarios[0].client.pace.unwrap_or_default()
+        );
+    }
     let mut summaries = Vec::with_capacity(scenarios.len());
     for scenario in &scenarios {
         let progress = Progress::start(scenario.strategy.name(), scenario.n, !args.scenario.json);
-        let output = run_fresh(scenario, &placement, progress.completed.clone())?;
+        let output = match scenario.target {
+            Some(_) => run_target(scenario, progress.completed.clone())?,
+            None => run_fresh(scenario, &placement, progress.completed.clone())?,
+        };
         drop(progress);
         summaries.push(RunSummary::from_output(&output));
     }

@@ -7,6 +7,7 @@ mod progress;
 mod run;
 mod serve;
 mod sweep;
+mod target;
 
 pub use claims::claims;
 pub use compare::compare;
@@ -24,7 +25,21 @@ use crate::strategy::Strategy;
 
 /// Builds the scenario the flags describe, for `strategy`.
 fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> {
-    let profile = profile(args.profile.as_deref(), args.delay, &args.faults)?;
+    let target = args
+        .target
+        .as_deref()
+        .map(|url| target::checked(url, args.i_own_this_server))
+        .transpose()?;
+    let profile = match &target {
+        Some(_) => target::profile(),
+        None => profile(args.profile.as_deref(), args.delay, &args.faults)?,
+    };
+    let default_rate = if target.is_some() {
+        target::DEFAULT_RATE
+    } else {
+        10.0
+    };
+    let rate = args.rate.unwrap_or(default_rate);
     let scenario = Scenario {
         profile,
         n: args.n,
@@ -36,16 +51,18 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
             http: args.http,
             runtime_workers: args.workers,
             timeout: args.timeout,
-            rate: args.rate,
+            rate,
             rate_window: std::time::Duration::from_secs(1),
             retries: args.retries,
             backoff: args.backoff,
             work: args.work,
+            pace: target.is_some().then_some(rate),
         },
         seed: args.seed,
         deadline: args.deadline,
         server_workers: args.server_workers,
         engine: args.engine,
+        target,
     };
     scenario.validate()?;
     Ok(scenario)

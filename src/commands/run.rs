@@ -6,7 +6,7 @@ use super::progress::Progress;
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::report::table;
-use crate::run::run_fresh;
+use crate::run::{run_fresh, run_target};
 use crate::summary::RunSummary;
 
 /// Runs the scenario and prints its summary (a table, or JSON with `--json`).
@@ -14,7 +14,10 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     let scenario = super::scenario(&args.scenario, args.strategy)?;
     let placement = super::placement(&args.scenario)?;
     let progress = Progress::start(args.strategy.name(), scenario.n, !args.scenario.json);
-    let output = run_fresh(&scenario, &placement, progress.completed.clone())?;
+    let output = match scenario.target {
+        Some(_) => run_target(&scenario, progress.completed.clone())?,
+        None => run_fresh(&scenario, &placement, progress.completed.clone())?,
+    };
     drop(progress);
     let summary = RunSummary::from_output(&output);
     let mut out = std::io::stdout().lock();

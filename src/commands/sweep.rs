@@ -23,6 +23,11 @@ struct SweepJson<'a> {
 
 /// Runs the sweep and reports it.
 pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
+    if args.scenario.target.is_some() {
+        return Err(Error::InvalidScenario(
+            "sweep runs against the mock API only: its points would load a --target server far past --rate".to_string(),
+        ));
+    }
     let values = sweep::log_points(args.range.from, args.range.to, args.points);
     let placement = super::placement(&args.scenario)?;
     let mut plan = Vec::new();

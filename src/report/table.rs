@@ -37,6 +37,25 @@ fn failures(summary: &RunSummary) -> String {
     }
 }
 
+/// The wall against the delays, and the model's prediction.
+fn write_wall_and_model(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
+    writeln!(
+        out,
+        "  wall       {}   (slowest delay {}, sum of delays {})",
+        human_ms(s.wall_ms),
+        human_ms(s.delays_ms.max),
+        human_ms(s.delays_ms.sum)
+    )?;
+    writeln!(
+        out,
+        "  model      {}   efficiency {}   (per request {:.2} ms, per fresh connection in a burst {:.3} ms)",
+        human_ms(s.predicted_ms),
+        efficiency(s),
+        s.calibration.per_request_ms,
+        s.calibration.connect_ms
+    )
+}
+
 /// One run, as a short block of labelled lines.
 pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     let mut settings = vec![format!("n={}", s.n), format!("profile {}", s.profile)];
@@ -54,21 +73,11 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         http_name(s),
         s.execution
     )?;
-    writeln!(
-        out,
-        "  wall       {}   (slowest delay {}, sum of delays {})",
-        human_ms(s.wall_ms),
-        human_ms(s.delays_ms.max),
-        human_ms(s.delays_ms.sum)
-    )?;
-    writeln!(
-        out,
-        "  model      {}   efficiency {}   (per request {:.2} ms, per fresh connection in a burst {:.3} ms)",
-        human_ms(s.predicted_ms),
-        efficiency(s),
-        s.calibration.per_request_ms,
-        s.calibration.connect_ms
-    )?;
+    if s.server_placement == "target" {
+        writeln!(out, "  wall       {}", human_ms(s.wall_ms))?;
+    } else {
+        write_wall_and_model(out, s)?;
+    }
     writeln!(out, "  throughput {:.1} req/s", s.throughput_rps)?;
     if let Some(f) = &s.client_footprint {
         writeln!(
@@ -108,6 +117,12 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         human_ms(l.max)
     )?;
     let v = &s.server;
+    if s.server_placement == "target" {
+        return writeln!(
+            out,
+            "  server     a --target server: its side is not measured (no ledger, no model)"
+        );
+    }
     writeln!(
         out,
         "  server     received {}  peak in-flight {}  busiest second {}  connections {}  ({}, {})",

@@ -291,12 +291,22 @@ impl Fetcher {
         if self.clock.remaining().is_zero() {
             return self.cancelled(request, None);
         }
+        // A paced run's first wait comes before the request starts, like a limiter's.
+        if self.wait(self.clock.pace()).await.is_none() {
+            return self.cancelled(request, None);
+        }
         let start = self.clock.now();
         let mut waits = retry::waits(self.retries, self.backoff);
         let mut attempts = 0;
         let last = loop {
             attempts += 1;
-            let Some(attempt) = self.wait(self.attempt(request)).await else {
+            let paced_attempt = async {
+                if attempts > 1 {
+                    self.clock.pace().await;
+                }
+                self.attempt(request).await
+            };
+            let Some(attempt) = self.wait(paced_attempt).await else {
                 let mut sample = self.cancelled(request, Some(start));
                 sample.attempts = attempts;
                 return sample;

@@ -172,6 +172,9 @@ pub struct RunClock {
     allowed: Duration,
     /// Requests finished so far, for a progress display.
     pub completed: Arc<AtomicU64>,
+    /// Every attempt of every strategy waits for this limiter first (runs against a
+    /// `--target` server, which must never see more than its `--rate`).
+    pace: Option<Arc<ratelimit::Gcra>>,
 }
 
 impl RunClock {
@@ -187,12 +190,37 @@ impl RunClock {
                 .unwrap_or(t0 + Duration::from_secs(365 * 86_400)),
             allowed,
             completed,
+            pace: None,
         }
+    }
+
+    /// The same clock, with every attempt paced to at most `per_second`.
+    pub fn paced(mut self, per_second: Option<f64>) -> RunClock {
+        self.pace = per_second.map(|rate| Arc::new(ratelimit::Gcra::new(rate)));
+        self
     }
 
     /// The same clock started again now: call it once set-up is done.
     pub fn restarted(self) -> RunClock {
-        RunClock::start(self.allowed, self.completed)
+        let pace = self.pace.clone();
+        RunClock {
+            pace,
+            ..RunClock::start(self.allowed, self.completed)
+        }
+    }
+
+    /// Waits for the pace, if the run has one, from async code.
+    pub async fn pace(&self) {
+        if let Some(pace) = &self.pace {
+            pace.acquire().await;
+        }
+    }
+
+    /// Waits for the pace, if the run has one, on this thread.
+    pub fn pace_blocking(&self) {
+        if let Some(pace) = &self.pace {
+            pace.acquire_blocking();
+        }
     }
 
     /// Time since the run started.

@@ -32,6 +32,12 @@ pub struct Gcra {
     >,
 }
 
+impl std::fmt::Debug for Gcra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gcra")
+    }
+}
+
 impl Gcra {
     /// A limiter admitting at most `per_second` requests in any second, one at a time.
     pub fn new(per_second: f64) -> Gcra {
@@ -47,6 +53,14 @@ impl Gcra {
     /// Waits until this caller may send.
     pub async fn acquire(&self) {
         self.limiter.until_ready().await;
+    }
+
+    /// Blocks this thread until its caller may send (for the sync strategies).
+    pub fn acquire_blocking(&self) {
+        use governor::clock::{Clock, DefaultClock};
+        while let Err(not_until) = self.limiter.check() {
+            std::thread::sleep(not_until.wait_time_from(DefaultClock::default().now()));
+        }
     }
 }
 

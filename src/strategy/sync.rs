@@ -101,11 +101,15 @@ fn fetch(
             &fresh
         }
     };
+    clock.pace_blocking();
     let start = clock.now();
     let mut waits = retry::waits(options.retries, options.backoff);
     let mut attempts = 0;
     let last = loop {
         attempts += 1;
+        if attempts > 1 {
+            clock.pace_blocking();
+        }
         let attempt = attempt(agent, request, timeout, clock);
         match retry::next_wait(&attempt, &mut waits, clock.remaining()) {
             Some(wait) => std::thread::sleep(wait),
