@@ -165,6 +165,9 @@ fn phases(output: &RunOutput) -> Vec<Phases> {
     let ms = |us: i128| us as f64 / 1e3;
     m.samples
         .iter()
+        // Only requests the client saw answered: a cancelled sample's start is the
+        // moment it was cancelled, not when it was sent.
+        .filter(|sample| sample.status.is_some())
         .filter_map(|sample| {
             let entry = last_attempt.get(&sample.seq)?;
             let start = i128::from(epoch) + sample.start.as_micros() as i128;

@@ -206,11 +206,22 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
             r.summary.rate.is_some() || r.output.scenario.profile.limits.max_per_second.is_some()
         });
         if paced {
-            let scenario = &result.runs[0].output.scenario;
-            let window_us = if result.runs.iter().any(|r| r.summary.rate.is_some()) {
-                scenario.client.rate_window.as_micros() as u64
-            } else {
-                scenario.profile.limits.window_us()
+            // The server's own window when it enforces a limit (that is the promise the
+            // chart checks); otherwise the rate-limited run's window.
+            let server_limit = result
+                .runs
+                .iter()
+                .map(|r| &r.output.scenario.profile.limits)
+                .find(|limits| limits.max_per_second.is_some());
+            let rate_window = result
+                .runs
+                .iter()
+                .find(|r| r.summary.rate.is_some())
+                .map(|r| r.output.scenario.client.rate_window.as_micros() as u64);
+            let window_us = match (server_limit, rate_window) {
+                (Some(limits), _) => limits.window_us(),
+                (None, Some(window)) => window,
+                (None, None) => 1_000_000,
             };
             let promised = result
                 .runs
