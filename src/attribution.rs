@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::measure::{Percentiles, percentiles_ms};
 use crate::run::RunOutput;
@@ -32,7 +32,7 @@ use crate::run::RunOutput;
 const NOTABLE_MS: f64 = 5.0;
 
 /// One request's phases, in ms; they add up to its end time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
     /// The request's number.
     pub seq: u64,
@@ -49,7 +49,7 @@ pub struct Phases {
 }
 
 /// Which side a run's overheads point at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bottleneck {
     /// Nothing beyond the delays is above 5 ms at the 99th percentile.
@@ -87,7 +87,7 @@ impl Bottleneck {
 }
 
 /// A run's time, attributed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Attribution {
     /// The phases of the request that ended last.
     pub critical: Phases,

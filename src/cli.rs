@@ -33,6 +33,26 @@ pub enum Command {
     /// Run strategies over a range of n or of a limit, a fresh server per point, and
     /// find where "as fast as the slowest request" stops holding.
     Sweep(SweepArgs),
+    /// Internal: one point of a sweep, in a process of its own, printed as JSON.
+    #[command(hide = true)]
+    Point(PointArgs),
+}
+
+/// `fanout point`: what `sweep` starts once per point, so that each point's memory and
+/// threads are its own process's.
+#[derive(Debug, Args)]
+pub struct PointArgs {
+    /// The strategy of this point.
+    #[arg(long)]
+    pub strategy: Strategy,
+    /// What the sweep varies.
+    #[arg(long, value_enum)]
+    pub over: SweepOver,
+    /// This point's value.
+    #[arg(long, value_parser = parse_count)]
+    pub value: u64,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
 }
 
 /// `fanout sweep`.

@@ -3,7 +3,11 @@
 //!
 //! The peak resident set (`VmHWM`) only ever grows, so before each run it is reset by
 //! writing `5` to `/proc/self/clear_refs` (Linux 4.0 and later); a sampler thread reads
-//! `Threads` every few milliseconds while the run goes on. With the mock API in a child
+//! `Threads` every few milliseconds while the run goes on. Memory an earlier run freed
+//! stays resident in the allocator's arenas (glibc keeps it for reuse), which would
+//! hide the next run's own needs, so before the reset the allocator is asked to give
+//! it back (`malloc_trim`, glibc only). Some of it stays (pages the allocator cannot
+//! release): `rss_before_mib` says how much, and only growth above it is this run's. With the mock API in a child
 //! process (the default) the figures are the client's alone; in-process they include
 //! the server's.
 //!
@@ -15,13 +19,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How often the sampler reads the thread count.
 const SAMPLE_EVERY: Duration = Duration::from_millis(2);
 
 /// The client process's footprint during one run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Footprint {
     /// Resident memory when the run began, MiB.
     pub rss_before_mib: f64,
@@ -34,6 +38,7 @@ pub struct Footprint {
 impl Footprint {
     /// Runs `work` and measures it; the footprint is `None` where `/proc` cannot tell.
     pub fn measure<T>(work: impl FnOnce() -> T) -> (T, Option<Footprint>) {
+        release_freed_memory();
         let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
         let before = status_field("VmRSS:");
         if !reset || before.is_none() {
@@ -66,6 +71,15 @@ impl Footprint {
     /// Peak minus the memory held before the run, MiB.
     pub fn growth_mib(&self) -> f64 {
         (self.peak_rss_mib - self.rss_before_mib).max(0.0)
+    }
+}
+
+/// Asks the allocator to return freed memory to the kernel.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas; it takes no pointers from us.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

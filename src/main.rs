@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve(args),
         Command::Claims(args) => commands::claims(args),
         Command::Sweep(args) => commands::sweep(args),
+        Command::Point(args) => commands::point(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

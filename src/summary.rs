@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::attribution::Attribution;
 use crate::footprint::Footprint;
@@ -19,7 +19,7 @@ use crate::server::ledger::ServerSummary;
 use crate::strategy::{self, ClientReuse, HttpVersion, Strategy};
 
 /// One run, in figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     /// The strategy's name.
     pub strategy: Strategy,
@@ -40,7 +40,7 @@ pub struct RunSummary {
     /// How the client ran: OS threads, or the tokio runtime's flavour and workers.
     pub execution: String,
     /// Where the mock API ran.
-    pub server_placement: &'static str,
+    pub server_placement: String,
     /// Worker threads of the mock API's runtime.
     pub server_workers: usize,
     /// The HTTP server behind the mock API (`fanout` or `wiremock`).
@@ -62,7 +62,7 @@ pub struct RunSummary {
     /// Finished requests per second of wall time.
     pub throughput_rps: f64,
     /// How requests ended: outcome name to count; the counts sum to `n`.
-    pub outcomes: BTreeMap<&'static str, u64>,
+    pub outcomes: BTreeMap<String, u64>,
     /// Client-side latency of requests that ended on their own.
     pub latency_ms: Percentiles,
     /// Client start to server arrival, per request: how long the request took to get
@@ -90,7 +90,7 @@ pub struct RunSummary {
 /// request" ignores that every request needs its own connection; the machine opens
 /// them at a measured rate, so n requests cannot all reach the server before
 /// `n / rate` has passed.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CalibratedLimit {
     /// The slowest delay, ms: the wall the tutorials promise.
     pub delay_ms: f64,
@@ -124,7 +124,7 @@ impl CalibratedLimit {
 }
 
 /// Where the wall time went: the moments that bound each phase of the run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Milestones {
     /// The client began its last request (after any permit wait).
     pub last_start: f64,
@@ -139,7 +139,7 @@ pub struct Milestones {
 }
 
 /// The delays the server actually gave in one run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DelayTotals {
     /// Sum of every delay given.
     pub sum: f64,
@@ -186,7 +186,7 @@ impl RunSummary {
             client: scenario.client.reuse,
             http: scenario.client.http,
             execution: strategy::execution_model(strategy, &scenario.client),
-            server_placement: output.placement,
+            server_placement: output.placement.to_string(),
             server_workers: scenario.server_workers,
             server_engine: scenario.engine,
             seed: scenario.seed,
@@ -195,7 +195,11 @@ impl RunSummary {
             efficiency: (wall_ms > 0.0 && modelled(output)).then(|| prediction.wall_ms / wall_ms),
             calibration: output.calibration,
             throughput_rps: m.throughput(),
-            outcomes: m.outcomes(),
+            outcomes: m
+                .outcomes()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             latency_ms: m.latency(),
             send_lag_ms: send_lag(output),
             delays_ms: delays,

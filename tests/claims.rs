@@ -30,7 +30,7 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
         footprint: None,
     };
     let mut outcomes = BTreeMap::new();
-    outcomes.insert("ok", n);
+    outcomes.insert("ok".to_string(), n);
     let summary = RunSummary {
         strategy,
         n,
@@ -41,7 +41,7 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
         client: ClientReuse::Shared,
         http: HttpVersion::Http1,
         execution: "test".to_string(),
-        server_placement: "in-process",
+        server_placement: "in-process".to_string(),
         server_workers: 2,
         server_engine: Engine::Fanout,
         seed: 1,
@@ -343,12 +343,12 @@ fn slowest_request_rule_refutes_a_wall_far_above_the_slowest_delay() {
 fn partial_failure_rule_needs_the_others_to_answer_unslowed() {
     let ok = ran("all succeed", Strategy::AsyncConcurrent, 3, 52.0, 52.0);
     let mut one_fails = ran("one fails", Strategy::AsyncConcurrent, 3, 53.0, 52.0);
-    one_fails.summary.outcomes.insert("ok", 2);
-    one_fails.summary.outcomes.insert("http_5xx", 1);
+    one_fails.summary.outcomes.insert("ok".to_string(), 2);
+    one_fails.summary.outcomes.insert("http_5xx".to_string(), 1);
     let judged = behaviour::partial_failure(&[ok.clone(), one_fails.clone()]);
     assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
-    one_fails.summary.outcomes.insert("ok", 0);
-    one_fails.summary.outcomes.insert("http_5xx", 3);
+    one_fails.summary.outcomes.insert("ok".to_string(), 0);
+    one_fails.summary.outcomes.insert("http_5xx".to_string(), 3);
     assert_eq!(
         behaviour::partial_failure(&[ok, one_fails]).verdict,
         Verdict::Refuted
@@ -367,8 +367,8 @@ fn the_compare_table_prints_the_same_way_every_time() {
     let seq = ran("sequential", Strategy::SyncSequential, 10, 1016.0, 1012.0);
     let mut conc = ran("concurrent", Strategy::AsyncConcurrent, 10, 104.0, 103.0);
     conc.summary.server.peak_in_flight = 10;
-    conc.summary.outcomes.insert("ok", 9);
-    conc.summary.outcomes.insert("http_5xx", 1);
+    conc.summary.outcomes.insert("ok".to_string(), 9);
+    conc.summary.outcomes.insert("http_5xx".to_string(), 1);
     let mut out = Vec::new();
     fanout::report::table::write_compare(&mut out, &[seq.summary, conc.summary]).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());

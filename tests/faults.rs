@@ -34,8 +34,8 @@ fn with_fault(strategy: Strategy, n: u64, fault: Fault) -> Scenario {
     s
 }
 
-fn kinds(s: &RunSummary) -> Vec<&'static str> {
-    s.outcomes.keys().copied().collect()
+fn kinds(s: &RunSummary) -> Vec<&str> {
+    s.outcomes.keys().map(String::as_str).collect()
 }
 
 #[test]

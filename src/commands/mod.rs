@@ -13,7 +13,7 @@ pub use claims::claims;
 pub use compare::compare;
 pub use run::run;
 pub use serve::serve;
-pub use sweep::sweep;
+pub use sweep::{point, sweep};
 
 use crate::cli::{FaultArgs, ScenarioArgs, ServerPlacement};
 use crate::error::Error;

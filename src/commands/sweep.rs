@@ -21,6 +21,68 @@ struct SweepJson<'a> {
     points: &'a [Point],
 }
 
+/// Sweep-only options, each followed by its value, left out of a point's arguments.
+const SWEEP_OPTIONS: [&str; 5] = ["--strategies", "--over", "--range", "--points", "--out"];
+
+/// One point, run in this process (started by [`sweep`] as `fanout point ...`); prints
+/// its summary as JSON.
+pub fn point(args: &crate::cli::PointArgs) -> Result<(), Error> {
+    let base = super::scenario(&args.scenario, args.strategy)?;
+    let scenario = sweep::at(&base, args.over, args.value);
+    scenario.validate()?;
+    let placement = super::placement(&args.scenario)?;
+    let output = run_fresh(&scenario, &placement, Default::default())?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, &RunSummary::from_output(&output))
+        .map_err(std::io::Error::from)
+        .and_then(|_| writeln!(out))
+        .map_err(|e| Error::io("writing the point", e))
+}
+
+/// The scenario flags this sweep was started with: its own arguments without the
+/// subcommand and the sweep-only options.
+fn scenario_flags() -> Vec<String> {
+    let mut flags = Vec::new();
+    let mut args = std::env::args().skip_while(|a| a != "sweep").skip(1);
+    while let Some(arg) = args.next() {
+        let name = arg.split('=').next().unwrap_or_default();
+        if SWEEP_OPTIONS.contains(&name) {
+            if !arg.contains('=') {
+                args.next();
+            }
+        } else if arg != "--json" {
+            flags.push(arg);
+        }
+    }
+    flags
+}
+
+/// Runs one point in a fresh `fanout point` process and reads its summary back.
+fn run_point(strategy: crate::Strategy, over: SweepOver, value: u64) -> Result<RunSummary, Error> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("finding the fanout executable", e))?;
+    let over_name = match over {
+        SweepOver::N => "n",
+        SweepOver::Limit => "limit",
+    };
+    let output = std::process::Command::new(exe)
+        .arg("point")
+        .args(scenario_flags())
+        .args(["--strategy", strategy.name(), "--over", over_name])
+        .args(["--value", &value.to_string(), "--json"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::io("starting a sweep point", e))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Error::Server(format!(
+            "the point {strategy} at {over_name}={value} failed: {}",
+            stderr.trim()
+        )));
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| Error::Server(format!("reading the point {strategy} at {value}: {e}")))
+}
+
 /// Runs the sweep and reports it.
 pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
     if args.scenario.target.is_some() {
@@ -47,8 +109,10 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
     let started = Instant::now();
     let mut points = Vec::with_capacity(plan.len());
     for (value, scenario) in &plan {
-        let output = run_fresh(scenario, &placement, Default::default())?;
-        let point = Point::new(*value, scenario, RunSummary::from_output(&output));
+        // Each point in a process of its own: memory a point freed stays resident in
+        // the allocator, and would be counted against the next one.
+        let summary = run_point(scenario.strategy, args.over, *value)?;
+        let point = Point::new(*value, scenario, summary);
         if !args.scenario.json {
             eprintln!(
                 "{:<18} {over}={value:<7} wall {:>8}  promise {:>8}  efficiency {:.2}",

@@ -46,6 +46,7 @@ pub fn series(points: &[Point]) -> Vec<SweepSeries> {
             model_ms: point.summary.predicted_ms,
             promise_ms: point.promise_ms,
             throughput_rps: point.summary.throughput_rps,
+            peak_rss_mib: point.summary.client_footprint.map(|f| f.peak_rss_mib),
         });
     }
     for s in &mut out {
@@ -117,7 +118,7 @@ pub fn markdown(points: &[Point], settings: &SweepSettings) -> String {
     let _ = writeln!(md, "\nRegenerate with `{}`.\n", settings.command);
     let _ = writeln!(
         md,
-        "![Wall time, efficiency and throughput across the sweep](sweep.svg)\n"
+        "![Wall time, efficiency, throughput and the client's peak memory across the sweep](sweep.svg)\n"
     );
     let _ = writeln!(md, "## Knees\n");
     for line in knees(points, &settings.over) {

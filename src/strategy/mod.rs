@@ -31,13 +31,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::measure::Sample;
 use crate::scenario::{ClientOptions, PlannedRequest};
 
 /// How a run makes its requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     /// ureq, one request after another.
@@ -133,7 +133,7 @@ impl std::fmt::Display for Strategy {
 }
 
 /// One client for every call, or a fresh one per call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientReuse {
     /// One client (one connection pool) for the whole run.
@@ -143,7 +143,7 @@ pub enum ClientReuse {
 }
 
 /// The HTTP version the client speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 pub enum HttpVersion {
     /// HTTP/1.1: one request at a time per connection.
     #[value(name = "1")]

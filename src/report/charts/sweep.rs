@@ -1,7 +1,8 @@
 //! A sweep: one strategy (or a few) over a range of n or of a limit, each point a fresh
-//! run. Three panels share a log x axis of the swept value: wall time (measured points,
+//! run. Four panels share a log x axis of the swept value: wall time (measured points,
 //! the model dashed, the tutorials' promise dotted), efficiency against the promise
-//! with the 0.9 line and the knee marked, and throughput.
+//! with the 0.9 line and the knee marked, throughput, and the client's peak memory
+//! (threads against tasks, when both are swept).
 
 use std::ops::Range;
 
@@ -28,6 +29,8 @@ pub struct SweepPoint {
     pub promise_ms: f64,
     /// Finished requests per second.
     pub throughput_rps: f64,
+    /// The client process's peak resident memory, MiB, where measured.
+    pub peak_rss_mib: Option<f64>,
 }
 
 /// One strategy across the sweep.
@@ -105,10 +108,15 @@ pub fn sweep(title: &str, x_desc: &str, series: &[SweepSeries]) -> Result<String
         .fold(1.1, f64::max)
         .min(2.0);
     let rps_y = scale::log_range(flat(&throughput).iter().map(|p| p.1));
+    let memory: Vec<_> = series
+        .iter()
+        .map(|s| curve(&s.points, |p| p.peak_rss_mib.unwrap_or(f64::NAN)))
+        .collect();
+    let memory_y = scale::log_range(flat(&memory).iter().map(|p| p.1));
     let empty = wall_all.is_empty();
 
-    frame::render((1200, frame::HEIGHT), title, &legend, |area| {
-        let panels = area.split_evenly((1, 3));
+    frame::render((1100, 2 * frame::HEIGHT), title, &legend, |area| {
+        let panels = area.split_evenly((2, 2));
         // Wall time.
         let mut chart = log_panel(
             &panels[0],
@@ -166,6 +174,22 @@ pub fn sweep(title: &str, x_desc: &str, series: &[SweepSeries]) -> Result<String
         )?;
         for (i, points) in throughput.iter().enumerate() {
             measured(&mut chart, points, frame::series_colour(i))?;
+        }
+        // Client memory.
+        let title = "client peak memory";
+        let mut chart = log_panel(
+            &panels[3],
+            title,
+            "peak RSS (MiB, log)",
+            x_desc,
+            &x,
+            memory_y,
+        )?;
+        for (i, points) in memory.iter().enumerate() {
+            measured(&mut chart, points, frame::series_colour(i))?;
+        }
+        if memory.iter().all(Vec::is_empty) {
+            frame::no_data(&chart.plotting_area().strip_coord_spec())?;
         }
         Ok(())
     })
@@ -253,6 +277,7 @@ mod tests {
             model_ms: wall_ms * 0.98,
             promise_ms: 100.0,
             throughput_rps: x / wall_ms * 1e3,
+            peak_rss_mib: Some(8.0 + x / 100.0),
         }
     }
 
@@ -271,6 +296,7 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("knee: 10000"), "the knee is labelled");
         assert!(svg.contains("throughput") && svg.contains("wall time"));
+        assert!(svg.contains("client peak memory"));
     }
 
     #[test]
