@@ -33,9 +33,41 @@ pub enum Command {
     /// Run strategies over a range of n or of a limit, a fresh server per point, and
     /// find where "as fast as the slowest request" stops holding.
     Sweep(SweepArgs),
+    /// Run the tutorials' own clients (Python: requests, httpx, aiohttp) beside fanout's
+    /// strategies on the same mock API; skipped with a message where Python is missing.
+    Peers(PeersArgs),
     /// Internal: one point of a sweep, in a process of its own, printed as JSON.
     #[command(hide = true)]
     Point(PointArgs),
+}
+
+/// `fanout peers`.
+#[derive(Debug, Args)]
+pub struct PeersArgs {
+    /// Requests in the concurrent scenario.
+    #[arg(short = 'n', long = "requests", default_value = "1000", value_parser = parse_count)]
+    pub n: u64,
+    /// The server's delay in the concurrent scenario.
+    #[arg(long, default_value = "500ms", value_parser = parse_latency, allow_hyphen_values = true)]
+    pub delay: Latency,
+    /// The limit of the limited patterns (semaphores, connector limits, thread pools).
+    #[arg(long, default_value = "100", value_parser = parse_count_usize)]
+    pub limit: usize,
+    /// Requests in the one-after-another scenario.
+    #[arg(long, default_value = "10", value_parser = parse_count)]
+    pub sequential_n: u64,
+    /// The server's delay in the one-after-another scenario.
+    #[arg(long, default_value = "100ms", value_parser = parse_latency, allow_hyphen_values = true)]
+    pub sequential_delay: Latency,
+    /// Seed of the server's latency draws.
+    #[arg(long, default_value = "1")]
+    pub seed: u64,
+    /// Write README.md and the charts to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print {"runs": [{"label", "summary"}, ...]} instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `fanout point`: what `sweep` starts once per point, so that each point's memory and

@@ -20,6 +20,7 @@
 //!   measured by [`calibrate`]'s short probes.
 //! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
 //! - [`sweep`]: one scenario over a range of n or of a limit, and its knee.
+//! - [`peers`]: the tutorials' Python clients run against the same mock API.
 //! - [`news`]: chapter 7's news aggregator (async and sync), its mock sources and
 //!   its SQLite store.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
@@ -46,6 +47,7 @@ pub mod footprint;
 pub mod measure;
 pub mod model;
 pub mod news;
+pub mod peers;
 pub mod redact;
 pub mod report;
 pub mod run;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Claims(args) => commands::claims(args),
         Command::Sweep(args) => commands::sweep(args),
         Command::Point(args) => commands::point(args),
+        Command::Peers(args) => commands::peers(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

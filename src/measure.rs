@@ -65,7 +65,12 @@ impl Outcome {
         }
     }
 
-    /// The name used in JSON and tables.
+    /// The outcome a name in JSON or a table stands for.
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == name)
+    }
+
+    /// The name used in tables and JSON.
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",

@@ -172,6 +172,7 @@ class Recorder:
         self.n = n
         self.deadline_s = deadline_s
         self.t0_ns: Optional[int] = None
+        self.t0_unix_us: Optional[int] = None
         self.start_ns: list[Optional[int]] = [None] * n
         self.end_ns: list[Optional[int]] = [None] * n
         self.status: list[Optional[int]] = [None] * n
@@ -179,7 +180,9 @@ class Recorder:
         self.stop_ns: Optional[int] = None
 
     def begin(self) -> None:
-        """The run's start: every time in the report is measured from here."""
+        """The run's start: every time in the report is measured from here. The same
+        moment on the wall clock lets fanout line the record up with its ledger."""
+        self.t0_unix_us = time.time_ns() // 1000
         self.t0_ns = time.perf_counter_ns()
 
     def now_ns(self) -> int:
@@ -248,6 +251,7 @@ class Recorder:
             "peer": peer,
             "library": library,
             "python": platform.python_version(),
+            "started_unix_us": self.t0_unix_us,
             "n": self.n,
             "limit": limit,
             **extra,

@@ -3,6 +3,7 @@
 
 mod claims;
 mod compare;
+mod peers;
 mod progress;
 mod run;
 mod serve;
@@ -11,6 +12,7 @@ mod target;
 
 pub use claims::claims;
 pub use compare::compare;
+pub use peers::peers;
 pub use run::run;
 pub use serve::serve;
 pub use sweep::{point, sweep};

@@ -6,10 +6,12 @@
 //! - [`chart_data`]: a run's samples and ledger as chart series;
 //! - [`claims_report`]: the claims table and `reports/README.md`;
 //! - [`sweep_report`]: a sweep's table, knees and chart;
+//! - [`peers_report`]: fanout beside the Python peers;
 //! - JSON is [`crate::summary::RunSummary`] serialised as it is (see the README's schema).
 
 pub mod chart_data;
 pub mod charts;
 pub mod claims_report;
+pub mod peers_report;
 pub mod sweep_report;
 pub mod table;

@@ -1,0 +1,155 @@
+//! `fanout peers`: the Python peers and fanout's strategies on the same two scenarios
+//! (everything at once, and one after another), a fresh mock API each, one table.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::progress::Progress;
+use crate::cli::PeersArgs;
+use crate::error::Error;
+use crate::peers::{self, Python};
+use crate::report::peers_report::{self, Row};
+use crate::run::run_fresh;
+use crate::scenario::Scenario;
+use crate::server::profile::Profile;
+use crate::strategy::Strategy;
+use crate::summary::RunSummary;
+
+#[derive(Serialize)]
+struct Runs<'a> {
+    runs: &'a [Row],
+}
+
+/// Sets the peers up, runs both scenarios, prints (and with `--out` writes) the result.
+pub fn peers(args: &PeersArgs) -> Result<(), Error> {
+    let concurrent = scenario(args.n, Profile::single(args.delay), args);
+    let sequential = scenario(
+        args.sequential_n,
+        Profile::single(args.sequential_delay),
+        args,
+    );
+    concurrent.validate()?;
+    sequential.validate()?;
+    let placement = super::placement_of(crate::cli::ServerPlacement::Child)?;
+    crate::run::ensure_descriptors(&concurrent, &placement)?;
+    let python = match Python::set_up(&repository_root()) {
+        Ok(python) => python,
+        Err(peers::Skipped(why)) => {
+            eprintln!("Python peers skipped: {why}");
+            return Ok(());
+        }
+    };
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    for (scenario, rust, python_peers) in [
+        (
+            &concurrent,
+            &[
+                Strategy::AsyncConcurrent,
+                Strategy::AsyncSemaphore,
+                Strategy::SyncThreads,
+            ][..],
+            &peers::CONCURRENT[..],
+        ),
+        (
+            &sequential,
+            &[Strategy::SyncSequential, Strategy::AsyncSequential][..],
+            &peers::SEQUENTIAL[..],
+        ),
+    ] {
+        for strategy in rust {
+            let mut scenario = scenario.clone();
+            scenario.strategy = *strategy;
+            let progress = Progress::start(strategy.name(), scenario.n, !args.json);
+            let output = run_fresh(&scenario, &placement, progress.completed.clone())?;
+            drop(progress);
+            rows.push(Row::new(format!("fanout {strategy}"), "rust", output));
+        }
+        for peer in python_peers {
+            if !args.json {
+                eprintln!("{} (n={}) ...", peer.label, scenario.n);
+            }
+            let run = peers::run(&python, peer, scenario, &placement)?;
+            let library = format!("{}, Python {}", run.record.library, run.record.python);
+            rows.push(Row::new(run.label, &library, run.output));
+        }
+    }
+    let total_s = started.elapsed().as_secs_f64();
+    if let Some(dir) = &args.out {
+        write_report(dir, &rows, args, total_s)?;
+    }
+    let mut out = std::io::stdout().lock();
+    let printed = if args.json {
+        serde_json::to_writer(&mut out, &Runs { runs: &rows })
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(out))
+    } else {
+        peers_report::write_table(&mut out, &rows)
+            .and_then(|_| writeln!(out, "\n{}", peers_report::verdict(&rows).replace("**", "")))
+    };
+    printed.map_err(|e| Error::io("writing the report", e))
+}
+
+fn scenario(n: u64, profile: Profile, args: &PeersArgs) -> Scenario {
+    let mut scenario = Scenario::new(profile, n, Strategy::AsyncConcurrent);
+    scenario.seed = args.seed;
+    scenario.client.limit = args.limit;
+    scenario.client.threads = args.limit.min(crate::scenario::MAX_THREADS);
+    scenario
+}
+
+/// The repository the peers live in: the working directory when it holds them, else
+/// the one this binary was built from.
+fn repository_root() -> PathBuf {
+    let here = PathBuf::from(".");
+    if here.join("peers/python/setup.sh").is_file() {
+        here
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+}
+
+fn write_report(
+    dir: &std::path::Path,
+    rows: &[Row],
+    args: &PeersArgs,
+    total_s: f64,
+) -> Result<(), Error> {
+    let files = peers_report::charts(rows).map_err(|e| Error::Report(e.to_string()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    for (name, svg) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, svg)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    let settings = peers_report::Settings {
+        machine: super::claims::machine(),
+        date: super::claims::utc_now(),
+        total_s,
+        command: format!(
+            "cargo run --release -- peers -n {} --delay {} --limit {} --out {}",
+            args.n,
+            args.delay,
+            args.limit,
+            dir.display()
+        ),
+    };
+    let readme = dir.join("README.md");
+    std::fs::write(&readme, peers_report::markdown(rows, &settings, &files))
+        .map_err(|e| Error::io(format!("writing {}", readme.display()), e))
+}
+
+impl Row {
+    fn new(label: String, library: &str, output: crate::run::RunOutput) -> Row {
+        Row {
+            label,
+            library: library.to_string(),
+            summary: RunSummary::from_output(&output),
+            output,
+        }
+    }
+}

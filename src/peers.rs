@@ -1,0 +1,322 @@
+//! Peers: the tutorials' own client patterns, in Python (`peers/python/`), run against
+//! the same mock API as fanout's strategies and measured the same way.
+//!
+//! Each peer is a small program that makes `n` requests to `GET {url}/items?seq=i` and
+//! prints one JSON object: its library, its wall time and one `[seq, start_ms, end_ms,
+//! status, outcome]` row per request. Here that record becomes [`Sample`]s, the server's
+//! ledger is read as for any run, and the two together give a [`RunSummary`] like every
+//! other: the same wall, the same outcomes, the same server-side counts. A peer's model
+//! is its pattern's schedule (all at once, a limit, one after another) with no overheads,
+//! the tutorials' promise: its efficiency says what the client itself cost.
+//!
+//! The peers run from a virtual environment with pinned versions that
+//! `peers/python/setup.sh` creates; where Python is missing, the set-up says so and
+//! the peers are skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::measure::{Measurements, Outcome, Sample};
+use crate::model::Calibration;
+use crate::run::RunOutput;
+use crate::scenario::Scenario;
+use crate::server::{MockApi, Placement, ServerConfig};
+use crate::strategy::Strategy;
+use crate::summary::RunSummary;
+
+/// One Python peer and the pattern it stands for.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    /// Its name in tables.
+    pub label: &'static str,
+    /// The script, in `peers/python/`.
+    pub script: &'static str,
+    /// Extra arguments (a pool size, say).
+    pub args: &'static [&'static str],
+    /// fanout's strategy with the same schedule, for the model.
+    pub schedule: Strategy,
+    /// Whether the peer takes the scenario's `--limit`.
+    pub limited: bool,
+}
+
+/// The peers that fetch everything at once or under a limit.
+pub const CONCURRENT: [Peer; 6] = [
+    Peer {
+        label: "python aiohttp (no limit)",
+        script: "aiohttp_connector.py",
+        args: &["--limit", "0"],
+        schedule: Strategy::AsyncConcurrent,
+        limited: false,
+    },
+    Peer {
+        label: "python aiohttp TCPConnector(limit)",
+        script: "aiohttp_connector.py",
+        args: &[],
+        schedule: Strategy::AsyncSemaphore,
+        limited: true,
+    },
+    Peer {
+        label: "python httpx gather (default pool: 100)",
+        script: "httpx_gather.py",
+        args: &["--max-connections", "100", "--max-keepalive", "20"],
+        schedule: Strategy::AsyncSemaphore,
+        limited: false,
+    },
+    Peer {
+        label: "python httpx gather (no pool limit)",
+        script: "httpx_gather.py",
+        args: &[],
+        schedule: Strategy::AsyncConcurrent,
+        limited: false,
+    },
+    Peer {
+        label: "python httpx TaskGroup",
+        script: "httpx_taskgroup.py",
+        args: &[],
+        schedule: Strategy::AsyncConcurrent,
+        limited: false,
+    },
+    Peer {
+        label: "python httpx Semaphore(limit)",
+        script: "httpx_semaphore.py",
+        args: &[],
+        schedule: Strategy::AsyncSemaphore,
+        limited: true,
+    },
+];
+
+/// The peer that fetches one after another.
+pub const SEQUENTIAL: [Peer; 1] = [Peer {
+    label: "python requests (Session)",
+    script: "requests_sequential.py",
+    args: &[],
+    schedule: Strategy::SyncSequential,
+    limited: false,
+}];
+
+/// Where the peers and their environment are.
+#[derive(Debug, Clone)]
+pub struct Python {
+    /// `peers/python/`.
+    pub scripts: PathBuf,
+    /// The virtual environment's interpreter.
+    pub interpreter: PathBuf,
+}
+
+/// What the set-up said when the peers cannot run here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped(pub String);
+
+impl Python {
+    /// Runs `peers/python/setup.sh` under `root` (creating the virtual environment the
+    /// first time); `Err(Skipped)` when Python or the packages are not available.
+    pub fn set_up(root: &Path) -> Result<Python, Skipped> {
+        let scripts = root.join("peers/python");
+        let setup = scripts.join("setup.sh");
+        if !setup.is_file() {
+            return Err(Skipped(format!("{} not found", setup.display())));
+        }
+        let output = Command::new("bash")
+            .arg(&setup)
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Skipped(format!("running {}: {e}", setup.display())))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(Skipped(
+                stderr
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or("set-up failed")
+                    .to_string(),
+            ));
+        }
+        let venv =
+            std::env::var("FANOUT_PEERS_VENV").unwrap_or_else(|_| "target/peers-venv".to_string());
+        let venv = if Path::new(&venv).is_absolute() {
+            PathBuf::from(venv)
+        } else {
+            root.join(venv)
+        };
+        Ok(Python {
+            scripts,
+            interpreter: venv.join("bin/python"),
+        })
+    }
+}
+
+/// One peer's printed record, as far as fanout reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PeerRecord {
+    /// The peer's own name.
+    pub peer: String,
+    /// Its HTTP library and version.
+    pub library: String,
+    /// The Python version.
+    pub python: String,
+    /// `[seq, start_ms, end_ms, status, outcome]` per request.
+    pub samples: Vec<(u64, f64, f64, Option<u16>, String)>,
+    /// The run's start on the wall clock, µs since the Unix epoch.
+    #[serde(default)]
+    pub started_unix_us: Option<u64>,
+}
+
+/// A peer after it ran: its record and the summary fanout computes from it.
+#[derive(Debug, Clone)]
+pub struct PeerRun {
+    /// The table's label.
+    pub label: String,
+    /// What the peer printed.
+    pub record: PeerRecord,
+    /// The raw figures, for charts.
+    pub output: RunOutput,
+    /// The figures.
+    pub summary: RunSummary,
+}
+
+/// Runs `peer` against a fresh mock API for `scenario` (its profile, n, limit, seed).
+pub fn run(
+    python: &Python,
+    peer: &Peer,
+    scenario: &Scenario,
+    placement: &Placement,
+) -> Result<PeerRun, Error> {
+    let config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
+    let mut server = MockApi::start(&config, placement)?;
+    let deadline = scenario.deadline();
+    let mut command = Command::new(&python.interpreter);
+    command
+        .arg(python.scripts.join(peer.script))
+        .args(["--url", server.url(), "-n", &scenario.n.to_string()])
+        .args(["--deadline", &format!("{:.3}", deadline.as_secs_f64())])
+        .args(peer.args)
+        .stdin(Stdio::null());
+    if peer.limited {
+        command.args(["--limit", &scenario.client.limit.to_string()]);
+    }
+    let output = command
+        .output()
+        .map_err(|e| Error::io(format!("starting the peer {}", peer.script), e))?;
+    if !output.status.success() {
+        return Err(Error::Server(format!(
+            "the peer {} failed: {}",
+            peer.script,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let record: PeerRecord = serde_json::from_slice(&output.stdout)
+        .map_err(|e| Error::Server(format!("reading what {} printed: {e}", peer.script)))?;
+    let ledger = server.ledger()?;
+    let mut modelled = scenario.clone();
+    modelled.strategy = peer.schedule;
+    if !peer.limited && peer.schedule == Strategy::AsyncSemaphore {
+        // httpx's default pool: 100 connections, whatever the scenario's limit.
+        modelled.client.limit = 100;
+    }
+    let output = RunOutput {
+        measurements: measurements(&record, scenario.n, &ledger)?,
+        scenario: modelled,
+        ledger,
+        placement: placement.name(),
+        calibration: Calibration::default(),
+        footprint: None,
+    };
+    Ok(PeerRun {
+        label: peer.label.to_string(),
+        summary: RunSummary::from_output(&output),
+        record,
+        output,
+    })
+}
+
+/// The peer's rows as samples, every request of `0..n` exactly once.
+fn measurements(
+    record: &PeerRecord,
+    n: u64,
+    ledger: &crate::server::ledger::LedgerRecord,
+) -> Result<Measurements, Error> {
+    let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1e3);
+    let mut samples = Vec::with_capacity(record.samples.len());
+    for (seq, start, end, status, outcome) in &record.samples {
+        let outcome = Outcome::from_name(outcome).ok_or_else(|| {
+            Error::Server(format!(
+                "{} reported an unknown outcome '{outcome}'",
+                record.peer
+            ))
+        })?;
+        samples.push(Sample {
+            seq: *seq,
+            endpoint: 0,
+            start: ms(*start),
+            end: ms(*end),
+            outcome,
+            status: *status,
+            bytes: 0,
+            attempts: u32::from(outcome != Outcome::Cancelled),
+        });
+    }
+    let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
+    // Without the peer's own wall-clock start, the first arrival stands in for it.
+    let started = record.started_unix_us.unwrap_or_else(|| {
+        ledger
+            .entries
+            .iter()
+            .map(|e| e.arrival_us)
+            .min()
+            .unwrap_or(0)
+    });
+    let measurements = Measurements::new(samples, wall, started);
+    measurements
+        .check_accounting(n)
+        .map_err(|why| Error::Server(format!("{}: {why}", record.peer)))?;
+    Ok(measurements)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ledger::LedgerRecord;
+
+    fn record(rows: Vec<(u64, f64, f64, Option<u16>, &str)>) -> PeerRecord {
+        PeerRecord {
+            peer: "python-test".to_string(),
+            library: "test 1.0".to_string(),
+            python: "3.11".to_string(),
+            samples: rows
+                .into_iter()
+                .map(|(seq, start, end, status, outcome)| {
+                    (seq, start, end, status, outcome.to_string())
+                })
+                .collect(),
+            started_unix_us: Some(1_000_000),
+        }
+    }
+
+    #[test]
+    fn a_peer_record_becomes_samples_with_every_request_once() {
+        let rows = vec![
+            (0, 0.0, 10.5, Some(200), "ok"),
+            (1, 0.2, 30.0, None, "timeout"),
+        ];
+        let m = measurements(&record(rows), 2, &LedgerRecord::default()).unwrap();
+        assert_eq!(m.samples.len(), 2);
+        assert_eq!(m.wall, Duration::from_micros(30_000));
+        assert_eq!(m.samples[1].outcome, Outcome::Timeout);
+        assert_eq!(m.started_unix_us, 1_000_000);
+    }
+
+    #[test]
+    fn a_record_missing_a_request_or_naming_no_outcome_is_refused() {
+        let short = record(vec![(0, 0.0, 1.0, Some(200), "ok")]);
+        assert!(measurements(&short, 2, &LedgerRecord::default()).is_err());
+        let odd = record(vec![(0, 0.0, 1.0, Some(200), "fine")]);
+        let why = measurements(&odd, 1, &LedgerRecord::default()).unwrap_err();
+        assert!(why.to_string().contains("unknown outcome"));
+    }
+}

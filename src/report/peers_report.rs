@@ -1,0 +1,233 @@
+//! The peers report: fanout's strategies and the tutorials' Python clients on the same
+//! scenarios, one table, the verdict on "fanout is no slower than the fastest peer",
+//! and charts (latency percentiles; a timeline of the fastest and slowest clients).
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::chart_data::{latency_row, timeline_run};
+use super::charts::{self, ChartError};
+use super::table::{count_or_na, human_ms};
+use crate::model::{self, Calibration};
+use crate::run::RunOutput;
+use crate::strategy::Strategy;
+use crate::summary::RunSummary;
+
+/// One client's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// `fanout async-concurrent`, `python aiohttp (no limit)`, ...
+    pub label: String,
+    /// `rust`, or the Python library and version.
+    pub library: String,
+    /// The figures.
+    pub summary: RunSummary,
+    /// The raw run, for charts.
+    #[serde(skip)]
+    pub output: RunOutput,
+}
+
+impl Row {
+    fn is_rust(&self) -> bool {
+        self.library == "rust"
+    }
+
+    /// The tutorials' promise for this client's pattern: the model without overheads.
+    fn promise_ms(&self) -> f64 {
+        model::predict_scenario(&self.output.scenario, &Calibration::default()).wall_ms
+    }
+}
+
+/// What the report says about how it was made.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// CPUs, OS and kernel.
+    pub machine: String,
+    /// When it ran (UTC).
+    pub date: String,
+    /// How long it took, seconds.
+    pub total_s: f64,
+    /// The command that regenerates it.
+    pub command: String,
+}
+
+/// The terminal table, grouped by scenario (n).
+pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
+    let header = [
+        "client", "n", "wall", "promise", "eff", "p50", "p99", "ok", "conns", "peak",
+    ];
+    let cells: Vec<[String; 10]> = rows
+        .iter()
+        .map(|r| {
+            let s = &r.summary;
+            [
+                r.label.clone(),
+                s.n.to_string(),
+                human_ms(s.wall_ms),
+                human_ms(r.promise_ms()),
+                format!("{:.2}", r.promise_ms() / s.wall_ms.max(f64::MIN_POSITIVE)),
+                human_ms(s.latency_ms.p50),
+                human_ms(s.latency_ms.p99),
+                format!("{}/{}", s.ok(), s.n),
+                count_or_na(s.server.connections),
+                s.server.peak_in_flight.to_string(),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r[c].len())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |row: Vec<&str>| {
+        row.iter()
+            .enumerate()
+            .map(|(c, cell)| match c {
+                0 => format!("{cell:<w$}", w = widths[c]),
+                _ => format!("{cell:>w$}", w = widths[c]),
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in &cells {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    writeln!(
+        out,
+        "\npromise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum); eff = promise / wall; conns and peak are the server's own count"
+    )
+}
+
+/// fanout's `async-concurrent` against the fastest Python peer of the same scenario.
+pub fn verdict(rows: &[Row]) -> String {
+    let Some(fanout) = rows
+        .iter()
+        .find(|r| r.is_rust() && r.summary.strategy == Strategy::AsyncConcurrent)
+    else {
+        return "no async-concurrent run to compare".to_string();
+    };
+    let n = fanout.summary.n;
+    let fastest = rows
+        .iter()
+        .filter(|r| !r.is_rust() && r.summary.n == n && r.summary.ok() == n)
+        .min_by(|a, b| a.summary.wall_ms.total_cmp(&b.summary.wall_ms));
+    let Some(fastest) = fastest else {
+        return format!("no Python peer answered all {n} requests: nothing to compare");
+    };
+    let (f, p) = (fanout.summary.wall_ms, fastest.summary.wall_ms);
+    let held = f <= p;
+    format!(
+        "**{}**: at n = {n}, fanout async-concurrent took {} and the fastest Python peer, {} ({}), took {}: fanout {} by {:.2}x ({})",
+        if held {
+            "fanout is no slower than the fastest peer"
+        } else {
+            "fanout is slower than the fastest peer"
+        },
+        human_ms(f),
+        fastest.label,
+        fastest.library,
+        human_ms(p),
+        if held { "faster" } else { "slower" },
+        if held { p / f } else { f / p },
+        human_ms((p - f).abs()),
+    )
+}
+
+/// The report's charts: `(file name, svg)`.
+pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, ChartError> {
+    let mut files = Vec::new();
+    let latency: Vec<_> = rows
+        .iter()
+        .map(|r| latency_row(&r.label, &r.output))
+        .collect();
+    files.push((
+        "peers-latency.svg".to_string(),
+        charts::latency_percentiles("Latency per client, both scenarios", &latency)?,
+    ));
+    if let Some(first) = rows.first() {
+        let n = first.summary.n;
+        let mut same: Vec<&Row> = rows.iter().filter(|r| r.summary.n == n).collect();
+        same.sort_by(|a, b| a.summary.wall_ms.total_cmp(&b.summary.wall_ms));
+        let mut chosen: Vec<&Row> = Vec::new();
+        let fanout = same
+            .iter()
+            .find(|r| r.is_rust() && r.summary.strategy == Strategy::AsyncConcurrent);
+        let fastest_python = same.iter().find(|r| !r.is_rust());
+        let slowest_python = same.iter().rev().find(|r| !r.is_rust());
+        for row in [fanout, fastest_python, slowest_python]
+            .into_iter()
+            .flatten()
+        {
+            if !chosen.iter().any(|c| c.label == row.label) {
+                chosen.push(row);
+            }
+        }
+        let runs: Vec<_> = chosen
+            .iter()
+            .map(|r| timeline_run(&r.label, &r.output))
+            .collect();
+        files.push((
+            "peers-timeline.svg".to_string(),
+            charts::timeline(
+                &format!("n = {n}: fanout against the fastest and slowest Python peers"),
+                &runs,
+            )?,
+        ));
+    }
+    Ok(files)
+}
+
+/// The report's markdown.
+pub fn markdown(rows: &[Row], settings: &Settings, files: &[(String, String)]) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# fanout against the tutorials' Python clients\n");
+    let _ = writeln!(
+        md,
+        "The tutorials' own patterns, written fresh in Python (`peers/python/`: `requests`, `httpx` with `gather`, a `TaskGroup` and a semaphore, `aiohttp` with a `TCPConnector` limit), run against the same mock API as fanout's strategies, a fresh server each, and measured the same way: the client's record of each request joined with the server's ledger.\n"
+    );
+    let _ = writeln!(md, "{}\n", verdict(rows));
+    let _ = writeln!(md, "| setting | value |\n|---|---|");
+    let _ = writeln!(md, "| machine | {} |", settings.machine);
+    let _ = writeln!(md, "| run on | {} |", settings.date);
+    let _ = writeln!(md, "| took | {:.1} s |", settings.total_s);
+    let _ = writeln!(md, "\nRegenerate with `{}`.\n", settings.command);
+    let _ = writeln!(
+        md,
+        "| client | library | n | wall | promise | eff | p50 | p99 | ok | conns | server peak |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    for r in rows {
+        let s = &r.summary;
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {}/{} | {} | {} |",
+            r.label,
+            r.library,
+            s.n,
+            human_ms(s.wall_ms),
+            human_ms(r.promise_ms()),
+            r.promise_ms() / s.wall_ms.max(f64::MIN_POSITIVE),
+            human_ms(s.latency_ms.p50),
+            human_ms(s.latency_ms.p99),
+            s.ok(),
+            s.n,
+            count_or_na(s.server.connections),
+            s.server.peak_in_flight,
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\n*Promise* is the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum of the delays); *eff* = promise / wall. *conns* and *server peak* are the server's own count.\n"
+    );
+    for (name, _) in files {
+        let _ = writeln!(md, "![{name}]({name})\n");
+    }
+    md
+}
