@@ -188,6 +188,18 @@ fn write_report(
     let chart = dir.join("sweep.svg");
     std::fs::write(&chart, svg)
         .map_err(|e| Error::io(format!("writing {}", chart.display()), e))?;
+    let bars: Vec<_> = points
+        .iter()
+        .map(|p| {
+            let label = format!("{} {}={}", p.summary.strategy, settings.over, p.value);
+            crate::report::chart_data::phase_bar(&label, &p.summary)
+        })
+        .collect();
+    let title = "Where the last request's time went, per point";
+    let svg = charts::phases(title, &bars).map_err(|e| Error::Report(e.to_string()))?;
+    let chart = dir.join("phases.svg");
+    std::fs::write(&chart, svg)
+        .map_err(|e| Error::io(format!("writing {}", chart.display()), e))?;
     let readme = dir.join("README.md");
     std::fs::write(&readme, sweep_report::markdown(points, settings))
         .map_err(|e| Error::io(format!("writing {}", readme.display()), e))

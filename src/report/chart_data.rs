@@ -4,7 +4,7 @@
 use crate::run::RunOutput;
 use crate::server::ledger::LedgerEntry;
 
-use super::charts::{InFlightSeries, LatencyRow, RateSeries, TimelineBar, TimelineRun};
+use super::charts::{InFlightSeries, LatencyRow, PhaseBar, RateSeries, TimelineBar, TimelineRun};
 
 /// One lane per request, in `seq` order, from the client's samples.
 pub fn timeline_run(label: &str, output: &RunOutput) -> TimelineRun {
@@ -83,5 +83,20 @@ pub fn latency_row(label: &str, output: &RunOutput) -> LatencyRow {
         p90: p.p90,
         p99: p.p99,
         max: p.max,
+    }
+}
+
+/// The last request's phases, from a summary's attribution.
+pub fn phase_bar(label: &str, summary: &crate::summary::RunSummary) -> PhaseBar {
+    let c = &summary.attribution.critical;
+    PhaseBar {
+        label: label.to_string(),
+        phases: [
+            c.start_ms,
+            c.send_lag_ms,
+            c.delay_ms,
+            c.server_ms,
+            c.receive_ms,
+        ],
     }
 }

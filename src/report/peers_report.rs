@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::chart_data::{latency_row, timeline_run};
+use super::chart_data::{latency_row, phase_bar, timeline_run};
 use super::charts::{self, ChartError};
 use super::table::{count_or_na, human_ms};
 use crate::model::{self, Calibration};
@@ -151,6 +151,14 @@ pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, ChartError> {
     files.push((
         "peers-latency.svg".to_string(),
         charts::latency_percentiles("Latency per client, both scenarios", &latency)?,
+    ));
+    let bars: Vec<_> = rows
+        .iter()
+        .map(|r| phase_bar(&r.label, &r.summary))
+        .collect();
+    files.push((
+        "peers-phases.svg".to_string(),
+        charts::phases("Where each client's last request spent its time", &bars)?,
     ));
     if let Some(first) = rows.first() {
         let n = first.summary.n;

@@ -120,6 +120,11 @@ pub fn markdown(points: &[Point], settings: &SweepSettings) -> String {
         md,
         "![Wall time, efficiency, throughput and the client's peak memory across the sweep](sweep.svg)\n"
     );
+    let _ = writeln!(
+        md,
+        "Where each point's time went: the request that ended last (it sets the wall), split into the client's start, the send lag, the injected delay, the server's time beyond it, and the receive (see `src/attribution.rs`).\n"
+    );
+    let _ = writeln!(md, "![The last request's phases per point](phases.svg)\n");
     let _ = writeln!(md, "## Knees\n");
     for line in knees(points, &settings.over) {
         let _ = writeln!(md, "- {line}");

@@ -22,7 +22,8 @@
 //! - [`latency_percentiles`]: p50/p90/p99/max per strategy;
 //! - [`in_flight`]: requests in flight at the server over time;
 //! - [`requests_per_window`]: requests per 1 s window against a promised rate;
-//! - [`sweep`]: wall, efficiency and throughput across a swept n or limit, the knee marked.
+//! - [`sweep`]: wall, efficiency and throughput across a swept n or limit, the knee marked;
+//! - [`phases`]: where each run's last request spent its time, stacked.
 //!
 //! To read next: `frame.rs` (canvas, title, palette), `legend.rs` and `scale.rs` (axis
 //! ranges, number formats), then any one chart file; they all follow the same shape.
@@ -32,6 +33,7 @@ mod frame;
 mod in_flight;
 mod latency;
 mod legend;
+mod phases;
 mod rate;
 mod scale;
 mod scaling;
@@ -41,6 +43,7 @@ mod timeline;
 
 pub use in_flight::{InFlightSeries, in_flight};
 pub use latency::{LatencyRow, latency_percentiles};
+pub use phases::{PhaseBar, phases};
 pub use rate::{RateSeries, requests_per_window, requests_per_window_of};
 pub use scaling::{ScalingPoint, ScalingSeries, scaling};
 pub use speedup::{SpeedupGroup, speedup_bars};
