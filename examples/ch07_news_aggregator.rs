@@ -78,8 +78,11 @@ fn main() -> anyhow::Result<()> {
 
     steps.next("start a mock API with three news sources");
     let mocks = MockSource::classic_three();
+    // Each step gets a fresh mock API from this config: the same seed gives every
+    // source the same delays, so the steps compare like with like.
     let server_config = ServerConfig::new(mock::profile(&mocks), 7);
-    let mut server = MockApi::start(&server_config, &Placement::InProcess)?;
+    let start = || MockApi::start(&server_config, &Placement::InProcess);
+    let mut server = start()?;
     let sources = sources_on(server.url(), &mocks);
     for (source, mock) in sources.iter().zip(&mocks) {
         // The URL with its key shown as REDACTED, never the key itself.
@@ -106,14 +109,15 @@ fn main() -> anyhow::Result<()> {
         sum_ms / 1e3
     );
 
-    steps.next("all at once, with reqwest on tokio");
-    let before = entries.len();
+    steps.next("all at once, with reqwest on tokio (a fresh mock API, the same delays)");
+    let mut server = start()?;
+    let sources = sources_on(server.url(), &mocks);
     // ANCHOR: async
     let aggregator = Aggregator::new(TIMEOUT)?;
     let digest = runtime.block_on(aggregator.aggregate(&sources));
     // ANCHOR_END: async
     show(&digest);
-    let entries = new_entries(&mut server, before)?;
+    let entries = new_entries(&mut server, 0)?;
     let slowest_chain_ms = source_delays(&mocks, &entries)
         .iter()
         .zip(&mocks)
@@ -123,7 +127,7 @@ fn main() -> anyhow::Result<()> {
         })
         .fold(0.0, f64::max);
     println!(
-        "  took {}; the slowest source's chain (Hacker News: top stories, then its slowest story) is {:.2} s",
+        "  took {}; the slowest source's chain (its list, or for Hacker News the list plus its slowest story) is {:.2} s",
         seconds(digest.elapsed),
         slowest_chain_ms / 1e3
     );
@@ -159,6 +163,15 @@ fn main() -> anyhow::Result<()> {
     let mut limited = sources.clone();
     limited[2].per_second = Some(5);
     // ANCHOR_END: rate_limit
+    let server = start()?;
+    let limited: Vec<Source> = sources_on(server.url(), &mocks)
+        .into_iter()
+        .zip(&limited)
+        .map(|(fresh, wanted)| Source {
+            per_second: wanted.per_second,
+            ..fresh
+        })
+        .collect();
     let digest = runtime.block_on(aggregator.aggregate(&limited));
     show(&digest);
     // A burst of `rate` goes at once; each later request waits its turn, 1/rate apart.

@@ -373,3 +373,122 @@ fn the_compare_table_prints_the_same_way_every_time() {
     fanout::report::table::write_compare(&mut out, &[seq.summary, conc.summary]).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
+
+fn news_figures(two_phase_ms: (f64, f64), failed: usize) -> fanout::news::trial::NewsFigures {
+    fanout::news::trial::NewsFigures {
+        sources: 3,
+        failed,
+        articles: 30,
+        stored: None,
+        writes: Vec::new(),
+        predicted_ms: 0.0,
+        two_phase_ms: vec![two_phase_ms],
+    }
+}
+
+fn news_run(
+    label: &str,
+    strategy: Strategy,
+    wall: f64,
+    model: f64,
+    figures: fanout::news::trial::NewsFigures,
+) -> Ran {
+    let mut r = ran(label, strategy, 13, wall, model);
+    r.news = Some(figures);
+    r
+}
+
+#[test]
+fn the_news_speedup_is_reproduced_qualified_or_refuted_by_its_figures() {
+    use fanout::claims::news::aggregator_speedup;
+    let judge = |seq_wall: f64, conc_wall: f64, two_phase: (f64, f64), failed: usize| {
+        aggregator_speedup(&[
+            news_run(
+                "sequential",
+                Strategy::SyncSequential,
+                seq_wall,
+                seq_wall,
+                news_figures(two_phase, 0),
+            ),
+            news_run(
+                "concurrent",
+                Strategy::AsyncConcurrent,
+                conc_wall,
+                conc_wall,
+                news_figures(two_phase, failed),
+            ),
+        ])
+        .verdict
+    };
+    // The document's 4.6x, as modelled, Hacker News's two phases adding up.
+    assert_eq!(judge(2340.0, 510.0, (505.0, 500.0), 0), Verdict::Reproduced);
+    // As modelled, but 3.1x: the model explains a smaller figure.
+    assert_eq!(judge(1590.0, 510.0, (505.0, 500.0), 0), Verdict::Qualified);
+    // Hacker News finished before its own two delays: impossible, so refuted.
+    assert_eq!(judge(2340.0, 510.0, (300.0, 500.0), 0), Verdict::Refuted);
+    // A source failed: the run does not show the aggregation the claim is about.
+    assert_eq!(judge(2340.0, 510.0, (505.0, 500.0), 1), Verdict::Refuted);
+}
+
+#[test]
+fn serial_writes_need_saves_that_met_and_one_writer_at_a_time() {
+    use fanout::claims::news::serial_writes;
+    use fanout::news::store::Write;
+    let ms = Duration::from_millis;
+    let write = |asked, locked, committed| Write {
+        asked: ms(asked),
+        locked: ms(locked),
+        committed: ms(committed),
+        rows: 10,
+        inserted: 10,
+    };
+    let judge = |writes: Vec<Write>| {
+        let mut figures = news_figures((0.0, 0.0), 0);
+        figures.writes = writes;
+        figures.stored = Some(29);
+        serial_writes(&[news_run(
+            "concurrent + store",
+            Strategy::AsyncConcurrent,
+            1.0,
+            1.0,
+            figures,
+        )])
+        .verdict
+    };
+    // Asked together, held one after another.
+    assert_eq!(
+        judge(vec![write(0, 0, 5), write(0, 5, 9), write(1, 9, 12)]),
+        Verdict::Reproduced
+    );
+    // Never met: serial, but nothing was tested.
+    assert_eq!(
+        judge(vec![write(0, 0, 5), write(6, 6, 9)]),
+        Verdict::Qualified
+    );
+    // Two held the lock at once.
+    assert_eq!(
+        judge(vec![write(0, 0, 5), write(1, 2, 9)]),
+        Verdict::Refuted
+    );
+}
+
+#[test]
+fn twenty_sources_must_come_back_under_the_scaled_bound() {
+    use fanout::claims::news::twenty_sources;
+    let judge = |wall: f64, failed: usize| {
+        twenty_sources(
+            0.1,
+            &[news_run(
+                "concurrent",
+                Strategy::AsyncConcurrent,
+                wall,
+                wall,
+                news_figures((0.0, 0.0), failed),
+            )],
+        )
+        .verdict
+    };
+    assert_eq!(judge(150.0, 0), Verdict::Reproduced);
+    assert_eq!(judge(150.0, 2), Verdict::Qualified);
+    assert_eq!(judge(250.0, 0), Verdict::Refuted);
+}

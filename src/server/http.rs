@@ -53,11 +53,21 @@ pub(crate) struct ServerState {
     /// Arrival times (µs) of admitted requests in the last second, for
     /// `limits.max_per_second`. Only touched when that limit is set.
     recent: Mutex<VecDeque<u64>>,
+    /// Requests without a `seq` seen per endpoint: the nth of them draws the nth delay.
+    unnumbered: Vec<AtomicU64>,
 }
+
+/// Where the draw keys of requests without a `seq` start, far above any real seq.
+pub(crate) const UNNUMBERED_KEYS: u64 = u64::MAX / 2;
 
 impl ServerState {
     pub fn new(profile: Profile, seed: u64, ledger: Arc<Ledger>) -> ServerState {
         let padding = profile.endpoints.iter().map(padding).collect();
+        let unnumbered = profile
+            .endpoints
+            .iter()
+            .map(|_| AtomicU64::new(0))
+            .collect();
         ServerState {
             profile,
             seed,
@@ -66,6 +76,7 @@ impl ServerState {
             in_flight: AtomicU64::new(0),
             attempts: Mutex::new(HashMap::new()),
             recent: Mutex::new(VecDeque::new()),
+            unnumbered,
         }
     }
 
@@ -250,8 +261,11 @@ async fn answer(
     }
     let _held = held;
     let spec = &state.profile.endpoints[index];
-    // Without a seq, draw by arrival order: the nth request to reach the server.
-    let draw_key = seq.unwrap_or(u64::MAX / 2 + arrival_us);
+    // Without a seq, draw by arrival order: the nth such request to reach this endpoint
+    // gets the nth delay, so a seed gives the same delays run after run.
+    let draw_key = seq.unwrap_or_else(|| {
+        UNNUMBERED_KEYS + state.unnumbered[index].fetch_add(1, Ordering::Relaxed)
+    });
     let delay = spec.latency.draw(state.seed, index, draw_key);
     pending.entry.delay_us = delay.as_micros() as u64;
     let attempt = if spec.fault.counts_attempts() {

@@ -19,6 +19,7 @@
 //! that memory is bounded by one run's requests.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -53,17 +54,18 @@ struct LedgerResponder {
     seed: u64,
     padding: String,
     ledger: Arc<Ledger>,
+    /// Requests without a `seq` so far: the nth of them draws the nth delay.
+    unnumbered: AtomicU64,
 }
 
 impl Respond for LedgerResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let arrival_us = now_us();
         let seq = seq_of(request.url.query());
-        let delay = self.endpoint.latency.draw(
-            self.seed,
-            self.index,
-            seq.unwrap_or(u64::MAX / 2 + arrival_us),
-        );
+        let key = seq.unwrap_or_else(|| {
+            super::http::UNNUMBERED_KEYS + self.unnumbered.fetch_add(1, Ordering::Relaxed)
+        });
+        let delay = self.endpoint.latency.draw(self.seed, self.index, key);
         let delay_us = delay.as_micros() as u64;
         self.ledger.record(LedgerEntry {
             seq,
@@ -110,6 +112,7 @@ pub(super) fn start(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<Wiremo
                 seed: config.seed,
                 padding: padding(endpoint),
                 ledger: ledger.clone(),
+                unnumbered: AtomicU64::new(0),
             };
             let mock = Mock::given(method(endpoint.method.as_str()));
             let mock = if endpoint.path == "*" {
