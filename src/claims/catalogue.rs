@@ -540,7 +540,20 @@ pub fn catalogue() -> Vec<Claim> {
             section: "1, the async vision",
             says: "async can aggregate twenty sources in under two seconds",
             figure: "20 sources < 2 s",
-            plan: |ctx| vec![news(ctx, "concurrent", MockSource::twenty(), true, false)],
+            plan: |ctx| {
+                // The slowest of twenty skewed sources decides: one draw of delays says
+                // little, so five seeds each get a fresh aggregation.
+                (0..news::TWENTY_SEEDS)
+                    .map(|k| {
+                        let seeded = Context {
+                            seed: ctx.seed + k,
+                            ..*ctx
+                        };
+                        let label = format!("concurrent, seed {}", seeded.seed);
+                        news(&seeded, &label, MockSource::twenty(), true, false)
+                    })
+                    .collect()
+            },
             judge: |ctx, runs| news::twenty_sources(ctx.time_scale, runs),
         },
         Claim {
