@@ -149,7 +149,9 @@ pub fn twenty_sources(time_scale: f64, runs: &[Ran]) -> Judgement {
         .count();
     let walls: Vec<f64> = trials.iter().map(|(s, _)| s.wall_ms).collect();
     let slowest = walls.iter().copied().fold(0.0, f64::max);
-    let fastest = walls.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut sorted = walls.clone();
+    sorted.sort_by(f64::total_cmp);
+    let listed: Vec<String> = sorted.into_iter().map(secs).collect();
     let predicted_slowest = trials
         .iter()
         .map(|(s, _)| s.predicted_ms)
@@ -164,11 +166,10 @@ pub fn twenty_sources(time_scale: f64, runs: &[Ran]) -> Judgement {
     Judgement {
         verdict,
         reason: format!(
-            "{under} of {} seeded draws of {sources} sources ({requests} requests) came back under {}: walls {} to {}; the slowest source's chain decides, and the model predicted up to {}{}",
+            "{under} of {} seeded draws of {sources} sources ({requests} requests) came back under {}: walls {}; the slowest source's chain decides, and the model predicted up to {}{}",
             trials.len(),
             secs(bound_ms),
-            secs(fastest),
-            secs(slowest),
+            listed.join(", "),
             secs(predicted_slowest),
             if all_modelled {
                 " (every wall within 10 % of its model)"
