@@ -6,14 +6,37 @@ use std::path::Path;
 #[test]
 fn every_chart_the_report_links_exists_and_parses() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
-    let readme = std::fs::read_to_string(dir.join("README.md")).expect("reports/README.md exists");
-    let links: Vec<&str> = readme
+    let links = charts_linked_from(&dir);
+    assert!(links.len() >= 10, "the report embeds its charts: {links:?}");
+    check_charts(&dir, &links);
+}
+
+/// The sweep, threads-against-tasks and peers reports beside the claims report.
+#[test]
+fn every_chart_the_other_reports_link_exists_and_parses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
+    for (report, at_least) in [("sweep", 2), ("threads-vs-tasks", 2), ("peers", 3)] {
+        let dir = root.join(report);
+        let links = charts_linked_from(&dir);
+        assert!(links.len() >= at_least, "reports/{report}: {links:?}");
+        check_charts(&dir, &links);
+    }
+}
+
+/// The `.svg` targets of the markdown links in `dir/README.md`.
+fn charts_linked_from(dir: &Path) -> Vec<String> {
+    let readme = std::fs::read_to_string(dir.join("README.md"))
+        .unwrap_or_else(|e| panic!("{}/README.md: {e}", dir.display()));
+    readme
         .split("](")
         .skip(1)
         .filter_map(|rest| rest.split(')').next())
         .filter(|target| target.ends_with(".svg"))
-        .collect();
-    assert!(links.len() >= 10, "the report embeds its charts: {links:?}");
+        .map(str::to_string)
+        .collect()
+}
+
+fn check_charts(dir: &Path, links: &[String]) {
     for link in links {
         let path = dir.join(link);
         let text = std::fs::read_to_string(&path)

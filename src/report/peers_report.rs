@@ -56,9 +56,9 @@ pub struct Settings {
 /// The terminal table, grouped by scenario (n).
 pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     let header = [
-        "client", "n", "wall", "promise", "eff", "p50", "p99", "ok", "conns", "peak",
+        "client", "n", "wall", "promise", "eff", "p50", "p99", "ok", "failures", "conns", "peak",
     ];
-    let cells: Vec<[String; 10]> = rows
+    let cells: Vec<[String; 11]> = rows
         .iter()
         .map(|r| {
             let s = &r.summary;
@@ -71,6 +71,7 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
                 human_ms(s.latency_ms.p50),
                 human_ms(s.latency_ms.p99),
                 format!("{}/{}", s.ok(), s.n),
+                failures(s),
                 count_or_na(s.server.connections),
                 s.server.peak_in_flight.to_string(),
             ]
@@ -90,7 +91,7 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
         row.iter()
             .enumerate()
             .map(|(c, cell)| match c {
-                0 => format!("{cell:<w$}", w = widths[c]),
+                0 | 8 => format!("{cell:<w$}", w = widths[c]),
                 _ => format!("{cell:>w$}", w = widths[c]),
             })
             .collect::<Vec<_>>()
@@ -104,6 +105,21 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
         out,
         "\npromise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum); eff = promise / wall; conns and peak are the server's own count"
     )
+}
+
+/// The outcomes other than `ok`: `timeout 400`, or `-`.
+fn failures(s: &RunSummary) -> String {
+    let parts: Vec<String> = s
+        .outcomes
+        .iter()
+        .filter(|(kind, _)| kind.as_str() != "ok")
+        .map(|(kind, count)| format!("{kind} {count}"))
+        .collect();
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// fanout's `async-concurrent` against the fastest Python peer of the same scenario.
@@ -209,13 +225,13 @@ pub fn markdown(rows: &[Row], settings: &Settings, files: &[(String, String)]) -
     let _ = writeln!(md, "\nRegenerate with `{}`.\n", settings.command);
     let _ = writeln!(
         md,
-        "| client | library | n | wall | promise | eff | p50 | p99 | ok | conns | server peak |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| client | library | n | wall | promise | eff | p50 | p99 | ok | failures | conns | server peak |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for r in rows {
         let s = &r.summary;
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {}/{} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {}/{} | {} | {} | {} |",
             r.label,
             r.library,
             s.n,
@@ -226,6 +242,7 @@ pub fn markdown(rows: &[Row], settings: &Settings, files: &[(String, String)]) -
             human_ms(s.latency_ms.p99),
             s.ok(),
             s.n,
+            failures(s),
             count_or_na(s.server.connections),
             s.server.peak_in_flight,
         );
