@@ -28,6 +28,9 @@ use crate::server::{MockApi, Placement, ServerConfig};
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
 
+/// The shortest deadline a peer gets.
+const PEER_DEADLINE_FLOOR: Duration = Duration::from_secs(120);
+
 /// One Python peer and the pattern it stands for.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer {
@@ -189,7 +192,15 @@ pub fn run(
 ) -> Result<PeerRun, Error> {
     let config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
     let mut server = MockApi::start(&config, placement)?;
-    let deadline = scenario.deadline();
+    let mut modelled = scenario.clone();
+    modelled.strategy = peer.schedule;
+    if !peer.limited && peer.schedule == Strategy::AsyncSemaphore {
+        // httpx's default pool: 100 connections, whatever the scenario's limit.
+        modelled.client.limit = 100;
+    }
+    // The pattern's own bound, but never under two minutes: some Python clients spend
+    // tens of seconds of CPU on a thousand requests, and that cost is what is measured.
+    let deadline = modelled.deadline().max(PEER_DEADLINE_FLOOR);
     let mut command = Command::new(&python.interpreter);
     command
         .arg(python.scripts.join(peer.script))
@@ -213,12 +224,6 @@ pub fn run(
     let record: PeerRecord = serde_json::from_slice(&output.stdout)
         .map_err(|e| Error::Server(format!("reading what {} printed: {e}", peer.script)))?;
     let ledger = server.ledger()?;
-    let mut modelled = scenario.clone();
-    modelled.strategy = peer.schedule;
-    if !peer.limited && peer.schedule == Strategy::AsyncSemaphore {
-        // httpx's default pool: 100 connections, whatever the scenario's limit.
-        modelled.client.limit = 100;
-    }
     let output = RunOutput {
         measurements: measurements(&record, scenario.n, &ledger)?,
         scenario: modelled,
