@@ -168,6 +168,9 @@ fn phases(output: &RunOutput) -> Vec<Phases> {
         // Only requests the client saw answered: a cancelled sample's start is the
         // moment it was cancelled, not when it was sent.
         .filter(|sample| sample.status.is_some())
+        // A retried request's start belongs to its first attempt and its ledger entry
+        // to its last: the gap between them is backoff, not a phase.
+        .filter(|sample| sample.attempts <= 1)
         .filter_map(|sample| {
             let entry = last_attempt.get(&sample.seq)?;
             let start = i128::from(epoch) + sample.start.as_micros() as i128;

@@ -89,14 +89,18 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
         crate::model::Schedule::Paced { .. }
     );
     let burst_size = (scenario.concurrency() as u64).min(MAX_BURST);
-    let (connect_ms, connection_rate_per_s) = if burst_size < 2 || !bursts {
-        (0.0, 0.0)
+    let connect_ms = if burst_size < 2 || !bursts {
+        0.0
     } else {
-        (
-            burst_cost(scenario, &config, placement, burst_size)?,
-            connection_rate(scenario, &config, placement, burst_size)?,
-        )
+        burst_cost(scenario, &config, placement, burst_size)?
     };
+    // Only the runs whose calibrated limit it sets pay for the rate probe.
+    let connection_rate_per_s =
+        if burst_size < 2 || !crate::summary::opens_a_connection_per_request(scenario) {
+            0.0
+        } else {
+            connection_rate(scenario, &config, placement, burst_size)?
+        };
     Ok(Calibration {
         per_request_ms,
         first_connection_ms,

@@ -100,7 +100,8 @@ mod tests {
             let handles: Vec<_> = (0..8)
                 .map(|i| {
                     std::thread::spawn(move || {
-                        std::thread::sleep(Duration::from_millis(30));
+                        // Long enough for the 2 ms sampler to see them on a busy machine.
+                        std::thread::sleep(Duration::from_millis(300));
                         i
                     })
                 })

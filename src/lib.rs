@@ -32,11 +32,13 @@
 //! - [`footprint`]: the client process's peak memory and threads during a run.
 //! - [`cli`] and [`commands`]: the command line and what each command does.
 //! - [`error`]: why a run could not happen (request failures are outcomes, not errors).
+//! - [`bounded`]: child processes with a time limit.
 //! - [`walkthrough`]: numbered steps for the book's examples (`--step` pauses).
 //!
 //! A first read: `scenario.rs`, `strategy/mod.rs`, then `run.rs`.
 
 pub mod attribution;
+pub mod bounded;
 pub mod calibrate;
 pub mod claims;
 pub mod cli;

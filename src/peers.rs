@@ -14,7 +14,7 @@
 //! the peers are skipped.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -110,35 +110,49 @@ pub struct Python {
     pub interpreter: PathBuf,
 }
 
-/// What the set-up said when the peers cannot run here.
+/// Why the peers cannot run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped(pub String);
+pub enum SetUpError {
+    /// Python, a recent enough Python, or its packages are not available here (the
+    /// set-up exits 3): the peers are skipped, and the set-up's line says why.
+    Skipped(String),
+    /// The set-up broke in a way it did not expect: a bug to report, not a skip.
+    Failed(String),
+}
+
+/// The longest the set-up may take (creating the environment, installing packages).
+const SET_UP_LIMIT: Duration = Duration::from_secs(600);
 
 impl Python {
     /// Runs `peers/python/setup.sh` under `root` (creating the virtual environment the
     /// first time); `Err(Skipped)` when Python or the packages are not available.
-    pub fn set_up(root: &Path) -> Result<Python, Skipped> {
+    pub fn set_up(root: &Path) -> Result<Python, SetUpError> {
         let scripts = root.join("peers/python");
         let setup = scripts.join("setup.sh");
         if !setup.is_file() {
-            return Err(Skipped(format!("{} not found", setup.display())));
+            return Err(SetUpError::Skipped(format!(
+                "{} not found",
+                setup.display()
+            )));
         }
-        let output = Command::new("bash")
-            .arg(&setup)
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Skipped(format!("running {}: {e}", setup.display())))?;
-        if !output.status.success() {
+        let mut command = Command::new("bash");
+        command.arg(&setup).current_dir(root);
+        let output = crate::bounded::output_within(&mut command, SET_UP_LIMIT, "the peers' set-up")
+            .map_err(|e| SetUpError::Failed(e.to_string()))?;
+        let said = || {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(Skipped(
-                stderr
-                    .trim()
-                    .lines()
-                    .last()
-                    .unwrap_or("set-up failed")
-                    .to_string(),
-            ));
+            stderr
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("set-up failed")
+                .to_string()
+        };
+        match output.status.code() {
+            Some(0) => {}
+            // The set-up's own word for "Python cannot run the peers here".
+            Some(3) => return Err(SetUpError::Skipped(said())),
+            _ => return Err(SetUpError::Failed(said())),
         }
         let venv =
             std::env::var("FANOUT_PEERS_VENV").unwrap_or_else(|_| "target/peers-venv".to_string());
@@ -206,14 +220,14 @@ pub fn run(
         .arg(python.scripts.join(peer.script))
         .args(["--url", server.url(), "-n", &scenario.n.to_string()])
         .args(["--deadline", &format!("{:.3}", deadline.as_secs_f64())])
-        .args(peer.args)
-        .stdin(Stdio::null());
+        .args(peer.args);
     if peer.limited {
         command.args(["--limit", &scenario.client.limit.to_string()]);
     }
-    let output = command
-        .output()
-        .map_err(|e| Error::io(format!("starting the peer {}", peer.script), e))?;
+    // The peer stops itself at its deadline; a peer that does not is stopped here.
+    let limit = deadline + Duration::from_secs(30);
+    let what = format!("the peer {}", peer.script);
+    let output = crate::bounded::output_within(&mut command, limit, &what)?;
     if !output.status.success() {
         return Err(Error::Server(format!(
             "the peer {} failed: {}",
@@ -246,7 +260,7 @@ fn measurements(
     n: u64,
     ledger: &crate::server::ledger::LedgerRecord,
 ) -> Result<Measurements, Error> {
-    let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1e3);
+    let ms = |v: f64| Duration::try_from_secs_f64(v.max(0.0) / 1e3).unwrap_or(Duration::MAX);
     let mut samples = Vec::with_capacity(record.samples.len());
     for (seq, start, end, status, outcome) in &record.samples {
         let outcome = Outcome::from_name(outcome).ok_or_else(|| {

@@ -108,8 +108,7 @@ impl CalibratedLimit {
     fn of(output: &RunOutput, delay_ms: f64, wall_ms: f64) -> Option<CalibratedLimit> {
         let scenario = &output.scenario;
         let rate = output.calibration.connection_rate_per_s;
-        let all_at_once = scenario.concurrency() as u64 >= scenario.n;
-        if !all_at_once || rate <= 0.0 || wall_ms <= 0.0 {
+        if !opens_a_connection_per_request(scenario) || rate <= 0.0 || wall_ms <= 0.0 {
             return None;
         }
         let limit_ms = delay_ms + scenario.n as f64 / rate * 1e3;
@@ -121,6 +120,15 @@ impl CalibratedLimit {
             efficiency_vs_limit: limit_ms / wall_ms,
         })
     }
+}
+
+/// True for runs with every request in flight at once, each on a connection of its
+/// own: the runs the connection-rate probe describes.
+pub fn opens_a_connection_per_request(scenario: &crate::scenario::Scenario) -> bool {
+    let all_at_once = scenario.concurrency() as u64 >= scenario.n;
+    let one_connection =
+        scenario.client.http == HttpVersion::Http2 && scenario.client.reuse == ClientReuse::Shared;
+    all_at_once && !one_connection
 }
 
 /// Where the wall time went: the moments that bound each phase of the run.

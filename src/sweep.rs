@@ -6,7 +6,7 @@
 //! the waves of a limit. Efficiency against the promise (`promise / wall`) stays near 1
 //! while the waits dominate and falls once the per-request costs (connections, task
 //! start-up, the server's own work) add up to a noticeable share; the *knee* is the
-//! first swept value where it falls below [`KNEE`]. The model, with the costs this run
+//! first swept value from which it stays below [`KNEE`]. The model, with the costs this run
 //! calibrated, says whether the fall was expected; the [attribution](crate::attribution)
 //! of the run at the knee says which side paid.
 
@@ -86,14 +86,25 @@ impl Point {
     }
 }
 
-/// The first value (in increasing order) whose efficiency fell below [`KNEE`].
+/// The first value (in increasing order) from which efficiency stays below [`KNEE`]:
+/// one noisy point that recovers is not a knee.
 pub fn knee(points: &[Point]) -> Option<u64> {
-    let mut sorted: Vec<&Point> = points.iter().collect();
-    sorted.sort_by_key(|p| p.value);
-    sorted
-        .into_iter()
-        .find(|p| p.efficiency_vs_promise < KNEE)
-        .map(|p| p.value)
+    let pairs: Vec<(u64, f64)> = points
+        .iter()
+        .map(|p| (p.value, p.efficiency_vs_promise))
+        .collect();
+    knee_of(&pairs)
+}
+
+/// [`knee`] on `(value, efficiency)` pairs.
+pub fn knee_of(points: &[(u64, f64)]) -> Option<u64> {
+    let mut sorted = points.to_vec();
+    sorted.sort_by_key(|p| p.0);
+    let stays_low_from = sorted
+        .iter()
+        .rposition(|p| p.1 >= KNEE)
+        .map_or(0, |last_high| last_high + 1);
+    sorted.get(stays_low_from).map(|p| p.0)
 }
 
 #[cfg(test)]
@@ -106,6 +117,30 @@ mod tests {
         assert_eq!(log_points(1, 4, 9), vec![1, 2, 3, 4]);
         assert_eq!(log_points(7, 7, 3), vec![7]);
         assert_eq!(log_points(1, 100, 1), vec![100]);
+    }
+
+    #[test]
+    fn the_knee_is_where_efficiency_falls_and_stays_below() {
+        let curve = [
+            (1, 0.99),
+            (10, 0.98),
+            (100, 0.95),
+            (1000, 0.86),
+            (10_000, 0.4),
+        ];
+        assert_eq!(knee_of(&curve), Some(1000));
+        // A dip that recovers is noise, not a knee.
+        let dip = [
+            (1, 0.99),
+            (10, 0.85),
+            (100, 0.97),
+            (1000, 0.8),
+            (10_000, 0.5),
+        ];
+        assert_eq!(knee_of(&dip), Some(1000));
+        assert_eq!(knee_of(&[(1, 0.99), (10, 0.95)]), None);
+        assert_eq!(knee_of(&[(1, 0.5), (10, 0.4)]), Some(1));
+        assert_eq!(knee_of(&[]), None);
     }
 
     #[test]

@@ -485,9 +485,20 @@ fn twenty_sources_must_come_back_under_the_scaled_bound_in_every_draw() {
             figures,
         )
     };
-    let judge = |runs: &[Ran]| twenty_sources(0.1, runs).verdict;
-    assert_eq!(judge(&[run(150.0, 0), run(190.0, 0)]), Verdict::Reproduced);
-    assert_eq!(judge(&[run(150.0, 0), run(150.0, 2)]), Verdict::Qualified);
-    assert_eq!(judge(&[run(150.0, 0), run(250.0, 0)]), Verdict::Qualified);
-    assert_eq!(judge(&[run(250.0, 0), run(210.0, 0)]), Verdict::Refuted);
+    // Five draws: the first given, the other four at 150 ms.
+    let judge = |first: Ran| {
+        let mut runs = vec![first];
+        runs.extend((0..4).map(|_| run(150.0, 0)));
+        twenty_sources(0.1, &runs).verdict
+    };
+    assert_eq!(judge(run(190.0, 0)), Verdict::Reproduced);
+    assert_eq!(judge(run(150.0, 2)), Verdict::Qualified);
+    assert_eq!(judge(run(250.0, 0)), Verdict::Qualified);
+    let all_slow: Vec<Ran> = (0..5).map(|_| run(250.0, 0)).collect();
+    assert_eq!(twenty_sources(0.1, &all_slow).verdict, Verdict::Refuted);
+    // A draw that did not run is reported, not judged.
+    assert_eq!(
+        twenty_sources(0.1, &all_slow[..3]).verdict,
+        Verdict::Pending
+    );
 }

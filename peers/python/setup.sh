@@ -54,7 +54,7 @@ log="$(mktemp "${TMPDIR:-/tmp}/fanout-peers-setup.XXXXXX")"
 # left over from an older requirements.txt can change what is measured.
 python3 -m venv --clear "$venv" >"$log" 2>&1 ||
     skip "python3 -m venv $venv failed (see $log)"
-"$venv/bin/python" -m pip install --disable-pip-version-check --quiet \
+"$venv/bin/python" -m pip install --disable-pip-version-check --quiet --timeout 30 \
     --requirement "$requirements" >>"$log" 2>&1 ||
     skip "installing requirements.txt into $venv failed (see $log)"
 cp "$requirements" "$stamp"

@@ -201,6 +201,8 @@ pub fn evaluate(
                 summary.predicted_ms = figures.predicted_ms;
                 summary.efficiency = Some(figures.predicted_ms / summary.wall_ms);
                 summary.attribution.gap_ms = summary.wall_ms - figures.predicted_ms;
+                // Hacker News's two phases make the all-at-once limit meaningless here.
+                summary.calibrated_limit = None;
                 Ran {
                     label: trial.label,
                     summary,

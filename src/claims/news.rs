@@ -95,6 +95,9 @@ pub fn serial_writes(runs: &[Ran]) -> Judgement {
     let Some((_, news)) = news_trial(runs, "concurrent + store") else {
         return missing("concurrent + store");
     };
+    if news.writes.is_empty() {
+        return missing("concurrent + store (no source answered, so nothing was saved)");
+    }
     let (holding, saving) = (news.writes_at_once(), news.saves_at_once());
     let waited_ms: f64 = news
         .writes
@@ -139,8 +142,8 @@ pub fn twenty_sources(time_scale: f64, runs: &[Ran]) -> Judgement {
         .iter()
         .filter_map(|r| Some((&r.summary, r.news.as_ref()?)))
         .collect();
-    if trials.is_empty() {
-        return missing("concurrent, seed k");
+    if trials.len() as u64 != TWENTY_SEEDS {
+        return missing("concurrent, seed k (one per seed)");
     }
     let bound_ms = 2_000.0 * time_scale;
     let under = trials

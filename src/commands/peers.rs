@@ -37,9 +37,14 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
     crate::run::ensure_descriptors(&concurrent, &placement)?;
     let python = match Python::set_up(&repository_root()) {
         Ok(python) => python,
-        Err(peers::Skipped(why)) => {
+        Err(peers::SetUpError::Skipped(why)) => {
             eprintln!("Python peers skipped: {why}");
             return Ok(());
+        }
+        Err(peers::SetUpError::Failed(why)) => {
+            return Err(Error::Server(format!(
+                "the Python peers' set-up failed: {why}"
+            )));
         }
     };
     let started = Instant::now();
@@ -131,10 +136,13 @@ fn write_report(
         date: super::claims::utc_now(),
         total_s,
         command: format!(
-            "cargo run --release -- peers -n {} --delay {} --limit {} --out {}",
+            "cargo run --release -- peers -n {} --delay {} --limit {} --sequential-n {} --sequential-delay {} --seed {} --out {}",
             args.n,
             args.delay,
             args.limit,
+            args.sequential_n,
+            args.sequential_delay,
+            args.seed,
             dir.display()
         ),
     };

@@ -58,20 +58,23 @@ fn scenario_flags() -> Vec<String> {
 }
 
 /// Runs one point in a fresh `fanout point` process and reads its summary back.
-fn run_point(strategy: crate::Strategy, over: SweepOver, value: u64) -> Result<RunSummary, Error> {
+fn run_point(scenario: &crate::Scenario, over: SweepOver, value: u64) -> Result<RunSummary, Error> {
+    let strategy = scenario.strategy;
     let exe = std::env::current_exe().map_err(|e| Error::io("finding the fanout executable", e))?;
     let over_name = match over {
         SweepOver::N => "n",
         SweepOver::Limit => "limit",
     };
-    let output = std::process::Command::new(exe)
+    let mut command = std::process::Command::new(exe);
+    command
         .arg("point")
         .args(scenario_flags())
         .args(["--strategy", strategy.name(), "--over", over_name])
-        .args(["--value", &value.to_string(), "--json"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| Error::io("starting a sweep point", e))?;
+        .args(["--value", &value.to_string(), "--json"]);
+    // The point's own deadline covers its run; calibration and start-up get a minute.
+    let limit = scenario.deadline() + std::time::Duration::from_secs(60);
+    let what = format!("the sweep point {strategy} at {over_name}={value}");
+    let output = crate::bounded::output_within(&mut command, limit, &what)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(Error::Server(format!(
@@ -111,7 +114,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
     for (value, scenario) in &plan {
         // Each point in a process of its own: memory a point freed stays resident in
         // the allocator, and would be counted against the next one.
-        let summary = run_point(scenario.strategy, args.over, *value)?;
+        let summary = run_point(scenario, args.over, *value)?;
         let point = Point::new(*value, scenario, summary);
         if !args.scenario.json {
             eprintln!(

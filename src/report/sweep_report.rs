@@ -107,7 +107,7 @@ pub fn markdown(points: &[Point], settings: &SweepSettings) -> String {
     let _ = writeln!(md, "# fanout sweep over {}\n", settings.over);
     let _ = writeln!(
         md,
-        "Each point is a fresh run on a fresh mock API ({}). *Promise* is the tutorials' formula with no overheads (the slowest delay when everything is in flight at once); *model* adds the costs this run's probes measured; *limit* is the slowest delay plus n divided by the fresh-connection rate a zero-delay probe measured. The knee is the first point where promise / wall falls below {}.\n",
+        "Each point is a fresh run on a fresh mock API ({}). *Promise* is the tutorials' formula with no overheads (the slowest delay when everything is in flight at once); *model* adds the costs this run's probes measured; *limit* is the slowest delay plus n divided by the fresh-connection rate a zero-delay probe measured. The knee is the first point from which promise / wall stays below {}.\n",
         settings.profile,
         sweep::KNEE
     );

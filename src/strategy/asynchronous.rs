@@ -379,7 +379,12 @@ impl Fetcher {
 
 /// A reqwest client for plain-HTTP loopback: no proxy lookup, no Nagle delay.
 fn client(http: HttpVersion) -> reqwest::Result<reqwest::Client> {
-    let builder = reqwest::Client::builder().no_proxy().tcp_nodelay(true);
+    // Redirects are not followed: a redirect is an answer (its status is the outcome),
+    // and a `--target` run must never be sent on to a host nobody vouched for.
+    let builder = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none());
     match http {
         HttpVersion::Http1 => builder.http1_only(),
         HttpVersion::Http2 => builder.http2_prior_knowledge(),

@@ -216,10 +216,12 @@ impl RunClock {
         }
     }
 
-    /// Waits for the pace, if the run has one, on this thread.
-    pub fn pace_blocking(&self) {
-        if let Some(pace) = &self.pace {
-            pace.acquire_blocking();
+    /// Waits for the pace, if the run has one, on this thread; `false` when the
+    /// deadline came first (the request must then end as cancelled).
+    pub fn pace_blocking(&self) -> bool {
+        match &self.pace {
+            Some(pace) => pace.acquire_blocking_until(self.deadline),
+            None => true,
         }
     }
 

@@ -55,12 +55,19 @@ impl Gcra {
         self.limiter.until_ready().await;
     }
 
-    /// Blocks this thread until its caller may send (for the sync strategies).
-    pub fn acquire_blocking(&self) {
+    /// Blocks this thread until its caller may send (for the sync strategies), or
+    /// until `deadline`: `false` when the deadline came first.
+    pub fn acquire_blocking_until(&self, deadline: Instant) -> bool {
         use governor::clock::{Clock, DefaultClock};
         while let Err(not_until) = self.limiter.check() {
-            std::thread::sleep(not_until.wait_time_from(DefaultClock::default().now()));
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return false;
+            }
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            std::thread::sleep(wait.min(remaining));
         }
+        true
     }
 }
 

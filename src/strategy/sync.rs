@@ -23,6 +23,8 @@ fn agent(idle: usize) -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
         .proxy(None)
+        // A redirect is an answer, never followed (see the async client).
+        .max_redirects(0)
         .max_idle_connections_per_host(idle)
         .max_idle_connections(idle.max(3))
         .build()
@@ -101,14 +103,24 @@ fn fetch(
             &fresh
         }
     };
-    clock.pace_blocking();
+    if !clock.pace_blocking() {
+        return clock.done(Sample::cancelled(
+            request.seq,
+            request.endpoint,
+            None,
+            clock.now(),
+        ));
+    }
     let start = clock.now();
     let mut waits = retry::waits(options.retries, options.backoff);
     let mut attempts = 0;
     let last = loop {
         attempts += 1;
-        if attempts > 1 {
-            clock.pace_blocking();
+        if attempts > 1 && !clock.pace_blocking() {
+            let mut sample =
+                Sample::cancelled(request.seq, request.endpoint, Some(start), clock.now());
+            sample.attempts = attempts - 1;
+            return clock.done(sample);
         }
         let attempt = attempt(agent, request, timeout, clock);
         match retry::next_wait(&attempt, &mut waits, clock.remaining()) {

@@ -40,7 +40,7 @@ pub struct SweepSeries {
     pub label: String,
     /// Its points, in any order.
     pub points: Vec<SweepPoint>,
-    /// The first swept value where promise / wall fell below the knee threshold.
+    /// The first swept value from which promise / wall stays below the knee threshold.
     pub knee: Option<f64>,
 }
 
