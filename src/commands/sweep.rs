@@ -24,7 +24,7 @@ struct SweepJson<'a> {
 /// Sweep-only options, each followed by its value, left out of a point's arguments.
 const SWEEP_OPTIONS: [&str; 5] = ["--strategies", "--over", "--range", "--points", "--out"];
 
-/// One point, run in this process (started by [`sweep`] as `fanout point ...`); prints
+/// One point, run in this process (started by [`sweep()`] as `fanout point ...`); prints
 /// its summary as JSON.
 pub fn point(args: &crate::cli::PointArgs) -> Result<(), Error> {
     let base = super::scenario(&args.scenario, args.strategy)?;
