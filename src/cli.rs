@@ -126,6 +126,16 @@ pub enum SweepOver {
     Limit,
 }
 
+impl SweepOver {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SweepOver::N => "n",
+            SweepOver::Limit => "limit",
+        }
+    }
+}
+
 /// `--range FROM..TO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepRange {

@@ -61,10 +61,7 @@ fn scenario_flags() -> Vec<String> {
 fn run_point(scenario: &crate::Scenario, over: SweepOver, value: u64) -> Result<RunSummary, Error> {
     let strategy = scenario.strategy;
     let exe = std::env::current_exe().map_err(|e| Error::io("finding the fanout executable", e))?;
-    let over_name = match over {
-        SweepOver::N => "n",
-        SweepOver::Limit => "limit",
-    };
+    let over_name = over.name();
     let mut command = std::process::Command::new(exe);
     command
         .arg("point")
@@ -105,10 +102,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
             plan.push((value, scenario));
         }
     }
-    let over = match args.over {
-        SweepOver::N => "n",
-        SweepOver::Limit => "limit",
-    };
+    let over = args.over.name();
     let started = Instant::now();
     let mut points = Vec::with_capacity(plan.len());
     for (value, scenario) in &plan {

@@ -11,7 +11,7 @@ use governor::clock::{Clock, DefaultClock};
 
 use super::fetch::per_second_limiter;
 use super::trial::RequestLog;
-use super::wire::{GuardianAnswer, HackerNewsItem, NewsApiAnswer, parse};
+use super::wire::{GuardianAnswer, HackerNewsItem, NewsApiAnswer, parse, stories};
 use super::{Article, Digest, Shape, Source, SourceError, SourceReport};
 
 /// Fetches news sources one request at a time with one ureq agent.
@@ -90,16 +90,7 @@ impl BlockingAggregator {
             .map(|&id| self.get_json::<HackerNewsItem>(&source.item_url(id), limiter))
             .collect();
         let requests = 1 + items.len();
-        if !items.is_empty() && items.iter().all(Result::is_err) {
-            let first = items.into_iter().find_map(Result::err).expect("one failed");
-            return (Err(first), requests);
-        }
-        let articles = items
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter_map(|item| item.into_article(&source.name))
-            .collect();
-        (Ok(articles), requests)
+        (stories(items, &source.name), requests)
     }
 
     fn get_json<T: serde::de::DeserializeOwned>(

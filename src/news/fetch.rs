@@ -14,7 +14,7 @@ use futures::future::join_all;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::trial::RequestLog;
-use super::wire::{GuardianAnswer, HackerNewsItem, NewsApiAnswer, parse};
+use super::wire::{GuardianAnswer, HackerNewsItem, NewsApiAnswer, parse, stories};
 use super::{Article, Digest, Shape, Source, SourceError, SourceReport};
 
 /// Fetches news sources concurrently with one shared reqwest client.
@@ -93,17 +93,7 @@ impl Aggregator {
             .map(|&id| self.get_json::<HackerNewsItem>(source.item_url(id), limiter));
         let items = join_all(items).await;
         let requests = 1 + items.len();
-        let failed = items.iter().filter(|item| item.is_err()).count();
-        if failed > 0 && failed == items.len() {
-            let first = items.into_iter().find_map(Result::err).expect("one failed");
-            return (Err(first), requests);
-        }
-        let articles = items
-            .into_iter()
-            .filter_map(Result::ok)
-            .filter_map(|item| item.into_article(&source.name))
-            .collect();
-        (Ok(articles), requests)
+        (stories(items, &source.name), requests)
     }
     // ANCHOR_END: hacker_news
 

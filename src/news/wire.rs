@@ -93,3 +93,22 @@ impl HackerNewsItem {
         })
     }
 }
+
+/// Hacker News's stories as articles. A story that failed is left out; the source
+/// fails only when every story did (with the first story's error).
+pub(super) fn stories(
+    items: Vec<Result<HackerNewsItem, SourceError>>,
+    source: &str,
+) -> Result<Vec<Article>, SourceError> {
+    if !items.is_empty() && items.iter().all(Result::is_err) {
+        return Err(items
+            .into_iter()
+            .find_map(Result::err)
+            .expect("every item failed"));
+    }
+    Ok(items
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|item| item.into_article(source))
+        .collect())
+}

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::chart_data::{latency_row, phase_bar, timeline_run};
 use super::charts::{self, ChartError};
-use super::table::{count_or_na, human_ms};
+use super::table::{count_or_na, failures, human_ms};
 use crate::model::{self, Calibration};
 use crate::run::RunOutput;
 use crate::strategy::Strategy;
@@ -105,21 +105,6 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
         out,
         "\npromise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum); eff = promise / wall; conns and peak are the server's own count"
     )
-}
-
-/// The outcomes other than `ok`: `timeout 400`, or `-`.
-fn failures(s: &RunSummary) -> String {
-    let parts: Vec<String> = s
-        .outcomes
-        .iter()
-        .filter(|(kind, _)| kind.as_str() != "ok")
-        .map(|(kind, count)| format!("{kind} {count}"))
-        .collect();
-    if parts.is_empty() {
-        "-".to_string()
-    } else {
-        parts.join(", ")
-    }
 }
 
 /// fanout's `async-concurrent` against the fastest Python peer of the same scenario.

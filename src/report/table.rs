@@ -23,7 +23,7 @@ pub fn count_or_na(count: Option<u64>) -> String {
 }
 
 /// The failures of a run, `-` when there were none: `http_5xx 3, cancelled 2`.
-fn failures(summary: &RunSummary) -> String {
+pub fn failures(summary: &RunSummary) -> String {
     let parts: Vec<String> = summary
         .outcomes
         .iter()

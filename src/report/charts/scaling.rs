@@ -34,6 +34,9 @@ pub struct ScalingSeries {
     pub points: Vec<ScalingPoint>,
 }
 
+/// The x axis of a run-size chart.
+const N_DESC: &str = "n, requests per run (log)";
+
 /// Speedups that get a labelled reference line when the axis reaches them.
 const REFERENCES: [f64; 2] = [10.0, 100.0];
 
@@ -103,6 +106,7 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, ChartErr
         let wall = Panel {
             title: "wall time",
             y_desc: "wall time (ms, log)",
+            x_desc: N_DESC,
             x: x.clone(),
         };
         let mut chart = wall.chart(&left, wall_y.clone(), |v| scale::fmt_num(*v))?;
@@ -120,6 +124,7 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, ChartErr
         let fast = Panel {
             title: "speedup over the baseline",
             y_desc: "speedup (x, log)",
+            x_desc: N_DESC,
             x,
         };
         let y_top = speed_y.end;
@@ -135,18 +140,20 @@ pub fn scaling(title: &str, series: &[ScalingSeries]) -> Result<String, ChartErr
 }
 
 /// A log-log chart with a log x axis of n.
-type LogLog = Cartesian2d<LogCoord<f64>, LogCoord<f64>>;
+pub(super) type LogLog = Cartesian2d<LogCoord<f64>, LogCoord<f64>>;
 
-/// What sets the two panels apart.
-struct Panel {
-    title: &'static str,
-    y_desc: &'static str,
-    x: Range<f64>,
+/// One log-log panel: its subtitle, axis descriptions and x range (shared with the
+/// sweep chart).
+pub(super) struct Panel<'a> {
+    pub title: &'a str,
+    pub y_desc: &'a str,
+    pub x_desc: &'a str,
+    pub x: Range<f64>,
 }
 
-impl Panel {
+impl Panel<'_> {
     /// The panel's axes, grid and subtitle, ready for series.
-    fn chart<'c, 'b>(
+    pub(super) fn chart<'c, 'b>(
         &self,
         area: &Area<'b>,
         y: Range<f64>,
@@ -168,7 +175,7 @@ impl Panel {
             .max_light_lines(10)
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
-            .x_desc("n, requests per run (log)")
+            .x_desc(self.x_desc)
             .y_desc(self.y_desc)
             .draw()?;
         Ok(chart)
@@ -176,7 +183,7 @@ impl Panel {
 }
 
 /// Measured values: a solid line through the points, and a dot on each.
-fn draw_measured(
+pub(super) fn draw_measured(
     chart: &mut ChartContext<'_, SVGBackend<'_>, LogLog>,
     points: &[(f64, f64)],
     colour: RGBColor,

@@ -15,6 +15,7 @@ use super::ChartError;
 use super::frame::{self, Area, LABEL_PX, MUTED, SMALL_PX, TEXT};
 use super::legend::{LegendEntry, Mark};
 use super::scale;
+use super::scaling::{Panel, draw_measured};
 
 /// One run of a sweep.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,15 +118,15 @@ pub fn sweep(title: &str, x_desc: &str, series: &[SweepSeries]) -> Result<String
 
     frame::render((1100, 2 * frame::HEIGHT), title, &legend, |area| {
         let panels = area.split_evenly((2, 2));
-        // Wall time.
-        let mut chart = log_panel(
-            &panels[0],
-            "wall time",
-            "wall (ms, log)",
+        let fmt = |v: &f64| scale::fmt_num(*v);
+        let panel = |title, y_desc| Panel {
+            title,
+            y_desc,
             x_desc,
-            &x,
-            wall_y,
-        )?;
+            x: x.clone(),
+        };
+        // Wall time.
+        let mut chart = panel("wall time", "wall (ms, log)").chart(&panels[0], wall_y, fmt)?;
         for (i, ((wall, model), promise)) in walls.iter().zip(&models).zip(&promises).enumerate() {
             let colour = frame::series_colour(i);
             chart.draw_series(DashedLineSeries::new(
@@ -140,7 +141,7 @@ pub fn sweep(title: &str, x_desc: &str, series: &[SweepSeries]) -> Result<String
                 5,
                 colour.stroke_width(2),
             ))?;
-            measured(&mut chart, wall, colour)?;
+            draw_measured(&mut chart, wall, colour)?;
         }
         if empty {
             frame::no_data(&chart.plotting_area().strip_coord_spec())?;
@@ -164,67 +165,22 @@ pub fn sweep(title: &str, x_desc: &str, series: &[SweepSeries]) -> Result<String
             }
         }
         // Throughput.
-        let mut chart = log_panel(
-            &panels[2],
-            "throughput",
-            "requests per second (log)",
-            x_desc,
-            &x,
-            rps_y,
-        )?;
+        let mut chart =
+            panel("throughput", "requests per second (log)").chart(&panels[2], rps_y, fmt)?;
         for (i, points) in throughput.iter().enumerate() {
-            measured(&mut chart, points, frame::series_colour(i))?;
+            draw_measured(&mut chart, points, frame::series_colour(i))?;
         }
         // Client memory.
         let title = "client peak memory";
-        let mut chart = log_panel(
-            &panels[3],
-            title,
-            "peak RSS (MiB, log)",
-            x_desc,
-            &x,
-            memory_y,
-        )?;
+        let mut chart = panel(title, "peak RSS (MiB, log)").chart(&panels[3], memory_y, fmt)?;
         for (i, points) in memory.iter().enumerate() {
-            measured(&mut chart, points, frame::series_colour(i))?;
+            draw_measured(&mut chart, points, frame::series_colour(i))?;
         }
         if memory.iter().all(Vec::is_empty) {
             frame::no_data(&chart.plotting_area().strip_coord_spec())?;
         }
         Ok(())
     })
-}
-
-type LogLog = Cartesian2d<LogCoord<f64>, LogCoord<f64>>;
-
-fn log_panel<'c, 'b>(
-    area: &Area<'b>,
-    title: &str,
-    y_desc: &str,
-    x_desc: &str,
-    x: &Range<f64>,
-    y: Range<f64>,
-) -> Result<ChartContext<'c, SVGBackend<'b>, LogLog>, ChartError> {
-    let subtitle = frame::text(LABEL_PX, true, TEXT, HPos::Center, VPos::Top);
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, subtitle)
-        .margin_left(8)
-        .margin_right(16)
-        .margin_bottom(6)
-        .x_label_area_size(42)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x.clone().log_scale(), y.log_scale())?;
-    let fmt = |v: &f64| scale::fmt_num(*v);
-    frame::mesh(&mut chart)
-        .x_labels(5)
-        .y_labels(5)
-        .max_light_lines(10)
-        .x_label_formatter(&fmt)
-        .y_label_formatter(&fmt)
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .draw()?;
-    Ok(chart)
 }
 
 type LogLinear = Cartesian2d<LogCoord<f64>, RangedCoordf64>;
@@ -254,16 +210,6 @@ fn efficiency_panel<'c, 'b>(
         .y_desc("efficiency")
         .draw()?;
     Ok(chart)
-}
-
-fn measured(
-    chart: &mut ChartContext<'_, SVGBackend<'_>, LogLog>,
-    points: &[(f64, f64)],
-    colour: RGBColor,
-) -> Result<(), ChartError> {
-    chart.draw_series(LineSeries::new(points.to_vec(), colour.stroke_width(2)))?;
-    chart.draw_series(points.iter().map(|p| Circle::new(*p, 3, colour.filled())))?;
-    Ok(())
 }
 
 #[cfg(test)]
