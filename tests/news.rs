@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
+use fanout::news::Source;
 use fanout::news::blocking::BlockingAggregator;
 use fanout::news::fetch::Aggregator;
 use fanout::news::mock::{self, MockSource, SHARED_STORY_URL};
 use fanout::news::store::{ArticleStore, max_overlap};
 use fanout::news::trial::{NewsTrial, run};
-use fanout::news::{ApiKey, Source};
 use fanout::server::fault::Fault;
 use fanout::{MockApi, Placement, RunSummary, ServerConfig};
 
@@ -28,11 +28,7 @@ fn serve(mocks: &[MockSource]) -> (MockApi, Vec<Source>) {
         &Placement::InProcess,
     )
     .unwrap();
-    let key = ApiKey::from_env("FANOUT_TEST_UNSET_KEY", "test-key");
-    let sources = mocks
-        .iter()
-        .map(|m| m.source_on(server.url(), Some(key.clone())))
-        .collect();
+    let sources = mocks.iter().map(|m| m.source_on(server.url())).collect();
     (server, sources)
 }
 
@@ -125,10 +121,7 @@ fn hacker_news_fails_when_every_story_fails() {
         ..Fault::default()
     };
     let mut server = MockApi::start(&ServerConfig::new(profile, 3), &Placement::InProcess).unwrap();
-    let sources: Vec<Source> = mocks
-        .iter()
-        .map(|m| m.source_on(server.url(), None))
-        .collect();
+    let sources: Vec<Source> = mocks.iter().map(|m| m.source_on(server.url())).collect();
     let digest = runtime().block_on(Aggregator::new(TIMEOUT).unwrap().aggregate(&sources));
     assert_eq!(digest.failures(), vec![("hackernews", "HTTP 500")]);
     assert_eq!(digest.articles().len(), 20);
@@ -225,4 +218,22 @@ fn a_measured_trial_accounts_for_every_request() {
         "Hacker News cannot finish before its two delays: {done} < {chain}"
     );
     assert!(figures.predicted_ms > 0.0);
+}
+
+#[test]
+fn sources_on_the_mock_send_the_placeholder_key_never_the_environments() {
+    // Whatever NEWSAPI_KEY holds, a source on the mock API sends the placeholder.
+    let sources: Vec<Source> = three(1.0)
+        .iter()
+        .map(|m| m.source_on("http://127.0.0.1:9"))
+        .collect();
+    let keyed: Vec<&Source> = sources.iter().filter(|s| s.key.is_some()).collect();
+    assert_eq!(keyed.len(), 2, "NewsAPI and The Guardian take a key");
+    for source in keyed {
+        assert!(
+            source.list_url().contains("=mock-key"),
+            "{}",
+            fanout::redact::url(&source.list_url())
+        );
+    }
 }

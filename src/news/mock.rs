@@ -87,15 +87,16 @@ impl MockSource {
         self
     }
 
-    /// How a client reaches it on a mock API at `server_url`.
-    pub fn source_on(&self, server_url: &str, key: Option<ApiKey>) -> Source {
+    /// How a client reaches it on a mock API at `server_url`: with the placeholder
+    /// key for the shapes that take one, never a real key.
+    pub fn source_on(&self, server_url: &str) -> Source {
         Source {
             name: self.name.clone(),
             shape: self.shape,
             base_url: format!("{server_url}/{}", self.name),
             key: match self.shape {
                 Shape::HackerNews => None,
-                Shape::NewsApi | Shape::Guardian => key,
+                Shape::NewsApi | Shape::Guardian => Some(ApiKey::placeholder()),
             },
             per_second: None,
             stories: 10,

@@ -14,8 +14,10 @@
 //! - [`store`]: the SQLite store (rusqlite) behind `spawn_blocking`; writes are serial.
 //! - [`trial`]: the aggregator as a claims trial, measured like any other run.
 //!
-//! API keys come from the environment ([`ApiKey::from_env`]) and never reach a screen:
-//! an [`ApiKey`] prints as `REDACTED`, and URLs are shown through [`crate::redact`].
+//! API keys never reach a screen: an [`ApiKey`] prints as `REDACTED`, and URLs are
+//! shown through [`crate::redact`]. Nor does a real key reach the mock API: a source on
+//! the mock sends [`ApiKey::placeholder`], and [`ApiKey::from_env`] is for the real
+//! services only.
 
 pub mod blocking;
 pub mod fetch;
@@ -58,13 +60,21 @@ pub enum Shape {
 pub struct ApiKey(String);
 
 impl ApiKey {
-    /// The key in environment variable `var`, or `fallback` (the mock API accepts any
-    /// key) when it is unset or empty.
-    pub fn from_env(var: &str, fallback: &str) -> ApiKey {
-        match std::env::var(var) {
-            Ok(key) if !key.trim().is_empty() => ApiKey(key.trim().to_string()),
-            _ => ApiKey(fallback.to_string()),
-        }
+    /// The key a source on the mock API sends (it accepts any). A run against the mock
+    /// never reads the environment, so a real key in `NEWSAPI_KEY` stays on this
+    /// machine's environment and off the wire.
+    pub fn placeholder() -> ApiKey {
+        ApiKey("mock-key".to_string())
+    }
+
+    /// The key in environment variable `var`, for a source on the real service;
+    /// `None` when it is unset or empty.
+    pub fn from_env(var: &str) -> Option<ApiKey> {
+        std::env::var(var)
+            .ok()
+            .map(|key| key.trim().to_string())
+            .filter(|key| !key.is_empty())
+            .map(ApiKey)
     }
 
     /// The key itself, for building a request; never print it.
@@ -242,5 +252,10 @@ mod tests {
         };
         assert!(!format!("{source:?}").contains("s3cret"));
         assert!(!crate::redact::url(&source.list_url()).contains("s3cret"));
+    }
+
+    #[test]
+    fn an_unset_key_is_none() {
+        assert_eq!(ApiKey::from_env("FANOUT_TEST_SURELY_UNSET_KEY"), None);
     }
 }

@@ -16,7 +16,7 @@ use super::blocking::BlockingAggregator;
 use super::fetch::Aggregator;
 use super::mock::{self, MockSource};
 use super::store::{self, ArticleStore, Write};
-use super::{ApiKey, Digest, Shape, SourceError};
+use super::{Digest, Shape, SourceError};
 use crate::error::Error;
 use crate::measure::{Measurements, Outcome, Sample};
 use crate::model::Calibration;
@@ -182,21 +182,24 @@ pub fn run(
 ) -> Result<(RunOutput, NewsFigures), Error> {
     let config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
     let mut server = MockApi::start(&config, placement)?;
-    let key = ApiKey::from_env("NEWSAPI_KEY", "mock-key");
     let sources: Vec<_> = trial
         .sources
         .iter()
-        .map(|s| s.source_on(server.url(), Some(key.clone())))
+        .map(|s| s.source_on(server.url()))
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::io("building the aggregator's runtime", e))?;
-    let store_dir = tempdir()?;
+    // Removed when it drops, on every path out of this function, early errors included.
+    let store_dir = tempfile::Builder::new()
+        .prefix("fanout-news-")
+        .tempdir()
+        .map_err(|e| Error::io("creating the store's directory", e))?;
     let store = trial
         .store
-        .then(|| ArticleStore::create(&store_dir.join("news.db")))
+        .then(|| ArticleStore::create(&store_dir.path().join("news.db")))
         .transpose()
         .map_err(|e| Error::Server(e.to_string()))?;
     let log = RequestLog::new(scenario.profile.clone());
@@ -235,7 +238,6 @@ pub fn run(
         predicted_ms: predict_ms(trial, &ledger, &calibration),
         two_phase_ms: two_phases(trial, &digest, &ledger),
     };
-    let _ = std::fs::remove_dir_all(&store_dir);
     let mut scenario = scenario.clone();
     scenario.n = measurements.samples.len() as u64;
     let output = RunOutput {
@@ -301,15 +303,6 @@ fn two_phases(trial: &NewsTrial, digest: &Digest, ledger: &LedgerRecord) -> Vec<
         .filter(|((source, _), _)| source.shape == Shape::HackerNews)
         .map(|((_, report), (list, item))| (report.done_after.as_secs_f64() * 1e3, list + item))
         .collect()
-}
-
-/// A fresh directory for one trial's database.
-fn tempdir() -> Result<std::path::PathBuf, Error> {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("fanout-news-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating the store's directory", e))?;
-    Ok(dir)
 }
 
 #[cfg(test)]
