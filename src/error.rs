@@ -39,6 +39,11 @@ pub enum Error {
     #[error("mock API: {0}")]
     Server(String),
 
+    /// A report directory (`--out`) that cannot be created or written, found before
+    /// the run.
+    #[error("--out {}: cannot write there ({why})", path.display())]
+    OutputDir { path: PathBuf, why: String },
+
     /// A chart or report that could not be drawn or written.
     #[error("report: {0}")]
     Report(String),

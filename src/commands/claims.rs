@@ -21,6 +21,14 @@ struct ClaimsJson<'a> {
 pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
     let selected = select(&args.only)?;
     let placement = super::placement_of(args.server)?;
+    let out_dir = match (&args.out, args.only.is_empty()) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, true) => Some(PathBuf::from("reports")),
+        (None, false) => None,
+    };
+    if let Some(dir) = &out_dir {
+        crate::report::out_dir::prepare(dir)?;
+    }
     let context = Context {
         time_scale: args.time_scale,
         seed: args.seed,
@@ -58,11 +66,6 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
     };
     printed.map_err(|e| Error::io("writing the table", e))?;
 
-    let out_dir = match (&args.out, args.only.is_empty()) {
-        (Some(dir), _) => Some(dir.clone()),
-        (None, true) => Some(PathBuf::from("reports")),
-        (None, false) => None,
-    };
     if let Some(dir) = out_dir {
         let settings = ReportSettings {
             time_scale: args.time_scale,

@@ -35,6 +35,9 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
     sequential.validate()?;
     let placement = super::placement_of(crate::cli::ServerPlacement::Child)?;
     crate::run::ensure_descriptors(&concurrent, &placement)?;
+    if let Some(dir) = &args.out {
+        crate::report::out_dir::prepare(dir)?;
+    }
     let python = match Python::set_up(&repository_root()) {
         Ok(python) => python,
         Err(peers::SetUpError::Skipped(why)) => {

@@ -90,6 +90,9 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
             "sweep runs against the mock API only: its points would load a --target server far past --rate".to_string(),
         ));
     }
+    if let Some(dir) = &args.out {
+        crate::report::out_dir::prepare(dir)?;
+    }
     let values = sweep::log_points(args.range.from, args.range.to, args.points);
     let placement = super::placement(&args.scenario)?;
     let mut plan = Vec::new();

@@ -7,11 +7,13 @@
 //! - [`claims_report`]: the claims table and `reports/README.md`;
 //! - [`sweep_report`]: a sweep's table, knees and chart;
 //! - [`peers_report`]: fanout beside the Python peers;
-//! - JSON is [`crate::summary::RunSummary`] serialised as it is (see the README's schema).
+//! - JSON is [`crate::summary::RunSummary`] serialised as it is (see the README's schema);
+//! - [`out_dir`]: a report's directory, checked before the first request is sent.
 
 pub mod chart_data;
 pub mod charts;
 pub mod claims_report;
+pub mod out_dir;
 pub mod peers_report;
 pub mod sweep_report;
 pub mod table;
