@@ -114,7 +114,14 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
             // The GCRA limiter's interval, headroom included (see `strategy::ratelimit`).
             interval_ms: 1000.0 * crate::strategy::ratelimit::HEADROOM / scenario.client.rate,
         },
-        _ => {
+        Strategy::SyncThreads
+        | Strategy::AsyncConcurrent
+        | Strategy::AsyncFailfast
+        | Strategy::AsyncSemaphore
+        | Strategy::AsyncBuffered
+        | Strategy::PitfallBlockingSleep
+        | Strategy::PitfallAsyncSleep
+        | Strategy::PitfallNeverAwaited => {
             let mut slots = scenario.strategy.concurrency(n, &scenario.client).max(1);
             if scenario.client.http == HttpVersion::Http2
                 && scenario.client.reuse == ClientReuse::Shared

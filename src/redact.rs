@@ -5,6 +5,8 @@
 //! A parameter is secret when its name, lower-cased and without `-` and `_`, contains
 //! one of `key`, `token`, `secret`, `password`, `passwd`, `auth`, `signature` or `sig`.
 //! Its value becomes `REDACTED`; the name stays, so a reader still sees what was sent.
+//! A user name and password before the host (`http://user:pass@host/`) become
+//! `REDACTED` too, whole.
 
 /// What a secret value is replaced with.
 pub const REDACTED: &str = "REDACTED";
@@ -30,8 +32,10 @@ pub fn is_secret(name: &str) -> bool {
     SECRET_WORDS.iter().any(|word| squashed.contains(word))
 }
 
-/// The URL (or path with a query) with every secret parameter's value redacted.
+/// The URL (or path with a query) with its user name and password and every secret
+/// parameter's value redacted.
 pub fn url(text: &str) -> String {
+    let text = &without_userinfo(text);
     let Some((before, rest)) = text.split_once('?') else {
         return text.to_string();
     };
@@ -54,6 +58,18 @@ pub fn url(text: &str) -> String {
     out
 }
 
+/// `scheme://user:pass@host…` as `scheme://REDACTED@host…`; anything else unchanged.
+fn without_userinfo(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{REDACTED}{}", &rest[at..]),
+        None => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +90,16 @@ mod tests {
         );
         assert_eq!(url("/items?seq=4"), "/items?seq=4");
         assert_eq!(url("/plain/path"), "/plain/path");
+    }
+
+    #[test]
+    fn redacts_credentials_before_the_host() {
+        assert_eq!(
+            url("http://user:hunter2@127.0.0.1:9/a?apiKey=k"),
+            "http://REDACTED@127.0.0.1:9/a?apiKey=REDACTED"
+        );
+        assert_eq!(url("http://hunter2@host/"), "http://REDACTED@host/");
+        assert_eq!(url("http://host/a@b"), "http://host/a@b");
     }
 
     #[test]

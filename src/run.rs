@@ -70,7 +70,7 @@ pub fn run_on(
     progress: Arc<AtomicU64>,
 ) -> Result<RunOutput, Error> {
     scenario.validate()?;
-    let requests = scenario.requests(server.url());
+    let requests = scenario.requests(server.url())?;
     let clock = RunClock::start(scenario.deadline(), progress).paced(scenario.client.pace);
     let (samples, clock) = strategy::execute(scenario.strategy, requests, &scenario.client, clock)?;
     let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
@@ -110,7 +110,7 @@ pub fn run_target(scenario: &Scenario, progress: Arc<AtomicU64>) -> Result<RunOu
     }
     let connections = scenario.max_client_connections() as u64;
     fdlimit::ensure(fdlimit::BASE_DESCRIPTORS + connections)?;
-    let requests = scenario.requests("");
+    let requests = scenario.requests("")?;
     let clock = RunClock::start(scenario.deadline(), progress).paced(scenario.client.pace);
     let (executed, footprint) = Footprint::measure(|| {
         strategy::execute(scenario.strategy, requests, &scenario.client, clock)

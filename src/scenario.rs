@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::server::Engine;
 use crate::server::profile::Profile;
+use crate::strategy::request::{PlannedRequest, RequestUrl};
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 
 /// The most requests one run may ask for (every request keeps a sample in memory).
@@ -101,21 +102,6 @@ impl Default for ClientOptions {
     }
 }
 
-/// One request the strategy will make.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedRequest {
-    /// Its number, 0-based.
-    pub seq: u64,
-    /// The endpoint it targets.
-    pub endpoint: u16,
-    /// The HTTP method.
-    pub method: String,
-    /// The full URL, `seq` included as a query parameter.
-    pub url: String,
-    /// A JSON body, for methods that carry one (POST, PUT, PATCH).
-    pub body: Option<String>,
-}
-
 impl Scenario {
     /// A scenario with default client options and no explicit deadline.
     pub fn new(profile: Profile, n: u64, strategy: Strategy) -> Scenario {
@@ -176,7 +162,11 @@ impl Scenario {
         if self.deadline.is_some_and(|d| d.is_zero()) {
             return bad("--deadline must be above zero");
         }
-        self.profile.validate().map_err(Error::InvalidScenario)
+        self.profile.validate().map_err(Error::InvalidScenario)?;
+        // One URL per endpoint, parsed as the clients will parse every one of them.
+        let plan = RequestPlan::new(self, URL_CHECK_BASE)?;
+        let first_of_each = self.n.min(self.profile.endpoints.len() as u64);
+        (0..first_of_each).try_for_each(|seq| plan.request(seq).map(|_| ()))
     }
 
     /// The run's deadline: the one given, or twice the time the slowest possible delays
@@ -216,7 +206,14 @@ impl Scenario {
                 Strategy::PitfallBlockingSleep | Strategy::PitfallAsyncSleep => {
                     allowed = allowed.saturating_add(self.client.work.saturating_mul(n));
                 }
-                _ => {}
+                Strategy::SyncSequential
+                | Strategy::SyncThreads
+                | Strategy::AsyncSequential
+                | Strategy::AsyncConcurrent
+                | Strategy::AsyncFailfast
+                | Strategy::AsyncSemaphore
+                | Strategy::AsyncBuffered
+                | Strategy::PitfallNeverAwaited => {}
             }
             allowed.saturating_add(DEADLINE_SLACK)
         })
@@ -238,38 +235,95 @@ impl Scenario {
     }
 
     /// The requests, in submission order, against a server at `base_url`. Requests to
-    /// an endpoint marked `refused` go to a port where nothing listens.
-    pub fn requests(&self, base_url: &str) -> Vec<PlannedRequest> {
-        let endpoints = &self.profile.endpoints;
-        let refused_base = endpoints
-            .iter()
-            .any(|e| e.fault.refused)
-            .then(closed_port_url);
-        (0..self.n)
-            .map(|seq| {
-                let index = (seq % endpoints.len() as u64) as usize;
-                let endpoint = &endpoints[index];
-                let base = match (&refused_base, endpoint.fault.refused) {
-                    (Some(closed), true) => closed.as_str(),
-                    _ => base_url,
-                };
-                PlannedRequest {
-                    seq,
-                    endpoint: index as u16,
-                    method: endpoint.method.clone(),
-                    url: match (&self.target, &endpoint.query) {
-                        (Some(target), _) => target.clone(),
-                        (None, Some(query)) => {
-                            format!("{base}{}?{query}&seq={seq}", endpoint.request_path())
-                        }
-                        (None, None) => format!("{base}{}?seq={seq}", endpoint.request_path()),
-                    },
-                    body: matches!(endpoint.method.as_str(), "POST" | "PUT" | "PATCH")
-                        .then(|| json_body(seq, &endpoint.name)),
-                }
-            })
-            .collect()
+    /// an endpoint marked `refused` go to a port where nothing listens. Refused when a
+    /// URL or method cannot be sent (see [`RequestUrl::parse`]); [`Scenario::validate`]
+    /// finds that out before anything is sent.
+    pub fn requests(&self, base_url: &str) -> Result<Vec<PlannedRequest>, Error> {
+        let plan = RequestPlan::new(self, base_url)?;
+        (0..self.n).map(|seq| plan.request(seq)).collect()
     }
+}
+
+/// What every request of a scenario shares, parsed once: the base URLs, the target,
+/// each endpoint's method.
+struct RequestPlan<'a> {
+    scenario: &'a Scenario,
+    base_url: &'a str,
+    /// Where requests to a `refused` endpoint go: a port nothing listens on.
+    refused_base: Option<String>,
+    target: Option<RequestUrl>,
+    methods: Vec<http::Method>,
+}
+
+impl<'a> RequestPlan<'a> {
+    fn new(scenario: &'a Scenario, base_url: &'a str) -> Result<RequestPlan<'a>, Error> {
+        let endpoints = &scenario.profile.endpoints;
+        let methods = endpoints
+            .iter()
+            .map(|e| {
+                http::Method::from_bytes(e.method.as_bytes()).map_err(|_| {
+                    Error::InvalidScenario(format!(
+                        "endpoint '{}': '{}' is not an HTTP method",
+                        e.name, e.method
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let target = scenario
+            .target
+            .as_deref()
+            .map(|url| RequestUrl::parse(url).map_err(|why| invalid_url("--target", why)))
+            .transpose()?;
+        Ok(RequestPlan {
+            scenario,
+            base_url,
+            refused_base: endpoints
+                .iter()
+                .any(|e| e.fault.refused)
+                .then(closed_port_url),
+            target,
+            methods,
+        })
+    }
+
+    /// Request `seq`: its endpoint is `seq % endpoints`.
+    fn request(&self, seq: u64) -> Result<PlannedRequest, Error> {
+        let endpoints = &self.scenario.profile.endpoints;
+        let index = (seq % endpoints.len() as u64) as usize;
+        let endpoint = &endpoints[index];
+        let base = match (&self.refused_base, endpoint.fault.refused) {
+            (Some(closed), true) => closed.as_str(),
+            _ => self.base_url,
+        };
+        let url = match &self.target {
+            Some(target) => target.clone(),
+            None => {
+                let path = endpoint.request_path();
+                let text = match &endpoint.query {
+                    Some(query) => format!("{base}{path}?{query}&seq={seq}"),
+                    None => format!("{base}{path}?seq={seq}"),
+                };
+                RequestUrl::parse(&text)
+                    .map_err(|why| invalid_url(&format!("endpoint '{}'", endpoint.name), why))?
+            }
+        };
+        Ok(PlannedRequest {
+            seq,
+            endpoint: index as u16,
+            method: self.methods[index].clone(),
+            url,
+            body: matches!(endpoint.method.as_str(), "POST" | "PUT" | "PATCH")
+                .then(|| json_body(seq, &endpoint.name)),
+        })
+    }
+}
+
+/// The base URL [`Scenario::validate`] builds the scenario's URLs on to check them.
+const URL_CHECK_BASE: &str = "http://127.0.0.1:1";
+
+/// The error for a URL that cannot be sent; `why` already shows it redacted.
+fn invalid_url(whose: &str, why: String) -> Error {
+    Error::InvalidScenario(format!("{whose}: {why}"))
 }
 
 /// The JSON a request that carries a body sends: a small post, numbered.
@@ -303,9 +357,11 @@ mod tests {
 
     #[test]
     fn requests_spread_over_endpoints_and_carry_seq() {
-        let requests = scenario(Strategy::AsyncConcurrent).requests("http://127.0.0.1:9");
+        let requests = scenario(Strategy::AsyncConcurrent)
+            .requests("http://127.0.0.1:9")
+            .unwrap();
         assert_eq!(requests.len(), 10);
-        assert_eq!(requests[3].url, "http://127.0.0.1:9/items?seq=3");
+        assert_eq!(requests[3].url.as_str(), "http://127.0.0.1:9/items?seq=3");
     }
 
     #[test]

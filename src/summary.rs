@@ -272,13 +272,7 @@ fn milestones(output: &RunOutput) -> Milestones {
 fn modelled(output: &RunOutput) -> bool {
     use crate::measure::Outcome;
     use crate::server::fault::FaultKind;
-    let strategy = output.scenario.strategy;
-    let pitfall = matches!(
-        strategy,
-        Strategy::PitfallBlockingSleep
-            | Strategy::PitfallAsyncSleep
-            | Strategy::PitfallNeverAwaited
-    );
+    let pitfall = output.scenario.strategy.is_pitfall();
     let samples_plain = output.measurements.samples.iter().all(|s| {
         s.attempts <= 1
             && !matches!(

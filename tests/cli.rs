@@ -367,3 +367,110 @@ fn sweep_json_names_each_point_and_the_knee() {
     refused(&["sweep", "--points", "99"], "between 1 and 50");
     refused(&["sweep", "--range", "ten"], "not a range");
 }
+
+/// Asserts exit code 2, exactly one line on stderr that mentions `needle`, no panic,
+/// and `secret` nowhere in stdout or stderr.
+fn refused_in_one_line(args: &[&str], needle: &str, secret: &str) {
+    let output = fanout(args);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+    assert!(stderr.contains(needle), "{args:?}: '{needle}' in {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains(secret),
+            "{args:?}: the secret leaked: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_url_one_client_cannot_send_is_refused_for_every_strategy() {
+    for strategy in ["sync-sequential", "sync-threads", "async-concurrent"] {
+        refused_in_one_line(
+            &[
+                "run",
+                "-s",
+                strategy,
+                "--target",
+                "http://127.0.0.1:9/a b?apiKey=hunter2",
+                "--i-own-this-server",
+                "-n",
+                "1",
+            ],
+            "percent-encode",
+            "hunter2",
+        );
+    }
+    let profile = std::env::temp_dir().join(format!("fanout-space-{}.toml", std::process::id()));
+    std::fs::write(
+        &profile,
+        "[[endpoint]]\nname = \"spaced\"\npath = \"/a b\"\nlatency = \"1ms\"\n",
+    )
+    .unwrap();
+    refused_in_one_line(
+        &[
+            "run",
+            "-s",
+            "sync-sequential",
+            "--profile",
+            profile.to_str().unwrap(),
+        ],
+        "spaced",
+        "hunter2",
+    );
+    std::fs::remove_file(&profile).unwrap();
+}
+
+#[test]
+fn credentials_and_impossible_ports_in_a_target_are_refused_unechoed() {
+    let with_password = "http://user:hunter2@127.0.0.1:9/";
+    for consent in [true, false] {
+        let mut args = vec!["run", "-n", "1", "--target", with_password];
+        if consent {
+            args.push("--i-own-this-server");
+        }
+        let needle = if consent {
+            "password"
+        } else {
+            "--i-own-this-server"
+        };
+        refused_in_one_line(&args, needle, "hunter2");
+    }
+    refused_in_one_line(
+        &[
+            "compare",
+            "-n",
+            "1",
+            "--target",
+            "http://127.0.0.1:99999/",
+            "--i-own-this-server",
+        ],
+        "65535",
+        "hunter2",
+    );
+}
+
+#[test]
+fn an_unwritable_out_dir_is_refused_before_anything_runs() {
+    // A path under a regular file cannot be a directory, even for root.
+    let file = std::env::temp_dir().join(format!("fanout-out-{}", std::process::id()));
+    std::fs::write(&file, b"x").unwrap();
+    let out = file.join("report");
+    let out = out.to_str().unwrap();
+    let started = std::time::Instant::now();
+    refused_in_one_line(&["claims", "--out", out], "--out", "hunter2");
+    refused_in_one_line(
+        &["sweep", "--range", "1..10", "--out", out],
+        "--out",
+        "hunter2",
+    );
+    refused_in_one_line(&["peers", "--out", out], "--out", "hunter2");
+    // Nothing was measured first: the catalogue alone takes most of a minute.
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    std::fs::remove_file(&file).unwrap();
+}

@@ -206,7 +206,7 @@ fn a_refused_port_is_a_connect_outcome() {
         .port();
     for strategy in [Strategy::SyncSequential, Strategy::AsyncConcurrent] {
         let s = scenario(strategy, 3, "1ms");
-        let requests = s.requests(&format!("http://127.0.0.1:{port}"));
+        let requests = s.requests(&format!("http://127.0.0.1:{port}")).unwrap();
         let clock = fanout::strategy::RunClock::start(
             std::time::Duration::from_secs(5),
             Default::default(),

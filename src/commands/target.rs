@@ -7,6 +7,7 @@
 use crate::error::Error;
 use crate::server::latency::Latency;
 use crate::server::profile::{Endpoint, Profile};
+use crate::strategy::request::RequestUrl;
 
 /// Requests per second against a target when `--rate` is not given.
 pub const DEFAULT_RATE: f64 = 5.0;
@@ -20,23 +21,10 @@ pub fn checked(url: &str, owned: bool) -> Result<String, Error> {
             crate::redact::url(url)
         ));
     }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return if url.starts_with("https://") {
-            bad("--target must be an http:// URL: this build of fanout leaves TLS out (its clients talk to 127.0.0.1)".to_string())
-        } else {
-            bad(format!(
-                "--target '{}' is not an http:// URL",
-                crate::redact::url(url)
-            ))
-        };
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || host.contains('@') || host.contains(char::is_whitespace) {
-        return bad(format!(
-            "--target '{}' has no usable host",
-            crate::redact::url(url)
-        ));
+    if url.starts_with("https://") {
+        return bad("--target must be an http:// URL: this build of fanout leaves TLS out (its clients talk to 127.0.0.1)".to_string());
     }
+    RequestUrl::parse(url).map_err(|why| Error::InvalidScenario(format!("--target {why}")))?;
     Ok(url.to_string())
 }
 
@@ -67,6 +55,8 @@ mod tests {
         assert!(checked("ftp://example.test/", true).is_err());
         assert!(checked("http:///path", true).is_err());
         assert!(checked("http://user@example.test/", true).is_err());
+        assert!(checked("http://127.0.0.1:9/a b", true).is_err());
+        assert!(checked("http://127.0.0.1:99999/", true).is_err());
         assert_eq!(
             checked("http://127.0.0.1:8080/items?x=1", true).unwrap(),
             "http://127.0.0.1:8080/items?x=1"
@@ -77,5 +67,14 @@ mod tests {
     fn keys_in_a_refused_target_are_not_echoed() {
         let refused = checked("http://api.test/v1?apiKey=s3cret", false).unwrap_err();
         assert!(!refused.to_string().contains("s3cret"));
+        for url in [
+            "http://user:s3cret@127.0.0.1:9/",
+            "http://user:s3cret@127.0.0.1:9/a b",
+        ] {
+            for owned in [false, true] {
+                let refused = checked(url, owned).unwrap_err().to_string();
+                assert!(!refused.contains("s3cret"), "{refused}");
+            }
+        }
     }
 }

@@ -16,15 +16,16 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::ratelimit::{Gcra, SlidingWindow};
+use super::request::PlannedRequest;
 use super::retry::{self, Attempt};
-use super::{ClientReuse, HttpVersion, RunClock, Strategy};
+use super::{AsyncStrategy, ClientReuse, HttpVersion, RunClock};
 use crate::error::Error;
 use crate::measure::{Outcome, Sample};
-use crate::scenario::{ClientOptions, PlannedRequest};
+use crate::scenario::ClientOptions;
 
 /// Builds the runtime and runs `strategy` on it.
 pub(super) fn execute(
-    strategy: Strategy,
+    strategy: AsyncStrategy,
     requests: Vec<PlannedRequest>,
     options: &ClientOptions,
     clock: RunClock,
@@ -41,7 +42,7 @@ pub(super) fn execute(
 /// Runs an async `strategy` on the current tokio runtime. The clock restarts once the
 /// client is built.
 pub async fn run(
-    strategy: Strategy,
+    strategy: AsyncStrategy,
     requests: Vec<PlannedRequest>,
     options: &ClientOptions,
     clock: RunClock,
@@ -50,12 +51,12 @@ pub async fn run(
     let clock = fetcher.restart_clock();
     let limit = options.limit;
     let samples = match strategy {
-        Strategy::AsyncSequential => sequential(fetcher, requests).await,
-        Strategy::AsyncConcurrent => concurrent(fetcher, requests, None).await,
-        Strategy::AsyncSemaphore => concurrent(fetcher, requests, Some(limit)).await,
-        Strategy::AsyncBuffered => buffered(fetcher, requests, limit).await,
-        Strategy::AsyncFailfast => failfast(fetcher, requests, limit).await,
-        Strategy::AsyncRatelimited => {
+        AsyncStrategy::Sequential => sequential(fetcher, requests).await,
+        AsyncStrategy::Concurrent => concurrent(fetcher, requests, None).await,
+        AsyncStrategy::Semaphore => concurrent(fetcher, requests, Some(limit)).await,
+        AsyncStrategy::Buffered => buffered(fetcher, requests, limit).await,
+        AsyncStrategy::Failfast => failfast(fetcher, requests, limit).await,
+        AsyncStrategy::Ratelimited => {
             let gcra = Arc::new(Gcra::new(options.rate));
             paced(fetcher, requests, move || {
                 let gcra = gcra.clone();
@@ -63,7 +64,7 @@ pub async fn run(
             })
             .await
         }
-        Strategy::AsyncNaiveRatelimited => {
+        AsyncStrategy::NaiveRatelimited => {
             let calls = options.rate * options.rate_window.as_secs_f64();
             let window = Arc::new(SlidingWindow::new(
                 calls.round().max(1.0) as usize,
@@ -74,15 +75,6 @@ pub async fn run(
                 async move { window.acquire().await }
             })
             .await
-        }
-        Strategy::SyncSequential
-        | Strategy::SyncThreads
-        | Strategy::PitfallBlockingSleep
-        | Strategy::PitfallAsyncSleep
-        | Strategy::PitfallNeverAwaited => {
-            return Err(Error::InvalidScenario(format!(
-                "{strategy} builds its own runtime: run it through strategy::execute"
-            )));
         }
     };
     Ok((samples, clock))
@@ -343,9 +335,7 @@ impl Fetcher {
         let Ok(client) = client else {
             return failed(Outcome::Connect, None);
         };
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .expect("methods are validated with the profile");
-        let mut builder = client.request(method, &request.url);
+        let mut builder = client.request(request.method.clone(), request.url.url().clone());
         if let Some(body) = &request.body {
             builder = builder
                 .header(reqwest::header::CONTENT_TYPE, "application/json")

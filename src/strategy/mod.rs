@@ -22,6 +22,7 @@
 mod asynchronous;
 mod pitfalls;
 pub mod ratelimit;
+pub mod request;
 pub mod retry;
 mod sync;
 
@@ -34,7 +35,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::measure::Sample;
-use crate::scenario::{ClientOptions, PlannedRequest};
+use crate::scenario::ClientOptions;
+use request::PlannedRequest;
 
 /// How a run makes its requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -103,9 +105,34 @@ impl Strategy {
         }
     }
 
+    /// Which runner serves this strategy, with the strategy as that runner's own type.
+    /// The one place that decides it: a new variant must be placed here, and no runner
+    /// can be handed a strategy of another family.
+    pub fn family(self) -> Family {
+        match self {
+            Strategy::SyncSequential => Family::Sync(SyncStrategy::Sequential),
+            Strategy::SyncThreads => Family::Sync(SyncStrategy::Threads),
+            Strategy::AsyncSequential => Family::Async(AsyncStrategy::Sequential),
+            Strategy::AsyncConcurrent => Family::Async(AsyncStrategy::Concurrent),
+            Strategy::AsyncFailfast => Family::Async(AsyncStrategy::Failfast),
+            Strategy::AsyncSemaphore => Family::Async(AsyncStrategy::Semaphore),
+            Strategy::AsyncBuffered => Family::Async(AsyncStrategy::Buffered),
+            Strategy::AsyncRatelimited => Family::Async(AsyncStrategy::Ratelimited),
+            Strategy::AsyncNaiveRatelimited => Family::Async(AsyncStrategy::NaiveRatelimited),
+            Strategy::PitfallBlockingSleep => Family::Pitfall(PitfallStrategy::BlockingSleep),
+            Strategy::PitfallAsyncSleep => Family::Pitfall(PitfallStrategy::AsyncSleep),
+            Strategy::PitfallNeverAwaited => Family::Pitfall(PitfallStrategy::NeverAwaited),
+        }
+    }
+
     /// True for the `ureq` strategies.
     pub fn is_sync(self) -> bool {
-        matches!(self, Strategy::SyncSequential | Strategy::SyncThreads)
+        matches!(self.family(), Family::Sync(_))
+    }
+
+    /// True for the pitfalls: runs the model does not describe.
+    pub fn is_pitfall(self) -> bool {
+        matches!(self.family(), Family::Pitfall(_))
     }
 
     /// The most requests this strategy keeps in flight, for `n` requests.
@@ -124,6 +151,58 @@ impl Strategy {
             }
         }
     }
+}
+
+/// The runner a strategy belongs to: `ureq` on OS threads, `reqwest` on a
+/// multi-thread runtime, or a pitfall on a current-thread runtime of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `sync.rs`: ureq on the calling thread or a pool of OS threads.
+    Sync(SyncStrategy),
+    /// `asynchronous.rs`: reqwest on a multi-thread runtime (or the caller's, through
+    /// [`run_async`]).
+    Async(AsyncStrategy),
+    /// `pitfalls.rs`: each builds the current-thread runtime it needs to show its point.
+    Pitfall(PitfallStrategy),
+}
+
+/// The strategies `sync.rs` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStrategy {
+    /// `sync-sequential`.
+    Sequential,
+    /// `sync-threads`.
+    Threads,
+}
+
+/// The strategies `asynchronous.rs` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsyncStrategy {
+    /// `async-sequential`.
+    Sequential,
+    /// `async-concurrent`.
+    Concurrent,
+    /// `async-failfast`.
+    Failfast,
+    /// `async-semaphore`.
+    Semaphore,
+    /// `async-buffered`.
+    Buffered,
+    /// `async-ratelimited`.
+    Ratelimited,
+    /// `async-naive-ratelimited`.
+    NaiveRatelimited,
+}
+
+/// The strategies `pitfalls.rs` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PitfallStrategy {
+    /// `pitfall-blocking-sleep`.
+    BlockingSleep,
+    /// `pitfall-async-sleep`.
+    AsyncSleep,
+    /// `pitfall-never-awaited`.
+    NeverAwaited,
 }
 
 impl std::fmt::Display for Strategy {
@@ -249,25 +328,21 @@ pub fn execute(
     options: &ClientOptions,
     clock: RunClock,
 ) -> Result<(Vec<Sample>, RunClock), crate::error::Error> {
-    match strategy {
-        Strategy::SyncSequential => Ok(sync::sequential(&requests, options, clock)),
-        Strategy::SyncThreads => Ok(sync::threads(&requests, options, clock)),
-        Strategy::PitfallBlockingSleep
-        | Strategy::PitfallAsyncSleep
-        | Strategy::PitfallNeverAwaited => pitfalls::execute(strategy, requests, options, clock),
-        _ => asynchronous::execute(strategy, requests, options, clock),
+    match strategy.family() {
+        Family::Sync(SyncStrategy::Sequential) => Ok(sync::sequential(&requests, options, clock)),
+        Family::Sync(SyncStrategy::Threads) => Ok(sync::threads(&requests, options, clock)),
+        Family::Async(strategy) => asynchronous::execute(strategy, requests, options, clock),
+        Family::Pitfall(strategy) => pitfalls::execute(strategy, requests, options, clock),
     }
 }
 
 /// How the strategy runs, for reports: threads or the async runtime's shape.
 pub fn execution_model(strategy: Strategy, options: &ClientOptions) -> String {
-    match strategy {
-        Strategy::SyncSequential => "1 OS thread".to_string(),
-        Strategy::SyncThreads => format!("{} OS threads", options.threads),
-        Strategy::PitfallBlockingSleep
-        | Strategy::PitfallAsyncSleep
-        | Strategy::PitfallNeverAwaited => "tokio current-thread".to_string(),
-        _ => format!(
+    match strategy.family() {
+        Family::Sync(SyncStrategy::Sequential) => "1 OS thread".to_string(),
+        Family::Sync(SyncStrategy::Threads) => format!("{} OS threads", options.threads),
+        Family::Pitfall(_) => "tokio current-thread".to_string(),
+        Family::Async(_) => format!(
             "tokio multi-thread, {} worker{}",
             options.runtime_workers,
             if options.runtime_workers == 1 {

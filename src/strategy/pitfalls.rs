@@ -13,14 +13,15 @@
 use std::time::Duration;
 
 use super::asynchronous::{Fetcher, join_in_order};
-use super::{RunClock, Strategy};
+use super::request::PlannedRequest;
+use super::{PitfallStrategy, RunClock};
 use crate::error::Error;
 use crate::measure::Sample;
-use crate::scenario::{ClientOptions, PlannedRequest};
+use crate::scenario::ClientOptions;
 
 /// Runs a pitfall strategy on a current-thread runtime built for it.
 pub(super) fn execute(
-    strategy: Strategy,
+    strategy: PitfallStrategy,
     requests: Vec<PlannedRequest>,
     options: &ClientOptions,
     clock: RunClock,
@@ -33,10 +34,12 @@ pub(super) fn execute(
         let mut fetcher = Fetcher::new(options, clock)?;
         let clock = fetcher.restart_clock();
         let samples = match strategy {
-            Strategy::PitfallNeverAwaited => never_awaited(&fetcher, &requests),
-            _ => {
-                let blocking = strategy == Strategy::PitfallBlockingSleep;
-                work_then_fetch(fetcher, requests, options.work, blocking).await
+            PitfallStrategy::NeverAwaited => never_awaited(&fetcher, &requests),
+            PitfallStrategy::BlockingSleep => {
+                work_then_fetch(fetcher, requests, options.work, true).await
+            }
+            PitfallStrategy::AsyncSleep => {
+                work_then_fetch(fetcher, requests, options.work, false).await
             }
         };
         Ok((samples, clock))
@@ -74,7 +77,7 @@ async fn work_then_fetch(
 fn never_awaited(fetcher: &Fetcher, requests: &[PlannedRequest]) -> Vec<Sample> {
     let futures: Vec<_> = requests
         .iter()
-        .map(|request| fetcher.client().get(&request.url).send())
+        .map(|request| fetcher.client().get(request.url.url().clone()).send())
         .collect();
     drop(futures);
     requests

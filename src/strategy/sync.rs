@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ureq::Agent;
 
 use super::RunClock;
+use super::request::PlannedRequest;
 use super::retry::{self, Attempt};
 use crate::measure::{Outcome, Sample};
-use crate::scenario::{ClientOptions, PlannedRequest};
+use crate::scenario::ClientOptions;
 use crate::strategy::ClientReuse;
 
 /// An agent that keeps up to `idle` connections alive per host and reports HTTP error
@@ -157,15 +158,17 @@ fn attempt(
     if remaining.is_zero() {
         return failed(Outcome::Cancelled, None);
     }
-    let mut builder = ureq::http::Request::builder()
-        .method(request.method.as_str())
-        .uri(&request.url);
+    // Built from parts that were parsed with the scenario, so nothing here can fail.
+    let mut http_request =
+        ureq::http::Request::new(request.body.clone().unwrap_or_default().into_bytes());
+    *http_request.method_mut() = request.method.clone();
+    *http_request.uri_mut() = request.url.uri().clone();
     if request.body.is_some() {
-        builder = builder.header("content-type", "application/json");
+        http_request.headers_mut().insert(
+            ureq::http::header::CONTENT_TYPE,
+            ureq::http::HeaderValue::from_static("application/json"),
+        );
     }
-    let http_request = builder
-        .body(request.body.clone().unwrap_or_default().into_bytes())
-        .expect("method and URL were validated with the scenario");
     let limit = timeout.map_or(remaining, |t| t.min(remaining));
     let configured = agent
         .configure_request(http_request)
