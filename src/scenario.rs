@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::server::Engine;
 use crate::server::profile::Profile;
+use crate::server::{Engine, ServerConfig};
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 
 /// The most requests one run may ask for (every request keeps a sample in memory).
@@ -176,7 +176,21 @@ impl Scenario {
         if self.deadline.is_some_and(|d| d.is_zero()) {
             return bad("--deadline must be above zero");
         }
-        self.profile.validate().map_err(Error::InvalidScenario)
+        self.profile.validate().map_err(Error::InvalidScenario)?;
+        self.engine
+            .serves(&self.profile)
+            .map_err(Error::InvalidScenario)
+    }
+
+    /// The mock API this scenario runs against: its endpoints, seed, server workers and
+    /// engine. Every server a run starts (its own, the calibration probes', a peer's, the
+    /// news trial's) is built from this, so they all use the run's engine.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            workers: self.server_workers,
+            engine: self.engine,
+            ..ServerConfig::new(self.profile.clone(), self.seed)
+        }
     }
 
     /// The run's deadline: the one given, or twice the time the slowest possible delays
