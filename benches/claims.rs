@@ -19,10 +19,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let context = Context {
-        time_scale: TIME_SCALE,
-        seed: 1,
-    };
+    let context = Context::new(TIME_SCALE, 1);
     println!("speedup claims at time scale {TIME_SCALE} (in-process mock API)\n");
     println!(
         "{:<12} {:>10} {:>8} {:>9}  {:<11} reason",

@@ -21,6 +21,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     config.engine = args.engine;
     let mut server = MockApi::start(&config, &Placement::InProcess)?;
     println!("fanout mock API listening on {}", server.url());
+    config.engine.serve_note().into_iter().for_each(|note| println!("{note}"));
     for endpoint in &config.profile.endpoints {
         let path = match (&endpoint.query, endpoint.path.as_str()) {
             (_, "*") => "/<any path>".to_string(),
@@ -51,7 +52,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
         "served {} requests ({} abandoned by their client) on {} connections; peak in-flight {}, busiest second {}",
         summary.received,
         summary.abandoned,
-        crate::report::table::count_or_na(summary.connections),
+        crate::report::table::count_or_not_measured(summary.connections),
         summary.peak_in_flight,
         summary.max_per_second
     );

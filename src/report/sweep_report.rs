@@ -160,11 +160,14 @@ pub fn markdown(points: &[Point], settings: &SweepSettings) -> String {
                 1.0 / l.efficiency_vs_limit
             )),
             s.throughput_rps,
-            super::table::count_or_na(s.server.connections),
+            super::table::count_or_short(s.server.connections),
             footprint.map_or("-".to_string(), |f| format!("{:.1} MiB", f.peak_rss_mib)),
             footprint.map_or("-".to_string(), |f| f.peak_threads.to_string()),
             s.attribution.bottleneck.name(),
         );
+    }
+    if let Some(legend) = super::table::not_measured_legend(points.iter().map(|p| &p.summary)) {
+        let _ = writeln!(md, "\n{legend}.");
     }
     md
 }
