@@ -21,7 +21,11 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     config.engine = args.engine;
     let mut server = MockApi::start(&config, &Placement::InProcess)?;
     println!("fanout mock API listening on {}", server.url());
-    config.engine.serve_note().into_iter().for_each(|note| println!("{note}"));
+    config
+        .engine
+        .serve_note()
+        .into_iter()
+        .for_each(|note| println!("{note}"));
     for endpoint in &config.profile.endpoints {
         let path = match (&endpoint.query, endpoint.path.as_str()) {
             (_, "*") => "/<any path>".to_string(),

@@ -236,8 +236,18 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
                 s.server.peak_in_flight.to_string(),
                 count_or_short(s.server.connections),
                 human_ms(s.attribution.send_lag_ms.p99),
-                ms_if(s, Figure::AnswerTimes, s.attribution.server_ms.p99, NOT_MEASURED_SHORT),
-                ms_if(s, Figure::AnswerTimes, s.attribution.receive_ms.p99, NOT_MEASURED_SHORT),
+                ms_if(
+                    s,
+                    Figure::AnswerTimes,
+                    s.attribution.server_ms.p99,
+                    NOT_MEASURED_SHORT,
+                ),
+                ms_if(
+                    s,
+                    Figure::AnswerTimes,
+                    s.attribution.receive_ms.p99,
+                    NOT_MEASURED_SHORT,
+                ),
             ]
         })
         .collect();

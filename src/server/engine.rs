@@ -167,6 +167,11 @@ mod tests {
         assert_eq!(Engine::Fanout.serves(&profile), Ok(()));
         profile.endpoints[0].fault.drop_rate = 0.0;
         profile.limits.max_in_flight = Some(3);
-        assert!(Engine::Wiremock.serves(&profile).unwrap_err().contains("max_in_flight"));
+        assert!(
+            Engine::Wiremock
+                .serves(&profile)
+                .unwrap_err()
+                .contains("max_in_flight")
+        );
     }
 }
