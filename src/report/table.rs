@@ -25,8 +25,9 @@ pub fn human_ms(ms: f64) -> String {
 
 pub use crate::server::engine::{count_or_not_measured, count_or_short};
 
-/// `ms` as [`human_ms`] when the run's engine gives `figure`, else `unmeasured`.
-fn ms_if(s: &RunSummary, figure: Figure, ms: f64, unmeasured: &str) -> String {
+/// `ms` as [`human_ms`] when the run's engine gives `figure`, else `unmeasured`
+/// ([`NOT_MEASURED`], or [`NOT_MEASURED_SHORT`] in a narrow table).
+pub fn ms_if_measured(s: &RunSummary, figure: Figure, ms: f64, unmeasured: &str) -> String {
     if s.server_engine.measures(figure) {
         human_ms(ms)
     } else {
@@ -175,8 +176,8 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         out,
         "  overheads  p99 send lag {}  server beyond delay {}  receive {}  arrival spread {}",
         human_ms(a.send_lag_ms.p99),
-        ms_if(s, Figure::AnswerTimes, a.server_ms.p99, NOT_MEASURED),
-        ms_if(s, Figure::AnswerTimes, a.receive_ms.p99, NOT_MEASURED),
+        ms_if_measured(s, Figure::AnswerTimes, a.server_ms.p99, NOT_MEASURED),
+        ms_if_measured(s, Figure::AnswerTimes, a.receive_ms.p99, NOT_MEASURED),
         human_ms(v.arrival_spread_ms),
     )?;
     writeln!(
@@ -236,13 +237,13 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
                 s.server.peak_in_flight.to_string(),
                 count_or_short(s.server.connections),
                 human_ms(s.attribution.send_lag_ms.p99),
-                ms_if(
+                ms_if_measured(
                     s,
                     Figure::AnswerTimes,
                     s.attribution.server_ms.p99,
                     NOT_MEASURED_SHORT,
                 ),
-                ms_if(
+                ms_if_measured(
                     s,
                     Figure::AnswerTimes,
                     s.attribution.receive_ms.p99,

@@ -142,6 +142,13 @@ pub fn count_or_not_measured(count: Option<u64>) -> String {
     count.map_or(NOT_MEASURED.to_string(), |c| c.to_string())
 }
 
+/// `on 12 connections`, or `connections not measured by this engine`, for a sentence.
+pub fn on_connections(count: Option<u64>) -> String {
+    count.map_or(format!("connections {NOT_MEASURED}"), |c| {
+        format!("on {c} connections")
+    })
+}
+
 /// The same for a narrow table's cell: the number, or [`NOT_MEASURED_SHORT`].
 pub fn count_or_short(count: Option<u64>) -> String {
     count.map_or(NOT_MEASURED_SHORT.to_string(), |c| c.to_string())
