@@ -150,57 +150,69 @@ impl Respond for LedgerResponder {
 }
 
 /// Starts wiremock on 127.0.0.1:`config.port` with one mock per endpoint.
+///
+/// The start-up runs on a thread of its own, so a caller inside a tokio runtime (an
+/// example's `#[tokio::main]`) can start one too: blocking on a runtime from inside
+/// another panics.
 pub(super) fn start(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<WiremockServer, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("building the wiremock start-up runtime", e))?;
-    let server = runtime.block_on(async {
-        // The same deep backlog as fanout's engine, so a burst of connects is not
-        // dropped by the kernel before wiremock ever sees it.
-        let listener = super::http::bind(config.port)
-            .and_then(|l| l.into_std())
-            .map_err(|e| super::bind_error(config.port, e))?;
-        let server = MockServer::builder()
-            .listener(listener)
-            .disable_request_recording()
-            .start()
-            .await;
-        let shared = Arc::new(Shared {
-            seed: config.seed,
-            ledger,
-            rate: ArrivalWindow::of(&config.profile.limits),
-            attempts: Attempts::default(),
-        });
-        for (index, endpoint) in config.profile.endpoints.iter().enumerate() {
-            let responder = LedgerResponder {
-                index,
-                endpoint: endpoint.clone(),
-                padding: padding(endpoint),
-                shared: shared.clone(),
-                unnumbered: AtomicU64::new(0),
-            };
-            let mock = Mock::given(method(endpoint.method.as_str()));
-            let mock = if endpoint.path == "*" {
-                mock.respond_with(responder).with_priority(10)
-            } else if let Some(prefix) = endpoint.path.strip_suffix('*') {
-                mock.and(path_regex(format!("^{}.+", regex_escape(prefix))))
-                    .respond_with(responder)
-                    .with_priority(5)
-            } else {
-                mock.and(path(endpoint.path.as_str()))
-                    .respond_with(responder)
-                    .with_priority(1)
-            };
-            server.register(mock).await;
-        }
-        Ok::<_, Error>(server)
-    })?;
+    let server = std::thread::scope(|scope| {
+        scope
+            .spawn(|| runtime.block_on(register(config, ledger)))
+            .join()
+            .map_err(|_| Error::Server("wiremock's start-up thread panicked".to_string()))
+    })??;
     Ok(WiremockServer {
         addr: *server.address(),
         server: Some(server),
         runtime: Some(runtime),
     })
+}
+
+/// Starts the server and registers one mock per endpoint.
+async fn register(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<MockServer, Error> {
+    // The same deep backlog as fanout's engine, so a burst of connects is not
+    // dropped by the kernel before wiremock ever sees it.
+    let listener = super::http::bind(config.port)
+        .and_then(|l| l.into_std())
+        .map_err(|e| super::bind_error(config.port, e))?;
+    let server = MockServer::builder()
+        .listener(listener)
+        .disable_request_recording()
+        .start()
+        .await;
+    let shared = Arc::new(Shared {
+        seed: config.seed,
+        ledger,
+        rate: ArrivalWindow::of(&config.profile.limits),
+        attempts: Attempts::default(),
+    });
+    for (index, endpoint) in config.profile.endpoints.iter().enumerate() {
+        let responder = LedgerResponder {
+            index,
+            endpoint: endpoint.clone(),
+            padding: padding(endpoint),
+            shared: shared.clone(),
+            unnumbered: AtomicU64::new(0),
+        };
+        let mock = Mock::given(method(endpoint.method.as_str()));
+        let mock = if endpoint.path == "*" {
+            mock.respond_with(responder).with_priority(10)
+        } else if let Some(prefix) = endpoint.path.strip_suffix('*') {
+            mock.and(path_regex(format!("^{}.+", regex_escape(prefix))))
+                .respond_with(responder)
+                .with_priority(5)
+        } else {
+            mock.and(path(endpoint.path.as_str()))
+                .respond_with(responder)
+                .with_priority(1)
+        };
+        server.register(mock).await;
+    }
+    Ok(server)
 }
 
 /// `text` with the characters a regular expression treats specially escaped.
