@@ -30,10 +30,7 @@ fn main() {
         filter = QUICK_CLAIMS.iter().map(|id| id.to_string()).collect();
     }
     let time_scale = if quick { QUICK_TIME_SCALE } else { TIME_SCALE };
-    let context = Context {
-        time_scale,
-        seed: 1,
-    };
+    let context = Context::new(time_scale, 1);
     println!("speedup claims at time scale {time_scale} (in-process mock API)\n");
     println!(
         "{:<12} {:>10} {:>8} {:>9}  {:<11} reason",

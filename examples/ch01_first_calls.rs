@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use fanout::server::latency::Latency;
 use fanout::server::profile::{Endpoint, Profile};
 use fanout::walkthrough::Steps;
-use fanout::{MockApi, Placement, ServerConfig};
+use fanout::{MockApi, Placement, walkthrough};
 
 /// Three endpoints shaped like the chapter's: a profile, a slow one, a list of posts.
 fn three_endpoints() -> Profile {
@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     steps.next("start a local mock API with three endpoints");
     let profile = three_endpoints();
     let server = MockApi::start(
-        &ServerConfig::new(profile.clone(), 1),
+        &walkthrough::server_config(profile.clone(), 1)?,
         &Placement::InProcess,
     )?;
     let urls: Vec<String> = profile

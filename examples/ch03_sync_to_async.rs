@@ -23,7 +23,7 @@ use tokio::runtime::Runtime;
 use fanout::server::latency::Latency;
 use fanout::server::profile::Profile;
 use fanout::walkthrough::{Steps, seconds};
-use fanout::{MockApi, Placement, ServerConfig};
+use fanout::{MockApi, Placement, walkthrough};
 
 /// How many calls each step makes, all to one endpoint that waits `DELAY`.
 const N: usize = 5;
@@ -255,7 +255,7 @@ fn main() -> anyhow::Result<()> {
 
     steps.next("start a local mock API whose endpoint waits before answering");
     let server = MockApi::start(
-        &ServerConfig::new(Profile::single(Latency::Fixed(DELAY)), 1),
+        &walkthrough::server_config(Profile::single(Latency::Fixed(DELAY)), 1)?,
         &Placement::InProcess,
     )?;
     let urls = vec![format!("{}/items", server.url()); N];

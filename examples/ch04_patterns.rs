@@ -22,7 +22,7 @@ use fanout::server::ledger::ServerSummary;
 use fanout::server::profile::{Endpoint, Profile};
 use fanout::strategy::ratelimit::SlidingWindow;
 use fanout::walkthrough::{Steps, seconds};
-use fanout::{MockApi, Placement, ServerConfig};
+use fanout::{MockApi, Placement, walkthrough};
 use futures::StreamExt;
 use futures::future::join_all;
 use futures::stream::FuturesUnordered;
@@ -444,7 +444,10 @@ struct Run {
 impl Run {
     /// Starts a fresh server and resets the client-side count; `paths` are relative.
     fn start(paths: &[String]) -> anyhow::Result<Run> {
-        let server = MockApi::start(&ServerConfig::new(profile(), SEED), &Placement::InProcess)?;
+        let server = MockApi::start(
+            &walkthrough::server_config(profile(), SEED)?,
+            &Placement::InProcess,
+        )?;
         let urls = paths
             .iter()
             .map(|p| format!("{}{p}", server.url()))

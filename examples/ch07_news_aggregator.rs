@@ -22,7 +22,7 @@ use fanout::news::trial::source_delays;
 use fanout::news::{ApiKey, Digest, Shape, Source};
 use fanout::server::fault::Fault;
 use fanout::walkthrough::{Steps, seconds};
-use fanout::{MockApi, Placement, ServerConfig};
+use fanout::{MockApi, Placement, walkthrough};
 
 /// Every request gives up after this long.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<()> {
     let mocks = MockSource::classic_three();
     // Each step gets a fresh mock API from this config: the same seed gives every
     // source the same delays, so the steps compare like with like.
-    let server_config = ServerConfig::new(mock::profile(&mocks), 7);
+    let server_config = walkthrough::server_config(mock::profile(&mocks), 7)?;
     let start = || MockApi::start(&server_config, &Placement::InProcess);
     let mut server = start()?;
     let sources = sources_on(server.url(), &mocks);
@@ -146,7 +146,7 @@ fn main() -> anyhow::Result<()> {
         ..Fault::default()
     };
     let broken_server = MockApi::start(
-        &ServerConfig::new(mock::profile(&broken), 7),
+        &walkthrough::server_config(mock::profile(&broken), 7)?,
         &Placement::InProcess,
     )?;
     let digest = runtime.block_on(aggregator.aggregate(&sources_on(broken_server.url(), &broken)));

@@ -35,7 +35,7 @@ use fanout::fdlimit::{self, BASE_DESCRIPTORS};
 use fanout::server::latency::Latency;
 use fanout::server::profile::Profile;
 use fanout::walkthrough::Steps;
-use fanout::{MockApi, Placement, ServerConfig};
+use fanout::{MockApi, Placement, walkthrough};
 
 /// The server's delay for every request.
 const DELAY: Duration = Duration::from_millis(300);
@@ -333,7 +333,10 @@ fn run_in_child(variant: &str, url: &str, n: usize) -> anyhow::Result<Report> {
 /// count of how far apart the requests arrived.
 fn measure(variant: &str, n: usize) -> anyhow::Result<(Report, f64)> {
     let profile = Profile::single(Latency::Fixed(DELAY));
-    let mut server = MockApi::start(&ServerConfig::new(profile, 1), &Placement::InProcess)?;
+    let mut server = MockApi::start(
+        &walkthrough::server_config(profile, 1)?,
+        &Placement::InProcess,
+    )?;
     let report = run_in_child(variant, &format!("{}/items", server.url()), n)?;
     let spread_ms = server.ledger()?.summary().arrival_spread_ms;
     Ok((report, spread_ms))

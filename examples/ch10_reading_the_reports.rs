@@ -75,10 +75,7 @@ fn write_report(dir: &Path, results: &[ClaimResult]) -> anyhow::Result<Vec<Chart
 // ANCHOR: evaluate
 /// Runs each claim's trials, each against a fresh mock API, and applies its rule.
 fn run_claims(claims: &[Claim]) -> anyhow::Result<Vec<ClaimResult>> {
-    let context = Context {
-        time_scale: TIME_SCALE,
-        seed: 1,
-    };
+    let context = Context::new(TIME_SCALE, 1);
     let mut results = Vec::new();
     for claim in claims {
         let result = evaluate(claim, &context, &Placement::InProcess)?;

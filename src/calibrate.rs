@@ -22,8 +22,10 @@
 //!   the delays: `delay + n / rate` is the *calibrated limit* of an all-at-once run
 //!   (see [`crate::summary::CalibratedLimit`]).
 //!
-//! Both are measured in the same process placement as the run, so they carry the same
-//! costs (a child-process server, two cores shared by client and server).
+//! All are measured in the same process placement and on the same engine as the run
+//! ([`Scenario::server_config`]), so they carry the same costs (a child-process server,
+//! two cores shared by client and server, wiremock's single-threaded runtime). wiremock
+//! does not count connections, so on it the rate probe counts every request as fresh.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -54,10 +56,10 @@ const PROBE_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 /// Measures the overheads the model needs for `scenario`.
 pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibration, Error> {
     let profile = scenario.profile.with_latency(Latency::Fixed(PROBE_DELAY));
+    // The run's own engine (and workers): the probes measure the server the run meets.
     let config = ServerConfig {
-        engine: scenario.engine,
-        workers: scenario.server_workers,
-        ..ServerConfig::new(profile.clone(), scenario.seed)
+        profile: profile.clone(),
+        ..scenario.server_config()
     };
     let mut server = MockApi::start(&config, placement)?;
     let quiet = || Arc::new(AtomicU64::new(0));

@@ -68,6 +68,10 @@ pub struct PeersArgs {
     /// Print {"runs": [{"label", "summary"}, ...]} instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// The HTTP server behind the mock API: fanout's own, or wiremock (which counts no
+    /// connections: the conns column then reads n/m, not measured).
+    #[arg(long, value_enum, default_value = "fanout")]
+    pub engine: Engine,
 }
 
 /// `fanout point`: what `sweep` starts once per point, so that each point's memory and
@@ -186,6 +190,10 @@ pub struct ClaimsArgs {
     /// Where the mock API runs.
     #[arg(long, value_enum, default_value = "child")]
     pub server: ServerPlacement,
+    /// The HTTP server behind every trial's mock API: fanout's own, or wiremock. Claims
+    /// judged on a figure wiremock does not give (connections) read "not measured".
+    #[arg(long, value_enum, default_value = "fanout")]
+    pub engine: Engine,
 }
 
 /// `fanout run`.
@@ -213,7 +221,7 @@ pub struct CompareArgs {
     pub scenario: ScenarioArgs,
 }
 
-/// The flags that define a scenario, shared by `run` and `compare`.
+/// The flags that define a scenario, shared by `run`, `compare`, `sweep` and its points.
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
     /// How many requests.
@@ -270,7 +278,8 @@ pub struct ScenarioArgs {
     /// Worker threads of the mock API's runtime.
     #[arg(long, default_value = "2", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub server_workers: usize,
-    /// The HTTP server behind the mock API: fanout's own, or wiremock for comparison.
+    /// The HTTP server behind the mock API: fanout's own, or wiremock for comparison
+    /// (no connection count; it cannot serve --drop-rate or --max-in-flight).
     #[arg(long, value_enum, default_value = "fanout")]
     pub engine: Engine,
     /// Where the mock API runs: in its own process (default), or inside this one.
@@ -344,7 +353,9 @@ pub struct ServeArgs {
     /// Worker threads of the server's runtime.
     #[arg(long, default_value = "2", value_parser = parse_count_usize)]
     pub workers: usize,
-    /// The HTTP server: fanout's own, or wiremock for comparison.
+    /// The HTTP server: fanout's own, or wiremock for comparison. wiremock keeps every
+    /// matched request in memory for the life of the server, so its memory grows with
+    /// every request: serve for hours on fanout's engine.
     #[arg(long, value_enum, default_value = "fanout")]
     pub engine: Engine,
     /// Internal: driven by a parent fanout over stdin/stdout (`stdio`); the config

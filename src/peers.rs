@@ -24,7 +24,7 @@ use crate::measure::{Measurements, Outcome, Sample};
 use crate::model::Calibration;
 use crate::run::RunOutput;
 use crate::scenario::Scenario;
-use crate::server::{MockApi, Placement, ServerConfig};
+use crate::server::{MockApi, Placement};
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
 
@@ -204,8 +204,7 @@ pub fn run(
     scenario: &Scenario,
     placement: &Placement,
 ) -> Result<PeerRun, Error> {
-    let config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
-    let mut server = MockApi::start(&config, placement)?;
+    let mut server = MockApi::start(&scenario.server_config(), placement)?;
     let mut modelled = scenario.clone();
     modelled.strategy = peer.schedule;
     if !peer.limited && peer.schedule == Strategy::AsyncSemaphore {

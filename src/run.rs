@@ -20,7 +20,7 @@ use crate::measure::{Measurements, Outcome};
 use crate::model::Calibration;
 use crate::scenario::Scenario;
 use crate::server::ledger::LedgerRecord;
-use crate::server::{MockApi, Placement, ServerConfig};
+use crate::server::{MockApi, Placement};
 use crate::strategy::{self, RunClock};
 
 /// Everything one run produced: the scenario, the client's samples, the server's ledger.
@@ -49,10 +49,7 @@ pub fn run_fresh(
     scenario.validate()?;
     ensure_descriptors(scenario, placement)?;
     let calibration = calibrate(scenario, placement)?;
-    let mut config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
-    config.workers = scenario.server_workers;
-    config.engine = scenario.engine;
-    let mut server = MockApi::start(&config, placement)?;
+    let mut server = MockApi::start(&scenario.server_config(), placement)?;
     let (output, footprint) = Footprint::measure(|| run_on(scenario, &mut server, progress));
     let mut output = output?;
     output.placement = placement.name();

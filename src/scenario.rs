@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::server::Engine;
 use crate::server::profile::Profile;
+use crate::server::{Engine, ServerConfig};
 use crate::strategy::request::{PlannedRequest, RequestUrl};
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 
@@ -163,10 +163,24 @@ impl Scenario {
             return bad("--deadline must be above zero");
         }
         self.profile.validate().map_err(Error::InvalidScenario)?;
+        self.engine
+            .serves(&self.profile)
+            .map_err(Error::InvalidScenario)?;
         // One URL per endpoint, parsed as the clients will parse every one of them.
         let plan = RequestPlan::new(self, URL_CHECK_BASE)?;
         let first_of_each = self.n.min(self.profile.endpoints.len() as u64);
         (0..first_of_each).try_for_each(|seq| plan.request(seq).map(|_| ()))
+    }
+
+    /// The mock API this scenario runs against: its endpoints, seed, server workers and
+    /// engine. Every server a run starts (its own, the calibration probes', a peer's, the
+    /// news trial's) is built from this, so they all use the run's engine.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            workers: self.server_workers,
+            engine: self.engine,
+            ..ServerConfig::new(self.profile.clone(), self.seed)
+        }
     }
 
     /// The run's deadline: the one given, or twice the time the slowest possible delays

@@ -4,6 +4,11 @@
 //! the chapter's text. `--step` on the command line makes it wait for Enter before each
 //! step, but only when standard input is a terminal: CI and pipes never block.
 //!
+//! `--engine wiremock` makes the examples that start their mock API through
+//! [`server_config`] run it on `wiremock::MockServer` instead of fanout's own server
+//! (the others, whose lessons need a connection count or a dropped connection, keep
+//! fanout's).
+//!
 //! ```no_run
 //! let mut steps = fanout::walkthrough::Steps::from_args();
 //! steps.next("start a local mock API");
@@ -12,6 +17,12 @@
 
 use std::io::IsTerminal;
 use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::error::Error;
+use crate::server::profile::Profile;
+use crate::server::{Engine, ServerConfig};
 
 /// Counts and prints the steps of one example.
 #[derive(Debug)]
@@ -44,6 +55,33 @@ impl Steps {
         println!("\nStep {}: {title}", self.number);
         self.number
     }
+}
+
+/// The engine named by `--engine NAME` (or `--engine=NAME`) on the command line; fanout's
+/// own without one.
+pub fn engine_from_args() -> Result<Engine, Error> {
+    let args: Vec<String> = std::env::args().collect();
+    let named = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, arg)| match arg.as_str() {
+            "--engine" => Some(args.get(i + 1).cloned().unwrap_or_default()),
+            _ => arg.strip_prefix("--engine=").map(str::to_string),
+        });
+    match named {
+        None => Ok(Engine::default()),
+        Some(name) => Engine::from_str(&name, true).map_err(|_| {
+            Error::InvalidScenario(format!("--engine '{name}': use fanout or wiremock"))
+        }),
+    }
+}
+
+/// An example's mock API: [`ServerConfig::new`] on the engine the command line names.
+pub fn server_config(profile: Profile, seed: u64) -> Result<ServerConfig, Error> {
+    Ok(ServerConfig {
+        engine: engine_from_args()?,
+        ..ServerConfig::new(profile, seed)
+    })
 }
 
 /// A duration as the examples print it: `1.20 s`, or `35.1 ms` below a second.

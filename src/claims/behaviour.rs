@@ -1,7 +1,7 @@
 //! Verdict rules about behaviour rather than speed: connections, failures, order, and
 //! how the speedup grows with n.
 
-use super::rules::{MODEL_TOLERANCE, missing, near, pct, secs, trial};
+use super::rules::{MODEL_TOLERANCE, connections, missing, near, pct, secs, trial};
 use super::{Judgement, Ran, Speedups, Verdict};
 use crate::measure::Outcome;
 use crate::server::DEFAULT_H2_MAX_STREAMS;
@@ -12,10 +12,10 @@ pub fn http2_one_connection(runs: &[Ran]) -> Judgement {
     let (Some(h1), Some(h2)) = (trial(runs, "HTTP/1.1"), trial(runs, "HTTP/2")) else {
         return missing("HTTP/1.1 or HTTP/2");
     };
-    let (c1, c2) = (
-        h1.server.connections.unwrap_or(0),
-        h2.server.connections.unwrap_or(0),
-    );
+    let (c1, c2) = match (connections(h1), connections(h2)) {
+        (Ok(c1), Ok(c2)) => (c1, c2),
+        (Err(not_measured), _) | (_, Err(not_measured)) => return not_measured,
+    };
     let waves = h2.n.div_ceil(u64::from(DEFAULT_H2_MAX_STREAMS));
     let measured_waves = h2.wall_ms / h2.delays_ms.max.max(f64::MIN_POSITIVE);
     // hyper may open a second connection when many requests race the first one's
@@ -63,10 +63,10 @@ pub fn client_reuse(runs: &[Ran]) -> Judgement {
     let per_request =
         |s: &crate::summary::RunSummary| (s.wall_ms - s.delays_ms.sum).max(0.0) / s.n as f64;
     let (cost_shared, cost_fresh) = (per_request(shared), per_request(fresh));
-    let (c_shared, c_fresh) = (
-        shared.server.connections.unwrap_or(0),
-        fresh.server.connections.unwrap_or(0),
-    );
+    let (c_shared, c_fresh) = match (connections(shared), connections(fresh)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(not_measured), _) | (_, Err(not_measured)) => return not_measured,
+    };
     let more_connections = c_fresh >= fresh.n && c_shared * 5 <= c_fresh;
     // A tenth of a millisecond per request is well above this machine's noise on a
     // 20-request mean, and below what one loopback connection set-up costs.
@@ -82,8 +82,8 @@ pub fn client_reuse(runs: &[Ran]) -> Judgement {
     ) {
         (Some(a), Some(b)) => format!(
             "; concurrent: {} vs {} connections, {} vs {}",
-            a.server.connections.unwrap_or(0),
-            b.server.connections.unwrap_or(0),
+            crate::server::engine::count_or_not_measured(a.server.connections),
+            crate::server::engine::count_or_not_measured(b.server.connections),
             secs(a.wall_ms),
             secs(b.wall_ms)
         ),

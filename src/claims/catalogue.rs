@@ -39,6 +39,7 @@ fn single(latency: &str, ctx: &Context) -> Profile {
 fn scenario(profile: Profile, n: u64, strategy: Strategy, ctx: &Context) -> Scenario {
     Scenario {
         seed: ctx.seed,
+        engine: ctx.engine,
         ..Scenario::new(profile, n, strategy)
     }
 }
@@ -70,7 +71,10 @@ fn news(
     };
     Trial {
         label: label.to_string(),
-        scenario: news.scenario(ctx.seed),
+        scenario: Scenario {
+            engine: ctx.engine,
+            ..news.scenario(ctx.seed)
+        },
         news: Some(news),
     }
 }

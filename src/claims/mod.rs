@@ -9,6 +9,10 @@
 //! fanout does not have yet are kept in the catalogue as `pending`, with the missing
 //! capability named.
 //!
+//! Engine: every trial runs on the context's [`Engine`]. A rule that needs a figure the
+//! engine does not give (see [`crate::server::engine`]) judges `not measured` and says
+//! which figure, rather than judging a null as zero.
+//!
 //! Time scale: every delay is multiplied by the run's time scale (0.1 by default), so
 //! the whole catalogue runs in under a minute; ratios are what the verdicts compare,
 //! and absolute figures are scaled with the delays.
@@ -30,7 +34,7 @@ use crate::error::Error;
 use crate::news::trial::{self as news_trial, NewsFigures, NewsTrial};
 use crate::run::{RunOutput, run_fresh};
 use crate::scenario::Scenario;
-use crate::server::Placement;
+use crate::server::{Engine, Placement};
 use crate::summary::RunSummary;
 
 /// The three source documents.
@@ -70,6 +74,9 @@ pub enum Verdict {
     Refuted,
     /// Not testable yet: the capability it needs is named in the reason.
     Pending,
+    /// The rule needs a figure this run's engine does not give (wiremock counts no
+    /// connections); the reason names the figure and the engine.
+    NotMeasured,
 }
 
 impl Verdict {
@@ -80,6 +87,7 @@ impl Verdict {
             Verdict::Qualified => "qualified",
             Verdict::Refuted => "refuted",
             Verdict::Pending => "pending",
+            Verdict::NotMeasured => "not measured",
         }
     }
 }
@@ -91,6 +99,19 @@ pub struct Context {
     pub time_scale: f64,
     /// Seeds the server's delay draws.
     pub seed: u64,
+    /// The HTTP server every trial's mock API runs on.
+    pub engine: Engine,
+}
+
+impl Context {
+    /// A context on fanout's own engine.
+    pub fn new(time_scale: f64, seed: u64) -> Context {
+        Context {
+            time_scale,
+            seed,
+            engine: Engine::Fanout,
+        }
+    }
 }
 
 /// One run a claim asks for.

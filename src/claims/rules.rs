@@ -5,6 +5,7 @@
 //! speedup "matches the document" within ±15 % (see [`SPEEDUP_TOLERANCE`]).
 
 use super::{Judgement, Ran, Speedups, Verdict};
+use crate::server::engine::{Figure, NOT_MEASURED};
 use crate::summary::RunSummary;
 
 /// How far a measured wall may be from the model's and still match it.
@@ -78,6 +79,31 @@ pub fn pending(needs: &str) -> Judgement {
         measured: "-".to_string(),
         predicted: "-".to_string(),
         speedup: None,
+    }
+}
+
+/// The judgement of a rule that needs `figure` from a run whose engine does not give it.
+pub fn not_measured(figure: Figure, run: &RunSummary) -> Judgement {
+    Judgement {
+        verdict: Verdict::NotMeasured,
+        reason: format!(
+            "the rule is judged on {}: {}",
+            figure.name(),
+            run.server_engine.why_not_measured(figure)
+        ),
+        measured: NOT_MEASURED.to_string(),
+        predicted: "-".to_string(),
+        speedup: None,
+    }
+}
+
+/// The connections the server of `run` accepted, or, when its engine does not count
+/// them, the judgement that says so: a rule judged on connections never reads a null
+/// as zero.
+pub fn connections(run: &RunSummary) -> Result<u64, Judgement> {
+    match run.server.connections {
+        Some(count) if run.server_engine.measures(Figure::Connections) => Ok(count),
+        _ => Err(not_measured(Figure::Connections, run)),
     }
 }
 

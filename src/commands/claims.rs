@@ -30,8 +30,8 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
         crate::report::out_dir::prepare(dir)?;
     }
     let context = Context {
-        time_scale: args.time_scale,
-        seed: args.seed,
+        engine: args.engine,
+        ..Context::new(args.time_scale, args.seed)
     };
     let started = Instant::now();
     let date = utc_now();
@@ -41,7 +41,7 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
         let result = evaluate(claim, &context, &placement)?;
         if !args.json {
             eprintln!(
-                "{:<14} {:<10} {:>6.1} s",
+                "{:<14} {:<12} {:>6.1} s",
                 claim.id,
                 result.judgement.verdict.name(),
                 claim_started.elapsed().as_secs_f64()
@@ -70,13 +70,14 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
         let settings = ReportSettings {
             time_scale: args.time_scale,
             seed: args.seed,
-            placement: format!("{} (fanout's engine)", placement.name()),
+            placement: format!("{} ({})", placement.name(), args.engine.describe()),
             machine: machine(),
             date,
             total_s,
             command: format!(
-                "cargo run --release -- claims --time-scale {}",
-                args.time_scale
+                "cargo run --release -- claims --time-scale {}{}",
+                args.time_scale,
+                engine_flag(args.engine)
             ),
         };
         write_report(&dir, &results, &settings)?;
@@ -88,6 +89,15 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// ` --engine wiremock`, or nothing for the default engine: the flag that reruns a report.
+pub(super) fn engine_flag(engine: crate::server::Engine) -> String {
+    if engine == crate::server::Engine::default() {
+        String::new()
+    } else {
+        format!(" --engine {engine}")
+    }
 }
 
 /// The claims named by `--only`, or all of them.

@@ -104,6 +104,7 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
 fn scenario(n: u64, profile: Profile, args: &PeersArgs) -> Scenario {
     let mut scenario = Scenario::new(profile, n, Strategy::AsyncConcurrent);
     scenario.seed = args.seed;
+    scenario.engine = args.engine;
     scenario.client.limit = args.limit;
     scenario.client.threads = args.limit.min(crate::scenario::MAX_THREADS);
     scenario
@@ -139,13 +140,14 @@ fn write_report(
         date: super::claims::utc_now(),
         total_s,
         command: format!(
-            "cargo run --release -- peers -n {} --delay {} --limit {} --sequential-n {} --sequential-delay {} --seed {} --out {}",
+            "cargo run --release -- peers -n {} --delay {} --limit {} --sequential-n {} --sequential-delay {} --seed {}{} --out {}",
             args.n,
             args.delay,
             args.limit,
             args.sequential_n,
             args.sequential_delay,
             args.seed,
+            super::claims::engine_flag(args.engine),
             dir.display()
         ),
     };

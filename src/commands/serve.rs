@@ -21,6 +21,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     config.engine = args.engine;
     let mut server = MockApi::start(&config, &Placement::InProcess)?;
     println!("fanout mock API listening on {}", server.url());
+    if let Some(note) = config.engine.serve_note() {
+        println!("{note}");
+    }
     for endpoint in &config.profile.endpoints {
         let path = match (&endpoint.query, endpoint.path.as_str()) {
             (_, "*") => "/<any path>".to_string(),
@@ -48,10 +51,10 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     wait_for_stop(args.duration)?;
     let summary = server.ledger()?.summary();
     println!(
-        "served {} requests ({} abandoned by their client) on {} connections; peak in-flight {}, busiest second {}",
+        "served {} requests ({} abandoned by their client) {}; peak in-flight {}, busiest second {}",
         summary.received,
         summary.abandoned,
-        crate::report::table::count_or_na(summary.connections),
+        crate::server::engine::on_connections(summary.connections),
         summary.peak_in_flight,
         summary.max_per_second
     );

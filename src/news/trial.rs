@@ -24,7 +24,7 @@ use crate::run::RunOutput;
 use crate::scenario::Scenario;
 use crate::server::ledger::{LedgerEntry, LedgerRecord};
 use crate::server::profile::Profile;
-use crate::server::{MockApi, Placement, ServerConfig};
+use crate::server::{MockApi, Placement};
 use crate::strategy::Strategy;
 
 /// Every request an aggregator makes, as [`Sample`]s on one clock.
@@ -180,8 +180,7 @@ pub fn run(
     placement: &Placement,
     calibration: Calibration,
 ) -> Result<(RunOutput, NewsFigures), Error> {
-    let config = ServerConfig::new(scenario.profile.clone(), scenario.seed);
-    let mut server = MockApi::start(&config, placement)?;
+    let mut server = MockApi::start(&scenario.server_config(), placement)?;
     let sources: Vec<_> = trial
         .sources
         .iter()

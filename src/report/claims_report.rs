@@ -93,16 +93,22 @@ pub fn write_table(out: &mut impl Write, results: &[ClaimResult]) -> io::Result<
     writeln!(out, "{}", tally(results))
 }
 
-/// `12 reproduced, 5 qualified, 0 refuted, 13 pending`.
+/// `12 reproduced, 5 qualified, 0 refuted, 13 pending`, then `, 3 not measured` when
+/// the engine left some claims unjudged.
 pub fn tally(results: &[ClaimResult]) -> String {
     let count = |v: Verdict| results.iter().filter(|r| r.judgement.verdict == v).count();
-    format!(
+    let mut tally = format!(
         "{} reproduced, {} qualified, {} refuted, {} pending",
         count(Verdict::Reproduced),
         count(Verdict::Qualified),
         count(Verdict::Refuted),
         count(Verdict::Pending)
-    )
+    );
+    let not_measured = count(Verdict::NotMeasured);
+    if not_measured > 0 {
+        let _ = write!(tally, ", {not_measured} {}", Verdict::NotMeasured.name());
+    }
+    tally
 }
 
 /// One claim for `--json`.
@@ -396,8 +402,12 @@ pub fn markdown(results: &[ClaimResult], settings: &ReportSettings, files: &[Cha
                     s.efficiency
                         .map_or("n/a".to_string(), |e| format!("{e:.2}")),
                     s.server.peak_in_flight,
-                    super::table::count_or_na(s.server.connections)
+                    super::table::count_or_short(s.server.connections)
                 );
+            }
+            let summaries = r.runs.iter().map(|ran| &ran.summary);
+            if let Some(legend) = super::table::not_measured_legend(summaries) {
+                let _ = writeln!(md, "\n{legend}.");
             }
         }
         for file in files.iter().filter(|f| f.claim == Some(r.claim.id)) {

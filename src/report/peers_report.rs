@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::chart_data::{latency_row, phase_bar, timeline_run};
 use super::charts::{self, ChartError};
-use super::table::{count_or_na, failures, human_ms};
+use super::table::{count_or_short, failures, human_ms, not_measured_legend};
 use crate::model::{self, Calibration};
 use crate::run::RunOutput;
 use crate::strategy::Strategy;
@@ -72,7 +72,7 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
                 human_ms(s.latency_ms.p99),
                 format!("{}/{}", s.ok(), s.n),
                 failures(s),
-                count_or_na(s.server.connections),
+                count_or_short(s.server.connections),
                 s.server.peak_in_flight.to_string(),
             ]
         })
@@ -104,7 +104,11 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     writeln!(
         out,
         "\npromise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum); eff = promise / wall; conns and peak are the server's own count"
-    )
+    )?;
+    match not_measured_legend(rows.iter().map(|r| &r.summary)) {
+        Some(legend) => writeln!(out, "{legend}"),
+        None => Ok(()),
+    }
 }
 
 /// fanout's `async-concurrent` against the fastest Python peer of the same scenario.
@@ -228,7 +232,7 @@ pub fn markdown(rows: &[Row], settings: &Settings, files: &[(String, String)]) -
             s.ok(),
             s.n,
             failures(s),
-            count_or_na(s.server.connections),
+            count_or_short(s.server.connections),
             s.server.peak_in_flight,
         );
     }
@@ -236,6 +240,9 @@ pub fn markdown(rows: &[Row], settings: &Settings, files: &[(String, String)]) -
         md,
         "\n*Promise* is the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum of the delays); *eff* = promise / wall. *conns* and *server peak* are the server's own count.\n"
     );
+    if let Some(legend) = not_measured_legend(rows.iter().map(|r| &r.summary)) {
+        let _ = writeln!(md, "{legend}.\n");
+    }
     for (name, _) in files {
         let _ = writeln!(md, "![{name}]({name})\n");
     }

@@ -4,7 +4,9 @@
 use std::fmt::Write;
 
 use super::charts::{SweepPoint, SweepSeries};
-use super::table::human_ms;
+use super::table::{human_ms, ms_if_measured};
+use crate::server::Figure;
+use crate::server::engine::NOT_MEASURED;
 use crate::sweep::{self, Point};
 
 /// What a sweep report says about how it was made.
@@ -93,8 +95,8 @@ pub fn knees(points: &[Point], over: &str) -> Vec<String> {
                     .map_or("no efficiency".to_string(), |e| format!("efficiency {e:.2}")),
                 if summary.efficiency.is_some_and(|e| e >= 0.9) { "was" } else { "was not fully" },
                 human_ms(a.send_lag_ms.p99),
-                human_ms(a.server_ms.p99),
-                human_ms(a.receive_ms.p99),
+                ms_if_measured(summary, Figure::AnswerTimes, a.server_ms.p99, NOT_MEASURED),
+                ms_if_measured(summary, Figure::AnswerTimes, a.receive_ms.p99, NOT_MEASURED),
                 a.bottleneck.describe()
             )
         })
@@ -160,11 +162,14 @@ pub fn markdown(points: &[Point], settings: &SweepSettings) -> String {
                 1.0 / l.efficiency_vs_limit
             )),
             s.throughput_rps,
-            super::table::count_or_na(s.server.connections),
+            super::table::count_or_short(s.server.connections),
             footprint.map_or("-".to_string(), |f| format!("{:.1} MiB", f.peak_rss_mib)),
             footprint.map_or("-".to_string(), |f| f.peak_threads.to_string()),
             s.attribution.bottleneck.name(),
         );
+    }
+    if let Some(legend) = super::table::not_measured_legend(points.iter().map(|p| &p.summary)) {
+        let _ = writeln!(md, "\n{legend}.");
     }
     md
 }

@@ -1,7 +1,13 @@
 //! Terminal tables for `run` and `compare`.
+//!
+//! A figure the run's engine does not give ([`crate::server::engine`]) reads "not
+//! measured by this engine" on a labelled line, and `n/m` in a narrow table, with the
+//! legend under it.
 
 use std::io::{self, Write};
 
+use crate::server::Figure;
+use crate::server::engine::{NOT_MEASURED, NOT_MEASURED_LEGEND, NOT_MEASURED_SHORT};
 use crate::summary::RunSummary;
 
 /// Formats milliseconds the way a person reads them: `512 ms`, `5.01 s`.
@@ -17,9 +23,29 @@ pub fn human_ms(ms: f64) -> String {
     }
 }
 
-/// A count the engine may not know: the number, or `n/a`.
-pub fn count_or_na(count: Option<u64>) -> String {
-    count.map_or("n/a".to_string(), |c| c.to_string())
+pub use crate::server::engine::{count_or_not_measured, count_or_short};
+
+/// `ms` as [`human_ms`] when the run's engine gives `figure`, else `unmeasured`
+/// ([`NOT_MEASURED`], or [`NOT_MEASURED_SHORT`] in a narrow table).
+pub fn ms_if_measured(s: &RunSummary, figure: Figure, ms: f64, unmeasured: &str) -> String {
+    if s.server_engine.measures(figure) {
+        human_ms(ms)
+    } else {
+        unmeasured.to_string()
+    }
+}
+
+/// The legend line for a narrow table that printed [`NOT_MEASURED_SHORT`], when one of
+/// its runs' engines left a figure out.
+pub fn not_measured_legend<'a>(runs: impl IntoIterator<Item = &'a RunSummary>) -> Option<String> {
+    let mut runs = runs.into_iter();
+    runs.find(|s| !s.server_engine.measures(Figure::Connections))
+        .map(|s| {
+            format!(
+                "{NOT_MEASURED_LEGEND} ({}: connections, server time beyond the delay, receive)",
+                s.server_engine
+            )
+        })
 }
 
 /// The failures of a run, `-` when there were none: `http_5xx 3, cancelled 2`.
@@ -129,7 +155,7 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         v.received,
         v.peak_in_flight,
         v.max_per_second,
-        count_or_na(v.connections),
+        count_or_not_measured(v.connections),
         s.server_engine,
         s.server_placement
     )?;
@@ -150,8 +176,8 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         out,
         "  overheads  p99 send lag {}  server beyond delay {}  receive {}  arrival spread {}",
         human_ms(a.send_lag_ms.p99),
-        human_ms(a.server_ms.p99),
-        human_ms(a.receive_ms.p99),
+        ms_if_measured(s, Figure::AnswerTimes, a.server_ms.p99, NOT_MEASURED),
+        ms_if_measured(s, Figure::AnswerTimes, a.receive_ms.p99, NOT_MEASURED),
         human_ms(v.arrival_spread_ms),
     )?;
     writeln!(
@@ -209,10 +235,20 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
                 format!("{}/{}", s.ok(), s.n),
                 failures(s),
                 s.server.peak_in_flight.to_string(),
-                count_or_na(s.server.connections),
+                count_or_short(s.server.connections),
                 human_ms(s.attribution.send_lag_ms.p99),
-                human_ms(s.attribution.server_ms.p99),
-                human_ms(s.attribution.receive_ms.p99),
+                ms_if_measured(
+                    s,
+                    Figure::AnswerTimes,
+                    s.attribution.server_ms.p99,
+                    NOT_MEASURED_SHORT,
+                ),
+                ms_if_measured(
+                    s,
+                    Figure::AnswerTimes,
+                    s.attribution.receive_ms.p99,
+                    NOT_MEASURED_SHORT,
+                ),
             ]
         })
         .collect();
@@ -255,6 +291,9 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
                 s.attribution.bottleneck.describe()
             )?;
         }
+    }
+    if let Some(legend) = not_measured_legend(runs) {
+        writeln!(out, "{legend}")?;
     }
     writeln!(
         out,

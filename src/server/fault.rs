@@ -23,6 +23,9 @@
 //! draws again. The ledger records
 //! which fault each request was served.
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
 use serde::{Deserialize, Serialize};
 
 use super::latency::unit_draw;
@@ -179,6 +182,57 @@ impl Fault {
     }
 }
 
+/// Attempts seen per (endpoint, draw key), for the faults whose decision depends on
+/// which attempt this is ([`Fault::counts_attempts`]). Used by the wiremock engine.
+#[derive(Debug, Default)]
+pub(crate) struct Attempts(Mutex<HashMap<(usize, u64), u32>>);
+
+impl Attempts {
+    /// Counts one more attempt at (`endpoint`, `key`) and returns its number, from 0.
+    pub(crate) fn next(&self, endpoint: usize, key: u64) -> u32 {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let count = seen.entry((endpoint, key)).or_insert(0);
+        *count += 1;
+        *count - 1
+    }
+}
+
+/// The arrivals admitted in the last window, for `limits.max_per_second`. Used by the
+/// wiremock engine.
+#[derive(Debug)]
+pub(crate) struct ArrivalWindow {
+    most: usize,
+    width_us: u64,
+    admitted: Mutex<VecDeque<u64>>,
+}
+
+impl ArrivalWindow {
+    /// The window `limits` ask for, or `None` when they set no rate.
+    pub(crate) fn of(limits: &ServerLimits) -> Option<ArrivalWindow> {
+        Some(ArrivalWindow {
+            most: limits.max_per_second? as usize,
+            width_us: limits.window_us(),
+            admitted: Mutex::new(VecDeque::new()),
+        })
+    }
+
+    /// True (and counted) when an arrival at `arrival_us` is within the limit.
+    pub(crate) fn admit(&self, arrival_us: u64) -> bool {
+        let mut admitted = self.admitted.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(&oldest) = admitted.front() {
+            if arrival_us.saturating_sub(oldest) < self.width_us {
+                break;
+            }
+            admitted.pop_front();
+        }
+        let room = admitted.len() < self.most;
+        if room {
+            admitted.push_back(arrival_us);
+        }
+        room
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +266,22 @@ mod tests {
             ..Fault::default()
         };
         assert!(bad.validate().unwrap_err().contains("drop_rate"));
+    }
+
+    #[test]
+    fn attempts_count_per_request_and_the_window_admits_its_most_then_slides() {
+        let attempts = Attempts::default();
+        assert_eq!((attempts.next(0, 7), attempts.next(0, 7)), (0, 1));
+        assert_eq!(attempts.next(1, 7), 0);
+        let limits = ServerLimits {
+            max_per_second: Some(2),
+            window_ms: Some(10),
+            max_in_flight: None,
+        };
+        let window = ArrivalWindow::of(&limits).unwrap();
+        assert!(window.admit(0) && window.admit(1_000));
+        assert!(!window.admit(9_999));
+        assert!(window.admit(10_000));
+        assert!(ArrivalWindow::of(&ServerLimits::default()).is_none());
     }
 }

@@ -14,10 +14,14 @@
 //!   and the kernel schedules two processes more fairly than one. The parent asks the
 //!   child for its ledger over stdin/stdout, so asking adds no connection to the count.
 //!
-//! Read in order: [`latency`], [`profile`], [`fault`], [`ledger`], then `http.rs` (the
-//! handler).
+//! Two engines can answer ([`Engine`]): fanout's own (`http.rs`) and wiremock
+//! (`wiremock_engine.rs`); [`engine`] says what each serves and measures.
+//!
+//! Read in order: [`latency`], [`profile`], [`fault`], [`ledger`], [`engine`], then
+//! `http.rs` (the handler).
 
 mod child;
+pub mod engine;
 pub mod fault;
 mod http;
 pub mod latency;
@@ -33,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 pub use child::serve_control_stdio;
+pub use engine::{Engine, Figure};
 use ledger::{Ledger, LedgerRecord};
 use profile::Profile;
 
@@ -60,17 +65,6 @@ pub struct ServerConfig {
     pub engine: Engine,
 }
 
-/// The HTTP server behind the mock API.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Engine {
-    /// fanout's own accept loop on hyper: counts connections, records finish times.
-    #[default]
-    Fanout,
-    /// `wiremock::MockServer`, for comparison: no connection count, planned finishes.
-    Wiremock,
-}
-
 impl ServerConfig {
     /// A config on a free port with two workers and hyper's stream limit.
     pub fn new(profile: Profile, seed: u64) -> ServerConfig {
@@ -82,15 +76,6 @@ impl ServerConfig {
             h2_max_streams: DEFAULT_H2_MAX_STREAMS,
             engine: Engine::Fanout,
         }
-    }
-}
-
-impl std::fmt::Display for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Engine::Fanout => "fanout",
-            Engine::Wiremock => "wiremock",
-        })
     }
 }
 
@@ -128,6 +113,10 @@ impl MockApi {
     /// Starts a fresh server and waits until it accepts connections.
     pub fn start(config: &ServerConfig, placement: &Placement) -> Result<MockApi, Error> {
         config.profile.validate().map_err(Error::InvalidScenario)?;
+        config
+            .engine
+            .serves(&config.profile)
+            .map_err(Error::InvalidScenario)?;
         match placement {
             Placement::InProcess => {
                 let server = InProcessServer::start(config)?;

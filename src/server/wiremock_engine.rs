@@ -11,8 +11,16 @@
 //! - finish time: only as planned (arrival + delay), since wiremock applies the delay
 //!   after the responder returns, out of sight;
 //! - connections: no (reported as `null`), wiremock accepts them itself;
-//! - abandoned requests: no, they look answered;
-//! - faults and server-wide limits: not served (the endpoint's plain status only).
+//! - abandoned requests: no, they look answered (except a hang, which never is);
+//! - faults: the status faults (`error_rate`, `fail_first`) with the same seeded
+//!   [`Fault::decide`] as fanout's engine, so both fail the same requests; `hang` as
+//!   a delay past any deadline; `retry_after_secs`; `refused` is the client's side;
+//!   `drop_rate` cannot be served (wiremock always answers);
+//! - server-wide limits: `max_per_second`, answered 429 with `Retry-After: 1` like
+//!   fanout's engine; `max_in_flight` cannot be served (the responder never learns
+//!   when an answer has left).
+//!
+//! [`super::Engine::serves`] refuses the last two before the server starts.
 //!
 //! wiremock serves on one current-thread runtime of its own and keeps every matched
 //! request in memory for the server's life; fanout starts a fresh server per run, so
@@ -25,10 +33,15 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::ServerConfig;
+use super::fault::{ArrivalWindow, Attempts, Decision, Fault, FaultKind};
 use super::http::{body_json, padding, seq_of};
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::profile::Endpoint;
 use crate::error::Error;
+
+/// How long a hanging endpoint "waits": past any deadline a run can have, so the
+/// client always gives up first.
+const HANG: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
 
 /// A running wiremock server and the runtime that started it.
 pub(super) struct WiremockServer {
@@ -47,13 +60,22 @@ impl Drop for WiremockServer {
     }
 }
 
+/// What every endpoint's responder shares: the ledger and the server-wide state.
+struct Shared {
+    seed: u64,
+    ledger: Arc<Ledger>,
+    /// `limits.max_per_second`, when the profile sets it.
+    rate: Option<ArrivalWindow>,
+    /// Attempts per request, for the faults that count them.
+    attempts: Attempts,
+}
+
 /// Answers for one endpoint and writes the ledger.
 struct LedgerResponder {
     index: usize,
     endpoint: Endpoint,
-    seed: u64,
     padding: String,
-    ledger: Arc<Ledger>,
+    shared: Arc<Shared>,
     /// Requests without a `seq` so far: the nth of them draws the nth delay.
     unnumbered: AtomicU64,
 }
@@ -62,79 +84,135 @@ impl Respond for LedgerResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let arrival_us = now_us();
         let seq = seq_of(request.url.query());
-        let key = seq.unwrap_or_else(|| {
-            super::http::UNNUMBERED_KEYS + self.unnumbered.fetch_add(1, Ordering::Relaxed)
-        });
-        let delay = self.endpoint.latency.draw(self.seed, self.index, key);
-        let delay_us = delay.as_micros() as u64;
-        self.ledger.record(LedgerEntry {
+        let mut entry = LedgerEntry {
             seq,
             endpoint: Some(self.index as u16),
             connection: None,
             arrival_us,
-            delay_us,
-            finish_us: arrival_us + delay_us,
-            status: Some(self.endpoint.status),
+            delay_us: 0,
+            finish_us: arrival_us,
+            status: Some(429),
             request_bytes: request.body.len() as u64,
-            fault: None,
+            fault: Some(FaultKind::RateLimited),
+        };
+        let shared = &self.shared;
+        if shared.rate.as_ref().is_some_and(|r| !r.admit(arrival_us)) {
+            shared.ledger.record(entry);
+            return ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_raw(r#"{"error":"too many requests"}"#, "application/json");
+        }
+        // As in fanout's engine: only admitted requests without a `seq` take a draw.
+        let key = seq.unwrap_or_else(|| {
+            super::http::UNNUMBERED_KEYS + self.unnumbered.fetch_add(1, Ordering::Relaxed)
         });
+        let fault: &Fault = &self.endpoint.fault;
+        let attempt = if fault.counts_attempts() {
+            shared.attempts.next(self.index, key)
+        } else {
+            0
+        };
+        let delay = self.endpoint.latency.draw(shared.seed, self.index, key);
+        entry.delay_us = delay.as_micros() as u64;
+        entry.finish_us = arrival_us + entry.delay_us;
+        entry.fault = None;
+        let (status, wait) = match fault.decide(shared.seed, self.index, key, attempt) {
+            Decision::Hang => {
+                // Never answered: the ledger says so now, since it will not hear later.
+                entry.status = None;
+                entry.finish_us = arrival_us;
+                entry.fault = Some(FaultKind::Hang);
+                (self.endpoint.status, HANG)
+            }
+            Decision::Fail(status) => {
+                entry.fault = Some(FaultKind::Status);
+                (status, delay)
+            }
+            // `drop_rate` is refused before the server starts (Engine::serves).
+            Decision::Answer | Decision::Drop => (self.endpoint.status, delay),
+        };
+        if entry.fault != Some(FaultKind::Hang) {
+            entry.status = Some(status);
+        }
+        shared.ledger.record(entry);
         let body = self
             .endpoint
             .fixed_body(request.url.path())
             .unwrap_or_else(|| body_json(&self.endpoint, seq, delay, &self.padding));
-        ResponseTemplate::new(self.endpoint.status)
+        let mut template = ResponseTemplate::new(status)
             .set_body_raw(body, "application/json")
-            .set_delay(delay)
+            .set_delay(wait);
+        if let (429, Some(seconds)) = (status, fault.retry_after_secs) {
+            template = template.insert_header("retry-after", seconds.to_string().as_str());
+        }
+        template
     }
 }
 
 /// Starts wiremock on 127.0.0.1:`config.port` with one mock per endpoint.
+///
+/// The start-up runs on a thread of its own, so a caller inside a tokio runtime (an
+/// example's `#[tokio::main]`) can start one too: blocking on a runtime from inside
+/// another panics.
 pub(super) fn start(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<WiremockServer, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("building the wiremock start-up runtime", e))?;
-    let server = runtime.block_on(async {
-        // The same deep backlog as fanout's engine, so a burst of connects is not
-        // dropped by the kernel before wiremock ever sees it.
-        let listener = super::http::bind(config.port)
-            .and_then(|l| l.into_std())
-            .map_err(|e| super::bind_error(config.port, e))?;
-        let server = MockServer::builder()
-            .listener(listener)
-            .disable_request_recording()
-            .start()
-            .await;
-        for (index, endpoint) in config.profile.endpoints.iter().enumerate() {
-            let responder = LedgerResponder {
-                index,
-                endpoint: endpoint.clone(),
-                seed: config.seed,
-                padding: padding(endpoint),
-                ledger: ledger.clone(),
-                unnumbered: AtomicU64::new(0),
-            };
-            let mock = Mock::given(method(endpoint.method.as_str()));
-            let mock = if endpoint.path == "*" {
-                mock.respond_with(responder).with_priority(10)
-            } else if let Some(prefix) = endpoint.path.strip_suffix('*') {
-                mock.and(path_regex(format!("^{}.+", regex_escape(prefix))))
-                    .respond_with(responder)
-                    .with_priority(5)
-            } else {
-                mock.and(path(endpoint.path.as_str()))
-                    .respond_with(responder)
-                    .with_priority(1)
-            };
-            server.register(mock).await;
-        }
-        Ok::<_, Error>(server)
-    })?;
+    let server = std::thread::scope(|scope| {
+        scope
+            .spawn(|| runtime.block_on(register(config, ledger)))
+            .join()
+            .map_err(|_| Error::Server("wiremock's start-up thread panicked".to_string()))
+    })??;
     Ok(WiremockServer {
         addr: *server.address(),
         server: Some(server),
         runtime: Some(runtime),
     })
+}
+
+/// Starts the server and registers one mock per endpoint.
+async fn register(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<MockServer, Error> {
+    // The same deep backlog as fanout's engine, so a burst of connects is not
+    // dropped by the kernel before wiremock ever sees it.
+    let listener = super::http::bind(config.port)
+        .and_then(|l| l.into_std())
+        .map_err(|e| super::bind_error(config.port, e))?;
+    let server = MockServer::builder()
+        .listener(listener)
+        .disable_request_recording()
+        .start()
+        .await;
+    let shared = Arc::new(Shared {
+        seed: config.seed,
+        ledger,
+        rate: ArrivalWindow::of(&config.profile.limits),
+        attempts: Attempts::default(),
+    });
+    for (index, endpoint) in config.profile.endpoints.iter().enumerate() {
+        let responder = LedgerResponder {
+            index,
+            endpoint: endpoint.clone(),
+            padding: padding(endpoint),
+            shared: shared.clone(),
+            unnumbered: AtomicU64::new(0),
+        };
+        let mock = Mock::given(method(endpoint.method.as_str()));
+        let mock = if endpoint.path == "*" {
+            mock.respond_with(responder).with_priority(10)
+        } else if let Some(prefix) = endpoint.path.strip_suffix('*') {
+            mock.and(path_regex(format!("^{}.+", regex_escape(prefix))))
+                .respond_with(responder)
+                .with_priority(5)
+        } else {
+            mock.and(path(endpoint.path.as_str()))
+                .respond_with(responder)
+                .with_priority(1)
+        };
+        server.register(mock).await;
+    }
+    Ok(server)
 }
 
 /// `text` with the characters a regular expression treats specially escaped.
