@@ -95,19 +95,17 @@ fn strategies(c: &mut Criterion) {
 
 /// The strategy's name with the knob that shapes its time.
 fn label(scenario: &Scenario) -> String {
-    let strategy = scenario.strategy;
-    match strategy {
-        Strategy::AsyncSemaphore | Strategy::AsyncBuffered | Strategy::AsyncFailfast => {
-            format!("{strategy} (limit {LIMIT})")
-        }
-        Strategy::SyncThreads => format!("{strategy} ({LIMIT} threads)"),
-        Strategy::PitfallBlockingSleep | Strategy::PitfallAsyncSleep => {
-            format!("{strategy} ({} ms work)", WORK.as_millis())
-        }
-        Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => {
-            format!("{strategy} ({RATE}/s)")
-        }
-        _ => strategy.to_string(),
+    let (strategy, options) = (scenario.strategy, &scenario.client);
+    if let Some(limit) = strategy.limit(options) {
+        format!("{strategy} (limit {limit})")
+    } else if let Some(threads) = strategy.threads(options) {
+        format!("{strategy} ({threads} threads)")
+    } else if let Some(rate) = strategy.rate(options) {
+        format!("{strategy} ({rate}/s)")
+    } else if let Some(work) = strategy.work(options) {
+        format!("{strategy} ({} ms work)", work.as_millis())
+    } else {
+        strategy.to_string()
     }
 }
 

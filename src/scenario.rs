@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::server::profile::Profile;
 use crate::server::{Engine, ServerConfig};
 use crate::strategy::request::{PlannedRequest, RequestUrl};
-use crate::strategy::{ClientReuse, HttpVersion, Strategy};
+use crate::strategy::{ClientOptions, ClientReuse, HttpVersion, Strategy};
 
 /// The most requests one run may ask for (every request keeps a sample in memory).
 pub const MAX_REQUESTS: u64 = 10_000_000;
@@ -49,57 +49,6 @@ pub struct Scenario {
     /// A server the user owns, named with `--target`: every request goes to this URL,
     /// as given, instead of to the mock API.
     pub target: Option<String>,
-}
-
-/// How the client behaves, across strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct ClientOptions {
-    /// Requests in flight at once for `async-semaphore`, `async-buffered`, `async-failfast`.
-    pub limit: usize,
-    /// Worker threads for `sync-threads`.
-    pub threads: usize,
-    /// One client for every call, or a new one per call.
-    pub reuse: ClientReuse,
-    /// HTTP/1.1, or HTTP/2 with prior knowledge (async strategies only).
-    pub http: HttpVersion,
-    /// Worker threads of the client's tokio runtime (async strategies).
-    pub runtime_workers: usize,
-    /// Give up on one request after this long (`None`: the client's own default,
-    /// which for both ureq and reqwest is to wait as long as it takes).
-    pub timeout: Option<Duration>,
-    /// Requests per second, for `async-ratelimited` and `async-naive-ratelimited`.
-    pub rate: f64,
-    /// Client-side work before each request, for the sleep pitfalls.
-    pub work: Duration,
-    /// Retries after a retryable failure (timeouts, connection errors, 429, 5xx).
-    pub retries: u32,
-    /// The first retry's wait; each later one doubles, plus jitter.
-    pub backoff: Duration,
-    /// The window the sliding-window limiter counts in (1 s unless a time-scaled claim
-    /// shrinks it with its delays): it admits `rate × window` calls per window.
-    pub rate_window: Duration,
-    /// Every attempt, whatever the strategy, waits its turn at this many per second
-    /// (set for runs against a `--target` server; `None` otherwise).
-    pub pace: Option<f64>,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            limit: 10,
-            threads: 10,
-            reuse: ClientReuse::Shared,
-            http: HttpVersion::Http1,
-            runtime_workers: 2,
-            timeout: None,
-            rate: 10.0,
-            rate_window: Duration::from_secs(1),
-            retries: 0,
-            backoff: Duration::from_millis(100),
-            work: Duration::from_millis(100),
-            pace: None,
-        }
-    }
 }
 
 impl Scenario {
@@ -210,24 +159,13 @@ impl Scenario {
                     .unwrap_or(Duration::MAX);
                 allowed = allowed.saturating_add(pacing);
             }
-            match self.strategy {
-                Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => {
-                    let pacing =
-                        Duration::try_from_secs_f64(2.0 * self.n as f64 / self.client.rate)
-                            .unwrap_or(Duration::MAX);
-                    allowed = allowed.saturating_add(pacing);
-                }
-                Strategy::PitfallBlockingSleep | Strategy::PitfallAsyncSleep => {
-                    allowed = allowed.saturating_add(self.client.work.saturating_mul(n));
-                }
-                Strategy::SyncSequential
-                | Strategy::SyncThreads
-                | Strategy::AsyncSequential
-                | Strategy::AsyncConcurrent
-                | Strategy::AsyncFailfast
-                | Strategy::AsyncSemaphore
-                | Strategy::AsyncBuffered
-                | Strategy::PitfallNeverAwaited => {}
+            if let Some(rate) = self.strategy.rate(&self.client) {
+                let pacing = Duration::try_from_secs_f64(2.0 * self.n as f64 / rate)
+                    .unwrap_or(Duration::MAX);
+                allowed = allowed.saturating_add(pacing);
+            }
+            if let Some(work) = self.strategy.work(&self.client) {
+                allowed = allowed.saturating_add(work.saturating_mul(n));
             }
             allowed.saturating_add(DEADLINE_SLACK)
         })

@@ -161,10 +161,6 @@ impl RunSummary {
         let scenario = &output.scenario;
         let m = &output.measurements;
         let strategy = scenario.strategy;
-        let uses_limit = matches!(
-            strategy,
-            Strategy::AsyncSemaphore | Strategy::AsyncBuffered | Strategy::AsyncFailfast
-        );
         let profile = scenario
             .profile
             .endpoints
@@ -184,13 +180,9 @@ impl RunSummary {
             strategy,
             n: scenario.n,
             profile,
-            limit: uses_limit.then_some(scenario.client.limit),
-            rate: matches!(
-                strategy,
-                Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited
-            )
-            .then_some(scenario.client.rate),
-            threads: (strategy == Strategy::SyncThreads).then_some(scenario.client.threads),
+            limit: strategy.limit(&scenario.client),
+            rate: strategy.rate(&scenario.client),
+            threads: strategy.threads(&scenario.client),
             client: scenario.client.reuse,
             http: scenario.client.http,
             execution: strategy::execution_model(strategy, &scenario.client),

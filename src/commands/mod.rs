@@ -19,11 +19,11 @@ pub use sweep::{point, sweep};
 
 use crate::cli::{FaultArgs, ScenarioArgs, ServerPlacement};
 use crate::error::Error;
-use crate::scenario::{ClientOptions, Scenario};
+use crate::scenario::Scenario;
 use crate::server::Placement;
 use crate::server::fault::Fault;
 use crate::server::profile::Profile;
-use crate::strategy::Strategy;
+use crate::strategy::{ClientOptions, Strategy};
 
 /// Builds the scenario the flags describe, for `strategy`.
 fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> {

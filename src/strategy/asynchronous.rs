@@ -15,13 +15,13 @@ use futures::StreamExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::ClientOptions;
 use super::ratelimit::{Gcra, SlidingWindow};
 use super::request::PlannedRequest;
 use super::retry::{self, Attempt};
 use super::{AsyncStrategy, ClientReuse, HttpVersion, RunClock};
 use crate::error::Error;
 use crate::measure::{Outcome, Sample};
-use crate::scenario::ClientOptions;
 
 /// Builds the runtime and runs `strategy` on it.
 pub(super) fn execute(

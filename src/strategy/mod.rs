@@ -20,6 +20,7 @@
 //! and `asynchronous.rs` side by side: the same fan-out in both worlds.
 
 mod asynchronous;
+mod options;
 mod pitfalls;
 pub mod ratelimit;
 pub mod request;
@@ -27,6 +28,7 @@ pub mod retry;
 mod sync;
 
 pub use asynchronous::run as run_async;
+pub use options::ClientOptions;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +37,6 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::measure::Sample;
-use crate::scenario::ClientOptions;
 use request::PlannedRequest;
 
 /// How a run makes its requests.
@@ -135,6 +136,44 @@ impl Strategy {
         matches!(self.family(), Family::Pitfall(_))
     }
 
+    /// The one option that shapes this strategy's schedule, if any: the decision
+    /// behind [`Strategy::limit`], [`Strategy::rate`], [`Strategy::threads`] and
+    /// [`Strategy::work`].
+    fn knob(self) -> Option<Knob> {
+        match self {
+            Strategy::SyncThreads => Some(Knob::Threads),
+            Strategy::AsyncFailfast | Strategy::AsyncSemaphore | Strategy::AsyncBuffered => {
+                Some(Knob::Limit)
+            }
+            Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => Some(Knob::Rate),
+            Strategy::PitfallBlockingSleep | Strategy::PitfallAsyncSleep => Some(Knob::Work),
+            Strategy::SyncSequential
+            | Strategy::AsyncSequential
+            | Strategy::AsyncConcurrent
+            | Strategy::PitfallNeverAwaited => None,
+        }
+    }
+
+    /// The in-flight limit (`--limit`), for the strategies that obey one.
+    pub fn limit(self, options: &ClientOptions) -> Option<usize> {
+        (self.knob() == Some(Knob::Limit)).then_some(options.limit)
+    }
+
+    /// The promised requests per second (`--rate`), for the rate-limited strategies.
+    pub fn rate(self, options: &ClientOptions) -> Option<f64> {
+        (self.knob() == Some(Knob::Rate)).then_some(options.rate)
+    }
+
+    /// The OS threads (`--threads`), for `sync-threads`.
+    pub fn threads(self, options: &ClientOptions) -> Option<usize> {
+        (self.knob() == Some(Knob::Threads)).then_some(options.threads)
+    }
+
+    /// The client-side work before each request (`--work`), for the sleep pitfalls.
+    pub fn work(self, options: &ClientOptions) -> Option<Duration> {
+        (self.knob() == Some(Knob::Work)).then_some(options.work)
+    }
+
     /// The most requests this strategy keeps in flight, for `n` requests.
     pub fn concurrency(self, n: usize, options: &ClientOptions) -> usize {
         match self {
@@ -151,6 +190,15 @@ impl Strategy {
             }
         }
     }
+}
+
+/// The option a strategy's schedule turns on (see [`Strategy::knob`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Knob {
+    Limit,
+    Rate,
+    Threads,
+    Work,
 }
 
 /// The runner a strategy belongs to: `ureq` on OS threads, `reqwest` on a
@@ -351,5 +399,51 @@ pub fn execution_model(strategy: Strategy, options: &ClientOptions) -> String {
                 "s"
             }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_strategy_has_one_name_on_the_command_line_in_json_and_in_reports() {
+        use clap::ValueEnum;
+        for strategy in Strategy::ALL {
+            let clap_name = strategy
+                .to_possible_value()
+                .map(|v| v.get_name().to_string());
+            let serde_name = serde_json::to_value(strategy).unwrap();
+            assert_eq!(clap_name.as_deref(), Some(strategy.name()));
+            assert_eq!(serde_name, serde_json::json!(strategy.name()));
+            assert_eq!(strategy.to_string(), strategy.name());
+        }
+        assert_eq!(Strategy::value_variants().len(), Strategy::ALL.len());
+    }
+
+    #[test]
+    fn each_knob_belongs_to_the_strategies_that_use_it() {
+        let options = ClientOptions::default();
+        let with_limit: Vec<Strategy> = Strategy::ALL
+            .into_iter()
+            .filter(|s| s.limit(&options).is_some())
+            .collect();
+        assert_eq!(
+            with_limit,
+            [
+                Strategy::AsyncFailfast,
+                Strategy::AsyncSemaphore,
+                Strategy::AsyncBuffered
+            ]
+        );
+        assert_eq!(
+            Strategy::SyncThreads.threads(&options),
+            Some(options.threads)
+        );
+        assert_eq!(
+            Strategy::AsyncRatelimited.rate(&options),
+            Some(options.rate)
+        );
+        assert_eq!(Strategy::AsyncConcurrent.rate(&options), None);
     }
 }

@@ -12,12 +12,12 @@
 
 use std::time::Duration;
 
+use super::ClientOptions;
 use super::asynchronous::{Fetcher, join_in_order};
 use super::request::PlannedRequest;
 use super::{PitfallStrategy, RunClock};
 use crate::error::Error;
 use crate::measure::Sample;
-use crate::scenario::ClientOptions;
 
 /// Runs a pitfall strategy on a current-thread runtime built for it.
 pub(super) fn execute(

@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ureq::Agent;
 
+use super::ClientOptions;
 use super::RunClock;
 use super::request::PlannedRequest;
 use super::retry::{self, Attempt};
 use crate::measure::{Outcome, Sample};
-use crate::scenario::ClientOptions;
 use crate::strategy::ClientReuse;
 
 /// An agent that keeps up to `idle` connections alive per host and reports HTTP error

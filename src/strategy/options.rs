@@ -1,0 +1,60 @@
+//! How the client behaves, whatever the strategy: the strategies' one input besides
+//! the requests themselves. A [`crate::Scenario`] holds one; each strategy reads only
+//! the knobs it uses (see [`super::Strategy::limit`] and its siblings).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{ClientReuse, HttpVersion};
+
+/// How the client behaves, across strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClientOptions {
+    /// Requests in flight at once for `async-semaphore`, `async-buffered`, `async-failfast`.
+    pub limit: usize,
+    /// Worker threads for `sync-threads`.
+    pub threads: usize,
+    /// One client for every call, or a new one per call.
+    pub reuse: ClientReuse,
+    /// HTTP/1.1, or HTTP/2 with prior knowledge (async strategies only).
+    pub http: HttpVersion,
+    /// Worker threads of the client's tokio runtime (async strategies).
+    pub runtime_workers: usize,
+    /// Give up on one request after this long (`None`: the client's own default,
+    /// which for both ureq and reqwest is to wait as long as it takes).
+    pub timeout: Option<Duration>,
+    /// Requests per second, for `async-ratelimited` and `async-naive-ratelimited`.
+    pub rate: f64,
+    /// Client-side work before each request, for the sleep pitfalls.
+    pub work: Duration,
+    /// Retries after a retryable failure (timeouts, connection errors, 429, 5xx).
+    pub retries: u32,
+    /// The first retry's wait; each later one doubles, plus jitter.
+    pub backoff: Duration,
+    /// The window the sliding-window limiter counts in (1 s unless a time-scaled claim
+    /// shrinks it with its delays): it admits `rate × window` calls per window.
+    pub rate_window: Duration,
+    /// Every attempt, whatever the strategy, waits its turn at this many per second
+    /// (set for runs against a `--target` server; `None` otherwise).
+    pub pace: Option<f64>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            limit: 10,
+            threads: 10,
+            reuse: ClientReuse::Shared,
+            http: HttpVersion::Http1,
+            runtime_workers: 2,
+            timeout: None,
+            rate: 10.0,
+            rate_window: Duration::from_secs(1),
+            retries: 0,
+            backoff: Duration::from_millis(100),
+            work: Duration::from_millis(100),
+            pace: None,
+        }
+    }
+}
