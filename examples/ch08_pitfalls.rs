@@ -225,7 +225,7 @@ async fn descriptors(steps: &mut Steps) -> anyhow::Result<()> {
         fanout_exe: PathBuf::from("fanout"),
     };
     for placement in [child, Placement::InProcess] {
-        let verdict = match fanout::run::ensure_descriptors(&scenario, &placement) {
+        let verdict = match fanout::pipeline::ensure_descriptors(&scenario, &placement) {
             Ok(limit) => format!("fits under the limit of {limit}"),
             Err(refused) => format!("refused: {refused}"),
         };

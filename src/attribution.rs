@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::measure::{Percentiles, percentiles_ms};
-use crate::run::RunOutput;
+use crate::output::RunOutput;
 
 /// Below this, no phase is worth naming as a bottleneck: the server's timer alone
 /// rounds every delay up to its next millisecond tick, and a busy 2-core machine adds

@@ -98,12 +98,11 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
         burst_cost(scenario, &config, placement, burst_size)?
     };
     // Only the runs whose calibrated limit it sets pay for the rate probe.
-    let connection_rate_per_s =
-        if burst_size < 2 || !crate::summary::opens_a_connection_per_request(scenario) {
-            0.0
-        } else {
-            connection_rate(scenario, &config, placement, burst_size)?
-        };
+    let connection_rate_per_s = if burst_size < 2 || !scenario.opens_a_connection_per_request() {
+        0.0
+    } else {
+        connection_rate(scenario, &config, placement, burst_size)?
+    };
     Ok(Calibration {
         per_request_ms,
         first_connection_ms,

@@ -14,8 +14,11 @@
 //! - [`scenario`]: what one run is: endpoints, request count, strategy, client options,
 //!   seed, deadline; refused early when it cannot run.
 //! - [`strategy`]: the closed set of ways to make the requests, sync and async.
+//! - [`pipeline`]: the whole sequence of one measured run, in order: checks,
+//!   calibration, a fresh server, the run, the footprint, the ledger.
 //! - [`run`](mod@run): the one place where client, server and clock meet.
 //! - [`measure`]: one sample per request, outcomes, percentiles.
+//! - [`output`]: a run's raw result: scenario, samples, ledger, calibration, footprint.
 //! - [`model`]: the wall time a run should take, from the seeded delays, with overheads
 //!   measured by [`calibrate`]'s short probes.
 //! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
@@ -35,7 +38,7 @@
 //! - [`bounded`]: child processes with a time limit.
 //! - [`walkthrough`]: numbered steps for the book's examples (`--step` pauses).
 //!
-//! A first read: `scenario.rs`, `strategy/mod.rs`, then `run.rs`.
+//! A first read: `scenario.rs`, `strategy/mod.rs`, `pipeline.rs`, then `run.rs`.
 
 pub mod attribution;
 pub mod bounded;
@@ -49,7 +52,9 @@ pub mod footprint;
 pub mod measure;
 pub mod model;
 pub mod news;
+pub mod output;
 pub mod peers;
+pub mod pipeline;
 pub mod redact;
 pub mod report;
 pub mod run;
@@ -62,7 +67,9 @@ pub mod walkthrough;
 
 pub use error::Error;
 pub use measure::{Measurements, Outcome, Sample};
-pub use run::{RunOutput, run_fresh, run_on};
+pub use output::RunOutput;
+pub use pipeline::run_fresh;
+pub use run::run_on;
 pub use scenario::Scenario;
 pub use server::{MockApi, Placement, ServerConfig};
 pub use strategy::{ClientOptions, ClientReuse, HttpVersion, Strategy};

@@ -5,6 +5,9 @@
 //! classified by status), failed (classified by cause), or cancelled before it could
 //! finish. [`Measurements::check_accounting`] enforces it after every run.
 //!
+//! A run's raw result, [`crate::output::RunOutput`], keeps the samples beside what they
+//! are read against.
+//!
 //! Read next: [`crate::summary`], where samples meet the server's ledger.
 
 use std::collections::BTreeMap;

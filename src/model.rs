@@ -25,7 +25,7 @@ use std::collections::BinaryHeap;
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::Scenario;
-use crate::strategy::{ClientReuse, HttpVersion, Strategy};
+use crate::strategy::Strategy;
 
 /// Costs measured by short probes before a run, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -123,9 +123,7 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
         | Strategy::PitfallAsyncSleep
         | Strategy::PitfallNeverAwaited => {
             let mut slots = scenario.strategy.concurrency(n, &scenario.client).max(1);
-            if scenario.client.http == HttpVersion::Http2
-                && scenario.client.reuse == ClientReuse::Shared
-            {
+            if scenario.shares_one_connection() {
                 // One connection: the server's stream limit caps the slots.
                 slots = slots.min(crate::server::DEFAULT_H2_MAX_STREAMS as usize);
             }
@@ -148,9 +146,10 @@ pub fn delays_ms(scenario: &Scenario) -> Vec<f64> {
 
 /// Predicts the scenario's wall time and schedule.
 pub fn predict_scenario(scenario: &Scenario, calibration: &Calibration) -> Prediction {
-    let fresh_connections = match (scenario.client.http, scenario.client.reuse) {
-        (HttpVersion::Http2, ClientReuse::Shared) => 1,
-        _ => usize::MAX,
+    let fresh_connections = if scenario.shares_one_connection() {
+        1
+    } else {
+        usize::MAX
     };
     predict(
         schedule_of(scenario),

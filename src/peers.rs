@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::error::Error;
 use crate::measure::{Measurements, Outcome, Sample};
 use crate::model::Calibration;
-use crate::run::RunOutput;
+use crate::output::RunOutput;
 use crate::scenario::Scenario;
 use crate::server::{MockApi, Placement};
 use crate::strategy::Strategy;

@@ -177,12 +177,27 @@ impl Scenario {
         self.strategy.concurrency(n, &self.client).max(1)
     }
 
-    /// The most TCP connections the client may hold open at once: one per request in
-    /// flight over HTTP/1.1; over HTTP/2 one per client (one shared, or one per request).
+    /// True when every request shares one TCP connection: HTTP/2 over one shared
+    /// client, its requests streams of that connection. Otherwise each request in
+    /// flight holds a connection of its own (HTTP/1.1 sends one request at a time per
+    /// connection, and a client per request opens its own). The one place that says so:
+    /// the descriptor check, the model, the calibration and the summary all ask here.
+    pub fn shares_one_connection(&self) -> bool {
+        self.client.http == HttpVersion::Http2 && self.client.reuse == ClientReuse::Shared
+    }
+
+    /// True for runs with every request in flight at once, each on a connection of its
+    /// own: a fresh connection per request, the runs the connection-rate probe describes.
+    pub fn opens_a_connection_per_request(&self) -> bool {
+        self.concurrency() as u64 >= self.n && !self.shares_one_connection()
+    }
+
+    /// The most TCP connections the client may hold open at once.
     pub fn max_client_connections(&self) -> usize {
-        match (self.client.http, self.client.reuse) {
-            (HttpVersion::Http2, ClientReuse::Shared) => 1,
-            _ => self.concurrency(),
+        if self.shares_one_connection() {
+            1
+        } else {
+            self.concurrency()
         }
     }
 

@@ -13,7 +13,7 @@ use crate::attribution::Attribution;
 use crate::footprint::Footprint;
 use crate::measure::{Percentiles, percentiles_ms};
 use crate::model::{self, Calibration};
-use crate::run::RunOutput;
+use crate::output::RunOutput;
 use crate::server::Engine;
 use crate::server::ledger::ServerSummary;
 use crate::strategy::{self, ClientReuse, HttpVersion, Strategy};
@@ -108,7 +108,7 @@ impl CalibratedLimit {
     fn of(output: &RunOutput, delay_ms: f64, wall_ms: f64) -> Option<CalibratedLimit> {
         let scenario = &output.scenario;
         let rate = output.calibration.connection_rate_per_s;
-        if !opens_a_connection_per_request(scenario) || rate <= 0.0 || wall_ms <= 0.0 {
+        if !scenario.opens_a_connection_per_request() || rate <= 0.0 || wall_ms <= 0.0 {
             return None;
         }
         let limit_ms = delay_ms + scenario.n as f64 / rate * 1e3;
@@ -120,15 +120,6 @@ impl CalibratedLimit {
             efficiency_vs_limit: limit_ms / wall_ms,
         })
     }
-}
-
-/// True for runs with every request in flight at once, each on a connection of its
-/// own: the runs the connection-rate probe describes.
-pub fn opens_a_connection_per_request(scenario: &crate::scenario::Scenario) -> bool {
-    let all_at_once = scenario.concurrency() as u64 >= scenario.n;
-    let one_connection =
-        scenario.client.http == HttpVersion::Http2 && scenario.client.reuse == ClientReuse::Shared;
-    all_at_once && !one_connection
 }
 
 /// Where the wall time went: the moments that bound each phase of the run.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use fanout::RunOutput;
 use fanout::attribution::Attribution;
 use fanout::claims::catalogue::catalogue;
 use fanout::claims::rules::{limit_held, speedup_near};
@@ -11,7 +12,6 @@ use fanout::claims::{ClaimResult, Judgement, Ran, Speedups, Verdict, behaviour};
 use fanout::measure::{Measurements, Percentiles};
 use fanout::model::Calibration;
 use fanout::report::claims_report::write_table;
-use fanout::run::RunOutput;
 use fanout::server::Engine;
 use fanout::server::ledger::{LedgerRecord, ServerSummary};
 use fanout::server::profile::Profile;

@@ -242,7 +242,7 @@ fn wiremock_serves_the_same_scenarios_without_a_connection_count() {
 /// the user's server, which records when each request arrived.
 #[test]
 fn a_paced_target_run_never_outpaces_its_rate() {
-    use fanout::run::run_target;
+    use fanout::pipeline::run_target;
     use fanout::{MockApi, Placement, ServerConfig};
     let mut server = MockApi::start(
         &ServerConfig::new(

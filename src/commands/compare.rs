@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::progress::Progress;
 use crate::cli::CompareArgs;
 use crate::error::Error;
+use crate::pipeline::{run_fresh, run_target};
 use crate::report::table;
-use crate::run::{run_fresh, run_target};
 use crate::summary::RunSummary;
 
 #[derive(Serialize)]
@@ -27,7 +27,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Error> {
     let placement = super::placement(&args.scenario)?;
     // Check every scenario's descriptor needs before the first request goes out.
     for scenario in &scenarios {
-        crate::run::ensure_descriptors(scenario, &placement)?;
+        crate::pipeline::ensure_descriptors(scenario, &placement)?;
     }
     if scenarios.iter().any(|s| s.target.is_some()) {
         eprintln!(

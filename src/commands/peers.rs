@@ -11,8 +11,8 @@ use super::progress::Progress;
 use crate::cli::PeersArgs;
 use crate::error::Error;
 use crate::peers::{self, Python};
+use crate::pipeline::run_fresh;
 use crate::report::peers_report::{self, Row};
-use crate::run::run_fresh;
 use crate::scenario::Scenario;
 use crate::server::profile::Profile;
 use crate::strategy::Strategy;
@@ -34,7 +34,7 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
     concurrent.validate()?;
     sequential.validate()?;
     let placement = super::placement_of(crate::cli::ServerPlacement::Child)?;
-    crate::run::ensure_descriptors(&concurrent, &placement)?;
+    crate::pipeline::ensure_descriptors(&concurrent, &placement)?;
     if let Some(dir) = &args.out {
         crate::report::out_dir::prepare(dir)?;
     }
@@ -157,7 +157,7 @@ fn write_report(
 }
 
 impl Row {
-    fn new(label: String, library: &str, output: crate::run::RunOutput) -> Row {
+    fn new(label: String, library: &str, output: crate::output::RunOutput) -> Row {
         Row {
             label,
             library: library.to_string(),

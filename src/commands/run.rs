@@ -5,8 +5,8 @@ use std::io::Write;
 use super::progress::Progress;
 use crate::cli::RunArgs;
 use crate::error::Error;
+use crate::pipeline::{run_fresh, run_target};
 use crate::report::table;
-use crate::run::{run_fresh, run_target};
 use crate::summary::RunSummary;
 
 /// Runs the scenario and prints its summary (a table, or JSON with `--json`).

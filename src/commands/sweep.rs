@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use crate::cli::{SweepArgs, SweepOver};
 use crate::error::Error;
+use crate::pipeline::run_fresh;
 use crate::report::sweep_report::{self, SweepSettings};
 use crate::report::{charts, table};
-use crate::run::run_fresh;
 use crate::summary::RunSummary;
 use crate::sweep::{self, Point};
 
@@ -101,7 +101,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
         for &value in &values {
             let scenario = sweep::at(&base, args.over, value);
             scenario.validate()?;
-            crate::run::ensure_descriptors(&scenario, &placement)?;
+            crate::pipeline::ensure_descriptors(&scenario, &placement)?;
             plan.push((value, scenario));
         }
     }

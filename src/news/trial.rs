@@ -20,7 +20,7 @@ use super::{Digest, Shape, SourceError};
 use crate::error::Error;
 use crate::measure::{Measurements, Outcome, Sample};
 use crate::model::Calibration;
-use crate::run::RunOutput;
+use crate::output::RunOutput;
 use crate::scenario::Scenario;
 use crate::server::ledger::{LedgerEntry, LedgerRecord};
 use crate::server::profile::Profile;

@@ -1,7 +1,7 @@
 //! From a run's raw output to the plain series the charts take. Every point comes from a
 //! sample or a ledger entry; nothing is measured here.
 
-use crate::run::RunOutput;
+use crate::output::RunOutput;
 use crate::server::ledger::LedgerEntry;
 
 use super::charts::{InFlightSeries, LatencyRow, PhaseBar, RateSeries, TimelineBar, TimelineRun};

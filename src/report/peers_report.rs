@@ -11,7 +11,7 @@ use super::chart_data::{latency_row, phase_bar, timeline_run};
 use super::charts::{self, ChartError};
 use super::table::{count_or_short, failures, human_ms, not_measured_legend};
 use crate::model::{self, Calibration};
-use crate::run::RunOutput;
+use crate::output::RunOutput;
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
 
