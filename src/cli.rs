@@ -350,8 +350,8 @@ pub struct ServeArgs {
     /// Seed of the latency draws.
     #[arg(long, default_value = "1")]
     pub seed: u64,
-    /// Worker threads of the server's runtime.
-    #[arg(long, default_value = "2", value_parser = parse_count_usize)]
+    /// Worker threads of the server's runtime (at most 4096).
+    #[arg(long, default_value = "2", value_parser = parse_thread_count)]
     pub workers: usize,
     /// The HTTP server: fanout's own, or wiremock for comparison. wiremock keeps every
     /// matched request in memory for the life of the server, so its memory grows with
@@ -368,6 +368,7 @@ pub struct ServeArgs {
 fn parse_count(text: &str) -> Result<u64, String> {
     match text.trim().parse::<i128>() {
         Ok(value) if value >= 1 && value <= u64::MAX as i128 => Ok(value as u64),
+        Ok(value) if value >= 1 => Err("is too large".to_string()),
         Ok(_) => Err("must be at least 1".to_string()),
         Err(_) => Err("is not a whole number".to_string()),
     }
@@ -375,6 +376,13 @@ fn parse_count(text: &str) -> Result<u64, String> {
 
 fn parse_count_usize(text: &str) -> Result<usize, String> {
     parse_count(text).map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+}
+
+fn parse_thread_count(text: &str) -> Result<usize, String> {
+    match parse_count_usize(text)? {
+        count if count <= crate::scenario::MAX_THREADS => Ok(count),
+        _ => Err(format!("must be at most {}", crate::scenario::MAX_THREADS)),
+    }
 }
 
 fn parse_latency(text: &str) -> Result<Latency, String> {

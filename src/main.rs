@@ -7,6 +7,19 @@ use clap::Parser;
 use fanout::cli::{Cli, Command};
 use fanout::{commands, fdlimit};
 
+/// The message with its control characters escaped (a newline or an escape sequence in
+/// a URL or path given on the command line), so an error is always one line and never
+/// drives the terminal.
+fn one_line(message: &str) -> String {
+    message
+        .chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::try_parse().unwrap_or_else(|error| error.exit());
     // Raise the descriptor limit to the hard one first: every later check sees the ceiling.
@@ -23,7 +36,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", one_line(&error.to_string()));
             ExitCode::from(if error.is_bad_input() { 2 } else { 1 })
         }
     }

@@ -224,7 +224,7 @@ pub fn run(
         command.args(["--limit", &scenario.client.limit.to_string()]);
     }
     // The peer stops itself at its deadline; a peer that does not is stopped here.
-    let limit = deadline + Duration::from_secs(30);
+    let limit = deadline.saturating_add(Duration::from_secs(30));
     let what = format!("the peer {}", peer.script);
     let output = crate::bounded::output_within(&mut command, limit, &what)?;
     if !output.status.success() {

@@ -16,10 +16,16 @@ use crate::server::{Engine, ServerConfig};
 use crate::strategy::request::{PlannedRequest, RequestUrl};
 use crate::strategy::{ClientOptions, ClientReuse, HttpVersion, Strategy};
 
-/// The most requests one run may ask for (every request keeps a sample in memory).
-pub const MAX_REQUESTS: u64 = 10_000_000;
+/// The most requests one run may ask for. Every request is planned (its parsed URL),
+/// spawned and sampled before the run ends, about 3 KB each at the peak: a million is
+/// about 3 GB, within this project's 24 GB machines with room for the server.
+pub const MAX_REQUESTS: u64 = 1_000_000;
 /// The largest concurrency limit.
 pub const MAX_LIMIT: usize = 1_000_000;
+/// The slowest and fastest rates (`--rate`, requests per second) a run may ask for:
+/// one request every 100 s, and a million a second (a microsecond apart, as fine as the
+/// limiters' clocks go).
+pub const RATE_RANGE: std::ops::RangeInclusive<f64> = 0.01..=1_000_000.0;
 /// The most OS threads (sync pool, runtime workers) a run may ask for.
 pub const MAX_THREADS: usize = 4096;
 
@@ -99,8 +105,17 @@ impl Scenario {
         if self.strategy.is_sync() && self.client.http == HttpVersion::Http2 {
             return bad("HTTP/2 (--http 2) needs an async strategy: ureq speaks HTTP/1.1 only");
         }
-        if !(self.client.rate.is_finite() && self.client.rate > 0.0) {
-            return bad("--rate must be above zero");
+        let rates = [Some(self.client.rate), self.client.pace];
+        if rates
+            .into_iter()
+            .flatten()
+            .any(|r| !RATE_RANGE.contains(&r))
+        {
+            return Err(Error::InvalidScenario(format!(
+                "--rate must be between {} and {} requests per second",
+                RATE_RANGE.start(),
+                RATE_RANGE.end()
+            )));
         }
         if self.client.rate_window.is_zero() {
             return bad("the rate window must be above zero");

@@ -474,3 +474,75 @@ fn an_unwritable_out_dir_is_refused_before_anything_runs() {
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     std::fs::remove_file(&file).unwrap();
 }
+
+#[test]
+fn odd_inputs_found_by_a_hunt_get_one_line_and_exit_2() {
+    let dir = std::env::temp_dir().join(format!("fanout-hunt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let hash = write(
+        "hash.toml",
+        "[[endpoint]]\nname = \"a\"\npath = \"/a#b\"\nlatency = \"1ms\"\n",
+    );
+    let zero_limit = write(
+        "zero.toml",
+        "[[endpoint]]\nname = \"a\"\npath = \"/a\"\nlatency = \"1ms\"\n[limits]\nmax_per_second = 0\n",
+    );
+    let informational = write(
+        "status.toml",
+        "[[endpoint]]\nname = \"a\"\npath = \"/a\"\nlatency = \"1ms\"\nstatus = 101\n",
+    );
+    let mut many = String::new();
+    for i in 0..2000 {
+        many.push_str(&format!(
+            "[[endpoint]]\nname = \"e{i}\"\npath = \"/e{i}\"\nlatency = \"1ms\"\n"
+        ));
+    }
+    let many = write("many.toml", &many);
+    let cases: [(&[&str], &str); 9] = [
+        (&["run", "--profile", &hash], "percent-encode"),
+        (&["run", "--profile", &zero_limit], "max_per_second"),
+        (&["run", "--profile", &informational], "200-599"),
+        (&["run", "--profile", &many], "at most 1024"),
+        (
+            &["run", "-s", "async-ratelimited", "--rate", "1e-300"],
+            "--rate",
+        ),
+        (
+            &["run", "-s", "async-ratelimited", "--rate", "1e10"],
+            "--rate",
+        ),
+        (
+            &[
+                "run",
+                "--target",
+                "http://127.0.0.1:9/a\nb?apiKey=hunter2",
+                "--i-own-this-server",
+            ],
+            "\\n",
+        ),
+        (&["run", "-n", "1000001"], "at most"),
+        (
+            &[
+                "sweep",
+                "--strategies",
+                "async-ratelimited",
+                "--rate",
+                "1e-300",
+                "--range",
+                "1..2",
+            ],
+            "--rate",
+        ),
+    ];
+    for (args, needle) in cases {
+        refused_in_one_line(args, needle, "hunter2");
+    }
+    let output = fanout(&["serve", "--workers", "99999999", "--duration", "1s"]);
+    assert_eq!(output.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

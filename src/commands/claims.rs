@@ -106,7 +106,9 @@ fn select(only: &[String]) -> Result<Vec<Claim>, Error> {
     if only.is_empty() {
         return Ok(all);
     }
+    let mut seen = std::collections::HashSet::new();
     only.iter()
+        .filter(|id| seen.insert(id.trim().to_ascii_lowercase()))
         .map(|id| {
             all.iter()
                 .find(|c| c.id.eq_ignore_ascii_case(id.trim()))

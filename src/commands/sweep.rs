@@ -69,7 +69,9 @@ fn run_point(scenario: &crate::Scenario, over: SweepOver, value: u64) -> Result<
         .args(["--strategy", strategy.name(), "--over", over_name])
         .args(["--value", &value.to_string(), "--json"]);
     // The point's own deadline covers its run; calibration and start-up get a minute.
-    let limit = scenario.deadline() + std::time::Duration::from_secs(60);
+    let limit = scenario
+        .deadline()
+        .saturating_add(std::time::Duration::from_secs(60));
     let what = format!("the sweep point {strategy} at {over_name}={value}");
     let output = crate::bounded::output_within(&mut command, limit, &what)?;
     if !output.status.success() {

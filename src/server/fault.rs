@@ -124,6 +124,21 @@ pub enum Decision {
 }
 
 impl ServerLimits {
+    /// Refuses a limit of zero: a server that answers every request 429 measures
+    /// nothing (the command line refuses 0 for the same reason).
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("max_per_second", self.max_per_second.map(u64::from)),
+            ("window_ms", self.window_ms),
+            ("max_in_flight", self.max_in_flight.map(u64::from)),
+        ] {
+            if value == Some(0) {
+                return Err(format!("[limits] {name} must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
     /// The rate window in µs.
     pub fn window_us(&self) -> u64 {
         self.window_ms.unwrap_or(1000).clamp(1, 86_400_000) * 1000
@@ -141,9 +156,9 @@ impl Fault {
                 return Err(format!("{name} {rate} is not between 0 and 1"));
             }
         }
-        if !(100..=599).contains(&self.error_status) {
+        if !(200..=599).contains(&self.error_status) {
             return Err(format!(
-                "error_status {} is not an HTTP status",
+                "error_status {} is not a final HTTP status (200-599)",
                 self.error_status
             ));
         }

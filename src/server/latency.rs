@@ -115,8 +115,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, Error> {
         text: text.to_string(),
         why: why.to_string(),
     };
+    // The unit is the trailing run of letters, so `1e3ms` reads as 1e3 and `ms`.
     let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphabetic())
+        .last()
+        .map(|(i, _)| i)
         .ok_or_else(|| bad("it has no unit (write 500ms, 1s, 2m)"))?;
     let (number, unit) = text.split_at(split);
     let value: f64 = number
@@ -247,6 +252,18 @@ impl From<Latency> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_unit_is_the_trailing_letters() {
+        assert_eq!(parse_duration("1e3ms").unwrap(), Duration::from_secs(1));
+        assert_eq!(parse_duration("250µs").unwrap(), Duration::from_micros(250));
+        assert_eq!(
+            parse_duration("1.5 s").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("ms").is_err());
+    }
 
     #[test]
     fn parses_the_documented_forms() {

@@ -37,6 +37,9 @@ use crate::error::Error;
 
 /// The largest response body a profile may ask for.
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The most endpoints one profile may list: each request names its endpoint in 16 bits,
+/// and far fewer already make a profile no reader could hold.
+pub const MAX_ENDPOINTS: usize = 1024;
 
 /// One endpoint of the mock API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,19 +158,27 @@ impl Endpoint {
                 self.name
             ));
         }
+        if let Some(c) = self.path.chars().find(|c| {
+            !c.is_ascii() || c.is_ascii_control() || matches!(c, ' ' | '#' | '"' | '<' | '>')
+        }) {
+            return Err(format!(
+                "endpoint '{}': path {:?} holds {c:?}, which a client would encode or drop, so no request could reach it: percent-encode it",
+                self.name, self.path
+            ));
+        }
         if self.path.contains('?') {
             return Err(format!(
                 "endpoint '{}': put query parameters in `query`, not in the path",
                 self.name
             ));
         }
-        if !(100..=599).contains(&self.status) {
+        if !(200..=599).contains(&self.status) {
             return Err(format!(
-                "endpoint '{}': status {} is not an HTTP status (100-599)",
+                "endpoint '{}': status {} is not a final HTTP status (200-599)",
                 self.name, self.status
             ));
         }
-        if hyper::Method::from_bytes(self.method.as_bytes()).is_err() {
+        if hyper::Method::from_bytes(self.method.as_bytes()).is_err() || self.method == "CONNECT" {
             return Err(format!(
                 "endpoint '{}': '{}' is not an HTTP method",
                 self.name, self.method
@@ -224,6 +235,13 @@ impl Profile {
         if self.endpoints.is_empty() {
             return Err("it has no [[endpoint]] tables".to_string());
         }
+        if self.endpoints.len() > MAX_ENDPOINTS {
+            return Err(format!(
+                "it has {} endpoints; at most {MAX_ENDPOINTS} are allowed",
+                self.endpoints.len()
+            ));
+        }
+        self.limits.validate()?;
         for (i, endpoint) in self.endpoints.iter().enumerate() {
             endpoint.validate()?;
             let clash = self.endpoints[..i]

@@ -65,11 +65,12 @@ pub async fn run(
             .await
         }
         AsyncStrategy::NaiveRatelimited => {
-            let calls = options.rate * options.rate_window.as_secs_f64();
-            let window = Arc::new(SlidingWindow::new(
-                calls.round().max(1.0) as usize,
-                options.rate_window,
-            ));
+            // Below one call a window, the window widens to one call's worth.
+            let width = options
+                .rate_window
+                .max(std::time::Duration::from_secs_f64(1.0 / options.rate));
+            let calls = options.rate * width.as_secs_f64();
+            let window = Arc::new(SlidingWindow::new(calls.round().max(1.0) as usize, width));
             paced(fetcher, requests, move || {
                 let window = window.clone();
                 async move { window.acquire().await }

@@ -41,7 +41,11 @@ impl std::fmt::Debug for Gcra {
 impl Gcra {
     /// A limiter admitting at most `per_second` requests in any second, one at a time.
     pub fn new(per_second: f64) -> Gcra {
-        let interval = Duration::from_secs_f64(HEADROOM / per_second.max(1e-6));
+        // Scenarios keep the rate within `scenario::RATE_RANGE`; the clamps only keep a
+        // caller outside it from a zero or unrepresentable interval.
+        let interval = Duration::try_from_secs_f64(HEADROOM / per_second.max(1e-6))
+            .unwrap_or(Duration::MAX)
+            .max(Duration::from_nanos(1));
         let quota = Quota::with_period(interval)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::MIN);
