@@ -15,7 +15,7 @@
 //! `fanout run --engine wiremock` runs the same scenario against wiremock itself,
 //! for comparison.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
+use super::attempts::Attempts;
 use super::fault::{Decision, FaultKind};
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::profile::Profile;
@@ -45,13 +46,15 @@ pub(crate) struct ServerState {
     pub ledger: Arc<Ledger>,
     /// Padding per endpoint, built once, so an answer costs one small format.
     padding: Vec<String>,
-    /// Requests admitted and not yet finished, for `limits.max_in_flight`.
+    /// Requests admitted and not yet finished, for `limits.max_in_flight` and the
+    /// ledger's peak in flight.
     in_flight: AtomicU64,
-    /// Attempts seen per (endpoint, seq), for `fault.fail_first`. Only touched by
-    /// endpoints that set it.
-    attempts: Mutex<HashMap<(usize, u64), u32>>,
-    /// Arrival times (µs) of admitted requests in the last second, for
-    /// `limits.max_per_second`. Only touched when that limit is set.
+    /// Attempts seen per request, for `fault.fail_first`. Only touched by endpoints
+    /// that set it; what it remembers follows the ledger's mode (see [`Attempts`]).
+    attempts: Mutex<Attempts>,
+    /// Arrival times (µs) of admitted requests in the last window, for
+    /// `limits.max_per_second`. Only touched when that limit is set, and never longer
+    /// than that limit.
     recent: Mutex<VecDeque<u64>>,
     /// Requests without a `seq` seen per endpoint: the nth of them draws the nth delay.
     unnumbered: Vec<AtomicU64>,
@@ -71,21 +74,19 @@ impl ServerState {
         ServerState {
             profile,
             seed,
-            ledger,
             padding,
             in_flight: AtomicU64::new(0),
-            attempts: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(Attempts::new(ledger.mode())),
+            ledger,
             recent: Mutex::new(VecDeque::new()),
             unnumbered,
         }
     }
 
     /// Which attempt (from 0) this is at request `seq` of endpoint `index`.
-    fn attempt_number(&self, index: usize, seq: u64) -> u32 {
+    fn attempt_number(&self, index: usize, seq: Option<u64>) -> u32 {
         let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        let seen = attempts.entry((index, seq)).or_insert(0);
-        *seen += 1;
-        *seen - 1
+        attempts.next(index, seq)
     }
 
     /// Applies the server-wide limits to a request arriving at `arrival_us`: `Ok`
@@ -95,7 +96,8 @@ impl ServerState {
     fn admit(&self, arrival_us: u64) -> Result<Held<'_>, FaultKind> {
         let limits = self.profile.limits;
         let max_in_flight = limits.max_in_flight.map_or(u64::MAX, u64::from);
-        self.in_flight
+        let before = self
+            .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
                 (now < max_in_flight).then_some(now + 1)
             })
@@ -115,6 +117,7 @@ impl ServerState {
             }
             recent.push_back(arrival_us);
         }
+        self.ledger.in_flight(before + 1);
         Ok(held)
     }
 }
@@ -269,7 +272,7 @@ async fn answer(
     let delay = spec.latency.draw(state.seed, index, draw_key);
     pending.entry.delay_us = delay.as_micros() as u64;
     let attempt = if spec.fault.counts_attempts() {
-        state.attempt_number(index, draw_key)
+        state.attempt_number(index, seq)
     } else {
         0
     };
