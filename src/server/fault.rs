@@ -15,8 +15,11 @@
 //! ```
 //!
 //! Server-wide, in a profile's `[limits]` table: `max_per_second` (arrivals in any
-//! sliding second) and `max_in_flight` (requests held at once); a request past either
-//! is answered 429 at once, with `Retry-After: 1`.
+//! sliding window, one second unless `window_ms` scales it) and `max_in_flight`
+//! (requests held at once); a request past either is answered 429 at once. Past the
+//! rate limit, the answer says when the oldest arrival leaves the window
+//! ([`RetryAfter`]); past the in-flight limit the server cannot know when a slot will
+//! free, and says nothing.
 //!
 //! Which requests fail is a seeded draw per request and attempt (like the delays), so a
 //! rerun or another strategy meets the same failures on the same requests, and a retry
@@ -26,6 +29,33 @@
 use serde::{Deserialize, Serialize};
 
 use super::latency::unit_draw;
+
+/// The header beside `Retry-After` that gives the wait in milliseconds. `Retry-After`
+/// can only say whole seconds, too coarse for a rate window of 100 ms; Azure services
+/// send `retry-after-ms` for the same reason, and clients that know it (fanout's, the
+/// Azure SDKs) read it first.
+pub const RETRY_AFTER_MS: &str = "retry-after-ms";
+
+/// A wait as the two headers say it, both rounded up, so that a client honouring
+/// either never comes back before the server would admit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter {
+    /// `Retry-After`, whole seconds.
+    pub secs: u64,
+    /// `retry-after-ms`, whole milliseconds.
+    pub ms: u64,
+}
+
+impl RetryAfter {
+    /// The headers for a wait of `wait`.
+    pub fn of(wait: std::time::Duration) -> RetryAfter {
+        let ms = u64::try_from(wait.as_micros().div_ceil(1_000)).unwrap_or(u64::MAX);
+        RetryAfter {
+            secs: ms.div_ceil(1_000),
+            ms,
+        }
+    }
+}
 
 /// What one endpoint does wrong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,8 +80,9 @@ pub struct Fault {
     /// Nothing listens for this endpoint: connecting is refused.
     #[serde(default)]
     pub refused: bool,
-    /// `Retry-After` (seconds) sent with the 429s this endpoint answers as its status
-    /// (429s from the server-wide limits always say `Retry-After: 1`).
+    /// `Retry-After` (seconds) sent with the 429s this endpoint answers as its status,
+    /// and the same in `retry-after-ms` (429s from the server-wide limits say their
+    /// own, see [`RetryAfter`]).
     #[serde(default)]
     pub retry_after_secs: Option<u64>,
 }
@@ -182,6 +213,18 @@ impl Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_rounds_both_headers_up() {
+        let of = |us| RetryAfter::of(std::time::Duration::from_micros(us));
+        // 37.2 ms of a 100 ms window left: 38 ms, and a whole second.
+        assert_eq!(of(37_200), RetryAfter { secs: 1, ms: 38 });
+        assert_eq!(of(1_000), RetryAfter { secs: 1, ms: 1 });
+        assert_eq!(of(1), RetryAfter { secs: 1, ms: 1 });
+        assert_eq!(of(1_000_000), RetryAfter { secs: 1, ms: 1_000 });
+        assert_eq!(of(1_000_001), RetryAfter { secs: 2, ms: 1_001 });
+        assert_eq!(of(0), RetryAfter { secs: 0, ms: 0 });
+    }
 
     #[test]
     fn error_rate_fails_about_that_share_and_the_same_requests_each_time() {

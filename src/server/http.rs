@@ -31,7 +31,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
 use super::attempts::Attempts;
-use super::fault::{Decision, FaultKind};
+use super::fault::{Decision, FaultKind, RetryAfter};
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::profile::Profile;
 
@@ -90,10 +90,10 @@ impl ServerState {
     }
 
     /// Applies the server-wide limits to a request arriving at `arrival_us`: `Ok`
-    /// admits it and holds its in-flight slot until dropped, `Err(kind)` names the
-    /// limit it is past. The slot is taken in one atomic step, so two arrivals racing
-    /// for the last slot cannot both get it.
-    fn admit(&self, arrival_us: u64) -> Result<Held<'_>, FaultKind> {
+    /// admits it and holds its in-flight slot until dropped, `Err` names the limit it
+    /// is past and when to come back. The slot is taken in one atomic step, so two
+    /// arrivals racing for the last slot cannot both get it.
+    fn admit(&self, arrival_us: u64) -> Result<Held<'_>, Refusal> {
         let limits = self.profile.limits;
         let max_in_flight = limits.max_in_flight.map_or(u64::MAX, u64::from);
         let before = self
@@ -101,7 +101,14 @@ impl ServerState {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
                 (now < max_in_flight).then_some(now + 1)
             })
-            .map_err(|_| FaultKind::Overloaded)?;
+            .map_err(|_| Refusal {
+                kind: FaultKind::Overloaded,
+                // A slot frees when a held request finishes, and the server does not
+                // know when that will be: a held request may hang, or end early because
+                // its client gives up. No figure would be honest, so none is sent and
+                // the client's own backoff decides.
+                retry_after: None,
+            })?;
         let held = Held(&self.in_flight);
         if let Some(max) = limits.max_per_second {
             let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
@@ -113,13 +120,27 @@ impl ServerState {
                 recent.pop_front();
             }
             if recent.len() >= max as usize {
-                return Err(FaultKind::RateLimited);
+                // Full: a place frees when the oldest arrival leaves the window.
+                let oldest = recent.front().copied().unwrap_or(arrival_us);
+                let wait = (oldest + window).saturating_sub(arrival_us);
+                return Err(Refusal {
+                    kind: FaultKind::RateLimited,
+                    retry_after: Some(Duration::from_micros(wait)),
+                });
             }
             recent.push_back(arrival_us);
         }
         self.ledger.in_flight(before + 1);
         Ok(held)
     }
+}
+
+/// A request refused by a server-wide limit.
+struct Refusal {
+    /// Which limit.
+    kind: FaultKind,
+    /// How long until the limit would admit it, when the server knows.
+    retry_after: Option<Duration>,
 }
 
 /// Counts a request in flight for as long as it is held.
@@ -251,15 +272,15 @@ async fn answer(
         ));
     }
     let held = state.admit(arrival_us);
-    if let Err(kind) = held {
+    if let Err(refusal) = held {
         pending.entry.status = Some(429);
-        pending.entry.fault = Some(kind);
+        pending.entry.fault = Some(refusal.kind);
         pending.answered = true;
         let body = r#"{"error":"too many requests"}"#;
         return Ok(json_response(
             StatusCode::TOO_MANY_REQUESTS,
             body.to_string(),
-            Some(1),
+            refusal.retry_after,
         ));
     }
     let _held = held;
@@ -306,7 +327,8 @@ async fn answer(
     pending.answered = true;
     let retry_after = (status == StatusCode::TOO_MANY_REQUESTS)
         .then_some(spec.fault.retry_after_secs)
-        .flatten();
+        .flatten()
+        .map(Duration::from_secs);
     Ok(json_response(status, body, retry_after))
 }
 
@@ -335,7 +357,7 @@ pub(crate) fn body_json(
 fn json_response(
     status: StatusCode,
     body: String,
-    retry_after_secs: Option<u64>,
+    retry_after: Option<Duration>,
 ) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
@@ -344,10 +366,14 @@ fn json_response(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
     );
-    if let Some(seconds) = retry_after_secs {
+    if let Some(wait) = retry_after.map(RetryAfter::of) {
         headers.insert(
             hyper::header::RETRY_AFTER,
-            hyper::header::HeaderValue::from(seconds),
+            hyper::header::HeaderValue::from(wait.secs),
+        );
+        headers.insert(
+            super::fault::RETRY_AFTER_MS,
+            hyper::header::HeaderValue::from(wait.ms),
         );
     }
     response
