@@ -108,8 +108,8 @@ impl Aggregate {
 ///
 /// Arrivals are counted per millisecond in a ring. Entries come in when requests
 /// finish, so out of arrival order; a millisecond is *settled* (added to the sliding
-/// sum of the last 1,000 and compared with the best) only [`BusiestSecond::LAG_MS`]
-/// after it, when the requests that arrived in it have almost surely finished. A
+/// sum of the last 1,000 and compared with the best) only a minute after it
+/// (`LAG_MS`), when the requests that arrived in it have almost surely finished. A
 /// request held longer than that still counts everywhere else, but not in the busiest
 /// second (it is counted in `late`). Windows start on whole milliseconds, so the figure
 /// is at most the arrivals of one millisecond below the exact sliding maximum that
