@@ -130,9 +130,12 @@ impl Ledger {
         self.connections.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Notes that `now` requests are held at once.
+    /// Notes that `now` requests are held at once. Read first: once the peak is
+    /// reached, requests only read the shared line instead of all writing it.
     pub fn in_flight(&self, now: u64) {
-        self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        if now > self.peak_in_flight.load(Ordering::Relaxed) {
+            self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        }
     }
 
     /// Records one finished (or abandoned) request.
