@@ -56,16 +56,19 @@ impl Attempts {
             return 0;
         };
         let key = (index, seq);
-        if !self.current.contains_key(&key) {
-            let seen = self.previous.remove(&key).unwrap_or(0);
-            if self.generation.is_some_and(|n| self.current.len() >= n) {
-                self.previous = std::mem::take(&mut self.current);
-            }
-            self.current.insert(key, seen);
+        if let Some(seen) = self.current.get_mut(&key) {
+            *seen += 1;
+            return *seen - 1;
         }
-        let seen = self.current.entry(key).or_insert(0);
-        *seen += 1;
-        *seen - 1
+        let seen = self.previous.remove(&key).unwrap_or(0);
+        if let Some(n) = self.generation
+            && self.current.len() >= n
+        {
+            // Sized once: the memory freed by the generation forgotten is reused as is.
+            self.previous = std::mem::replace(&mut self.current, Counts::with_capacity(n));
+        }
+        self.current.insert(key, seen + 1);
+        seen
     }
 
     /// Keys held now.
