@@ -257,7 +257,8 @@ pub struct ScenarioArgs {
     #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub timeout: Option<Duration>,
     /// Retry a request this many times after a timeout, a connection error, a 429 or a
-    /// 5xx (never another 4xx), waiting --backoff × 2^k plus jitter, or Retry-After.
+    /// 5xx (never another 4xx), waiting --backoff × 2^k plus jitter, or the server's
+    /// wait if longer (retry-after-ms when sent, else Retry-After).
     #[arg(long, default_value = "0")]
     pub retries: u32,
     /// The first retry's wait.

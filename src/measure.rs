@@ -214,25 +214,57 @@ impl Measurements {
     }
 }
 
-/// Percentiles, in ms, of values given in µs, through an HdrHistogram (3 significant
-/// digits, values from 1 µs to one hour; larger values are clamped).
+/// Percentiles, in ms, of values given in µs, through a [`MicrosHistogram`].
 pub fn percentiles_ms(micros: impl Iterator<Item = u64>) -> Percentiles {
-    const HOUR_US: u64 = 3_600_000_000;
-    let mut histogram =
-        Histogram::<u64>::new_with_bounds(1, HOUR_US, 3).expect("static bounds are valid");
+    let mut histogram = MicrosHistogram::new();
     for value in micros {
-        histogram.saturating_record(value.clamp(1, HOUR_US));
+        histogram.record(value);
     }
-    if histogram.is_empty() {
-        return Percentiles::default();
+    histogram.percentiles_ms()
+}
+
+/// An HdrHistogram of durations in µs (3 significant digits, values from 1 µs to one
+/// hour; larger values are clamped): constant memory however many values it holds,
+/// which is why the long-lived `fanout serve` aggregates into it instead of keeping
+/// every request.
+#[derive(Debug, Clone)]
+pub struct MicrosHistogram(Histogram<u64>);
+
+impl MicrosHistogram {
+    const HOUR_US: u64 = 3_600_000_000;
+
+    pub fn new() -> MicrosHistogram {
+        MicrosHistogram(
+            Histogram::<u64>::new_with_bounds(1, Self::HOUR_US, 3)
+                .expect("static bounds are valid"),
+        )
     }
-    let ms = |us: u64| us as f64 / 1e3;
-    Percentiles {
-        p50: ms(histogram.value_at_quantile(0.50)),
-        p90: ms(histogram.value_at_quantile(0.90)),
-        p99: ms(histogram.value_at_quantile(0.99)),
-        max: ms(histogram.max()),
-        mean: histogram.mean() / 1e3,
+
+    /// Counts one duration, clamped into the histogram's range.
+    pub fn record(&mut self, micros: u64) {
+        self.0.saturating_record(micros.clamp(1, Self::HOUR_US));
+    }
+
+    /// The percentiles so far, in ms; all zero when nothing was recorded.
+    pub fn percentiles_ms(&self) -> Percentiles {
+        let histogram = &self.0;
+        if histogram.is_empty() {
+            return Percentiles::default();
+        }
+        let ms = |us: u64| us as f64 / 1e3;
+        Percentiles {
+            p50: ms(histogram.value_at_quantile(0.50)),
+            p90: ms(histogram.value_at_quantile(0.90)),
+            p99: ms(histogram.value_at_quantile(0.99)),
+            max: ms(histogram.max()),
+            mean: histogram.mean() / 1e3,
+        }
+    }
+}
+
+impl Default for MicrosHistogram {
+    fn default() -> MicrosHistogram {
+        MicrosHistogram::new()
     }
 }
 

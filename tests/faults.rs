@@ -187,6 +187,59 @@ fn server_limits_answer_429_past_them() {
     assert_eq!(summary.outcomes.get("http_429"), Some(&6));
 }
 
+#[test]
+fn a_rate_limited_429_says_when_the_window_has_room_and_an_overloaded_one_does_not() {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .proxy(None)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut profile = Profile::single(common::latency("0ms"));
+    profile.limits.max_per_second = Some(2);
+    profile.limits.window_ms = Some(200);
+    let config = ServerConfig::new(profile, 1);
+    let server = MockApi::start(&config, &Placement::InProcess).expect("server starts");
+    let url = format!("{}/x", server.url());
+    let started = Instant::now();
+    for _ in 0..2 {
+        assert_eq!(agent.get(&url).call().expect("answers").status(), 200);
+    }
+    let refused = agent.get(&url).call().expect("answers");
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    assert_eq!(refused.status(), 429);
+    let header = |name| refused.headers().get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(
+        header("retry-after"),
+        Some("1"),
+        "a 200 ms window rounds up to 1 s"
+    );
+    let wait_ms: u64 = header("retry-after-ms")
+        .expect("sent")
+        .parse()
+        .expect("a number");
+    assert!(
+        wait_ms <= 200 && wait_ms + elapsed_ms + 1 >= 200,
+        "{wait_ms} ms to wait, {elapsed_ms} ms after the first arrival"
+    );
+    std::thread::sleep(Duration::from_millis(wait_ms));
+    assert_eq!(agent.get(&url).call().expect("answers").status(), 200);
+
+    let mut profile = Profile::single(common::latency("300ms"));
+    profile.limits.max_in_flight = Some(1);
+    let config = ServerConfig::new(profile, 1);
+    let server = MockApi::start(&config, &Placement::InProcess).expect("server starts");
+    let url = format!("{}/x", server.url());
+    std::thread::scope(|scope| {
+        let held = scope.spawn(|| agent.get(&url).call().map(|r| r.status()));
+        std::thread::sleep(Duration::from_millis(100));
+        let refused = agent.get(&url).call().expect("answers");
+        assert_eq!(refused.status(), 429);
+        assert!(refused.headers().get("retry-after").is_none());
+        assert!(refused.headers().get("retry-after-ms").is_none());
+        assert_eq!(held.join().expect("joins").expect("answers"), 200);
+    });
+}
+
 fn any_strategy() -> impl proptest::strategy::Strategy<Value = Strategy> {
     proptest::sample::select(fanout::Strategy::ALL.to_vec())
 }

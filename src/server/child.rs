@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::ledger::LedgerRecord;
+use super::ledger::{LedgerMode, LedgerRecord};
 use super::{InProcessServer, ServerConfig};
 use crate::error::Error;
 
@@ -132,7 +132,15 @@ pub fn serve_control_stdio() -> Result<(), Error> {
         let _ = writeln!(out, "{line}");
         let _ = out.flush();
     };
-    let server = match InProcessServer::start(config) {
+    let started = if config.ledger == LedgerMode::Recording {
+        InProcessServer::start(config)
+    } else {
+        // The parent joins the ledger entry by entry: it must get every entry.
+        Err(Error::Server(
+            "a child server records every ledger entry; it cannot aggregate".to_string(),
+        ))
+    };
+    let server = match started {
         Ok(server) => server,
         Err(error) => {
             let port_in_use = match error {
@@ -152,7 +160,7 @@ pub fn serve_control_stdio() -> Result<(), Error> {
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         if line.trim() == "ledger" {
-            let record = server.ledger.snapshot();
+            let record = server.ledger.snapshot().unwrap_or_default();
             say(&serde_json::to_string(&record).expect("serialises"));
         }
     }

@@ -15,20 +15,50 @@
 //! ```
 //!
 //! Server-wide, in a profile's `[limits]` table: `max_per_second` (arrivals in any
-//! sliding second) and `max_in_flight` (requests held at once); a request past either
-//! is answered 429 at once, with `Retry-After: 1`.
+//! sliding window, one second unless `window_ms` scales it) and `max_in_flight`
+//! (requests held at once); a request past either is answered 429 at once. Past the
+//! rate limit, the answer says when the oldest arrival leaves the window
+//! ([`RetryAfter`]); past the in-flight limit the server cannot know when a slot will
+//! free, and says nothing.
 //!
 //! Which requests fail is a seeded draw per request and attempt (like the delays), so a
 //! rerun or another strategy meets the same failures on the same requests, and a retry
 //! draws again. The ledger records
 //! which fault each request was served.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
 use super::latency::unit_draw;
+
+/// The header beside `Retry-After` that gives the wait in milliseconds. `Retry-After`
+/// can only say whole seconds, too coarse for a rate window of 100 ms; Azure services
+/// send `retry-after-ms` for the same reason, and clients that know it (fanout's, the
+/// Azure SDKs) read it first.
+pub const RETRY_AFTER_MS: &str = "retry-after-ms";
+
+/// A wait as the two headers say it, both rounded up, so that a client honouring
+/// either never comes back before the server would admit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter {
+    /// `Retry-After`, whole seconds.
+    pub secs: u64,
+    /// `retry-after-ms`, whole milliseconds.
+    pub ms: u64,
+}
+
+impl RetryAfter {
+    /// The headers for a wait of `wait`.
+    pub fn of(wait: std::time::Duration) -> RetryAfter {
+        let ms = u64::try_from(wait.as_micros().div_ceil(1_000)).unwrap_or(u64::MAX);
+        RetryAfter {
+            secs: ms.div_ceil(1_000),
+            ms,
+        }
+    }
+}
 
 /// What one endpoint does wrong.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,8 +83,9 @@ pub struct Fault {
     /// Nothing listens for this endpoint: connecting is refused.
     #[serde(default)]
     pub refused: bool,
-    /// `Retry-After` (seconds) sent with the 429s this endpoint answers as its status
-    /// (429s from the server-wide limits always say `Retry-After: 1`).
+    /// `Retry-After` (seconds) sent with the 429s this endpoint answers as its status,
+    /// and the same in `retry-after-ms` (429s from the server-wide limits say their
+    /// own, see [`RetryAfter`]).
     #[serde(default)]
     pub retry_after_secs: Option<u64>,
 }
@@ -197,23 +228,8 @@ impl Fault {
     }
 }
 
-/// Attempts seen per (endpoint, draw key), for the faults whose decision depends on
-/// which attempt this is ([`Fault::counts_attempts`]). Used by the wiremock engine.
-#[derive(Debug, Default)]
-pub(crate) struct Attempts(Mutex<HashMap<(usize, u64), u32>>);
-
-impl Attempts {
-    /// Counts one more attempt at (`endpoint`, `key`) and returns its number, from 0.
-    pub(crate) fn next(&self, endpoint: usize, key: u64) -> u32 {
-        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let count = seen.entry((endpoint, key)).or_insert(0);
-        *count += 1;
-        *count - 1
-    }
-}
-
-/// The arrivals admitted in the last window, for `limits.max_per_second`. Used by the
-/// wiremock engine.
+/// The arrivals admitted in the last window, for `limits.max_per_second`: both engines
+/// count with it, so both refuse the same arrivals and say the same wait.
 #[derive(Debug)]
 pub(crate) struct ArrivalWindow {
     most: usize,
@@ -231,8 +247,9 @@ impl ArrivalWindow {
         })
     }
 
-    /// True (and counted) when an arrival at `arrival_us` is within the limit.
-    pub(crate) fn admit(&self, arrival_us: u64) -> bool {
+    /// `Ok` (and counted) when an arrival at `arrival_us` is within the limit; past
+    /// it, how long until a place frees: when the oldest arrival leaves the window.
+    pub(crate) fn admit(&self, arrival_us: u64) -> Result<(), std::time::Duration> {
         let mut admitted = self.admitted.lock().unwrap_or_else(|p| p.into_inner());
         while let Some(&oldest) = admitted.front() {
             if arrival_us.saturating_sub(oldest) < self.width_us {
@@ -240,17 +257,31 @@ impl ArrivalWindow {
             }
             admitted.pop_front();
         }
-        let room = admitted.len() < self.most;
-        if room {
-            admitted.push_back(arrival_us);
+        if admitted.len() >= self.most {
+            let oldest = admitted.front().copied().unwrap_or(arrival_us);
+            let wait = (oldest + self.width_us).saturating_sub(arrival_us);
+            return Err(std::time::Duration::from_micros(wait));
         }
-        room
+        admitted.push_back(arrival_us);
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_rounds_both_headers_up() {
+        let of = |us| RetryAfter::of(std::time::Duration::from_micros(us));
+        // 37.2 ms of a 100 ms window left: 38 ms, and a whole second.
+        assert_eq!(of(37_200), RetryAfter { secs: 1, ms: 38 });
+        assert_eq!(of(1_000), RetryAfter { secs: 1, ms: 1 });
+        assert_eq!(of(1), RetryAfter { secs: 1, ms: 1 });
+        assert_eq!(of(1_000_000), RetryAfter { secs: 1, ms: 1_000 });
+        assert_eq!(of(1_000_001), RetryAfter { secs: 2, ms: 1_001 });
+        assert_eq!(of(0), RetryAfter { secs: 0, ms: 0 });
+    }
 
     #[test]
     fn error_rate_fails_about_that_share_and_the_same_requests_each_time() {
@@ -285,18 +316,18 @@ mod tests {
 
     #[test]
     fn attempts_count_per_request_and_the_window_admits_its_most_then_slides() {
-        let attempts = Attempts::default();
-        assert_eq!((attempts.next(0, 7), attempts.next(0, 7)), (0, 1));
-        assert_eq!(attempts.next(1, 7), 0);
         let limits = ServerLimits {
             max_per_second: Some(2),
             window_ms: Some(10),
             max_in_flight: None,
         };
         let window = ArrivalWindow::of(&limits).unwrap();
-        assert!(window.admit(0) && window.admit(1_000));
-        assert!(!window.admit(9_999));
-        assert!(window.admit(10_000));
+        assert!(window.admit(0).is_ok() && window.admit(1_000).is_ok());
+        assert_eq!(
+            window.admit(9_999),
+            Err(std::time::Duration::from_micros(1))
+        );
+        assert!(window.admit(10_000).is_ok());
         assert!(ArrivalWindow::of(&ServerLimits::default()).is_none());
     }
 }

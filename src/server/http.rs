@@ -15,7 +15,6 @@
 //! `fanout run --engine wiremock` runs the same scenario against wiremock itself,
 //! for comparison.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,7 +29,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
-use super::fault::{Decision, FaultKind};
+use super::attempts::Attempts;
+use super::fault::{ArrivalWindow, Decision, FaultKind, RetryAfter};
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::profile::Profile;
 
@@ -45,14 +45,15 @@ pub(crate) struct ServerState {
     pub ledger: Arc<Ledger>,
     /// Padding per endpoint, built once, so an answer costs one small format.
     padding: Vec<String>,
-    /// Requests admitted and not yet finished, for `limits.max_in_flight`.
+    /// Requests admitted and not yet finished, for `limits.max_in_flight` and the
+    /// ledger's peak in flight.
     in_flight: AtomicU64,
-    /// Attempts seen per (endpoint, seq), for `fault.fail_first`. Only touched by
-    /// endpoints that set it.
-    attempts: Mutex<HashMap<(usize, u64), u32>>,
-    /// Arrival times (µs) of admitted requests in the last second, for
-    /// `limits.max_per_second`. Only touched when that limit is set.
-    recent: Mutex<VecDeque<u64>>,
+    /// Attempts seen per request, for `fault.fail_first`. Only touched by endpoints
+    /// that set it; what it remembers follows the ledger's mode (see [`Attempts`]).
+    attempts: Mutex<Attempts>,
+    /// Arrivals admitted in the last window, for `limits.max_per_second`; `None` when
+    /// that limit is not set. Never holds more than the limit.
+    recent: Option<ArrivalWindow>,
     /// Requests without a `seq` seen per endpoint: the nth of them draws the nth delay.
     unnumbered: Vec<AtomicU64>,
 }
@@ -68,55 +69,65 @@ impl ServerState {
             .iter()
             .map(|_| AtomicU64::new(0))
             .collect();
+        let recent = ArrivalWindow::of(&profile.limits);
         ServerState {
             profile,
             seed,
-            ledger,
             padding,
             in_flight: AtomicU64::new(0),
-            attempts: Mutex::new(HashMap::new()),
-            recent: Mutex::new(VecDeque::new()),
+            attempts: Mutex::new(Attempts::new(ledger.mode())),
+            ledger,
+            recent,
             unnumbered,
         }
     }
 
     /// Which attempt (from 0) this is at request `seq` of endpoint `index`.
-    fn attempt_number(&self, index: usize, seq: u64) -> u32 {
+    fn attempt_number(&self, index: usize, seq: Option<u64>) -> u32 {
         let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
-        let seen = attempts.entry((index, seq)).or_insert(0);
-        *seen += 1;
-        *seen - 1
+        attempts.next(index, seq)
     }
 
     /// Applies the server-wide limits to a request arriving at `arrival_us`: `Ok`
-    /// admits it and holds its in-flight slot until dropped, `Err(kind)` names the
-    /// limit it is past. The slot is taken in one atomic step, so two arrivals racing
-    /// for the last slot cannot both get it.
-    fn admit(&self, arrival_us: u64) -> Result<Held<'_>, FaultKind> {
+    /// admits it and holds its in-flight slot until dropped, `Err` names the limit it
+    /// is past and when to come back. The slot is taken in one atomic step, so two
+    /// arrivals racing for the last slot cannot both get it.
+    fn admit(&self, arrival_us: u64) -> Result<Held<'_>, Refusal> {
         let limits = self.profile.limits;
         let max_in_flight = limits.max_in_flight.map_or(u64::MAX, u64::from);
-        self.in_flight
+        let before = self
+            .in_flight
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
                 (now < max_in_flight).then_some(now + 1)
             })
-            .map_err(|_| FaultKind::Overloaded)?;
+            .map_err(|_| Refusal {
+                kind: FaultKind::Overloaded,
+                // A slot frees when a held request finishes, and the server does not
+                // know when that will be: a held request may hang, or end early because
+                // its client gives up. No figure would be honest, so none is sent and
+                // the client's own backoff decides.
+                retry_after: None,
+            })?;
         let held = Held(&self.in_flight);
-        if let Some(max) = limits.max_per_second {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            let window = limits.window_us();
-            while recent
-                .front()
-                .is_some_and(|t| arrival_us.saturating_sub(*t) >= window)
-            {
-                recent.pop_front();
-            }
-            if recent.len() >= max as usize {
-                return Err(FaultKind::RateLimited);
-            }
-            recent.push_back(arrival_us);
+        if let Some(window) = &self.recent
+            && let Err(wait) = window.admit(arrival_us)
+        {
+            return Err(Refusal {
+                kind: FaultKind::RateLimited,
+                retry_after: Some(wait),
+            });
         }
+        self.ledger.in_flight(before + 1);
         Ok(held)
     }
+}
+
+/// A request refused by a server-wide limit.
+struct Refusal {
+    /// Which limit.
+    kind: FaultKind,
+    /// How long until the limit would admit it, when the server knows.
+    retry_after: Option<Duration>,
 }
 
 /// Counts a request in flight for as long as it is held.
@@ -248,15 +259,15 @@ async fn answer(
         ));
     }
     let held = state.admit(arrival_us);
-    if let Err(kind) = held {
+    if let Err(refusal) = held {
         pending.entry.status = Some(429);
-        pending.entry.fault = Some(kind);
+        pending.entry.fault = Some(refusal.kind);
         pending.answered = true;
         let body = r#"{"error":"too many requests"}"#;
         return Ok(json_response(
             StatusCode::TOO_MANY_REQUESTS,
             body.to_string(),
-            Some(1),
+            refusal.retry_after,
         ));
     }
     let _held = held;
@@ -269,7 +280,7 @@ async fn answer(
     let delay = spec.latency.draw(state.seed, index, draw_key);
     pending.entry.delay_us = delay.as_micros() as u64;
     let attempt = if spec.fault.counts_attempts() {
-        state.attempt_number(index, draw_key)
+        state.attempt_number(index, seq)
     } else {
         0
     };
@@ -303,7 +314,8 @@ async fn answer(
     pending.answered = true;
     let retry_after = (status == StatusCode::TOO_MANY_REQUESTS)
         .then_some(spec.fault.retry_after_secs)
-        .flatten();
+        .flatten()
+        .map(Duration::from_secs);
     Ok(json_response(status, body, retry_after))
 }
 
@@ -332,7 +344,7 @@ pub(crate) fn body_json(
 fn json_response(
     status: StatusCode,
     body: String,
-    retry_after_secs: Option<u64>,
+    retry_after: Option<Duration>,
 ) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
@@ -341,10 +353,14 @@ fn json_response(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static("application/json"),
     );
-    if let Some(seconds) = retry_after_secs {
+    if let Some(wait) = retry_after.map(RetryAfter::of) {
         headers.insert(
             hyper::header::RETRY_AFTER,
-            hyper::header::HeaderValue::from(seconds),
+            hyper::header::HeaderValue::from(wait.secs),
+        );
+        headers.insert(
+            super::fault::RETRY_AFTER_MS,
+            hyper::header::HeaderValue::from(wait.ms),
         );
     }
     response

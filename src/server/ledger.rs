@@ -6,6 +6,10 @@
 //! reports about the server (requests received, peak in-flight, the busiest one-second
 //! window, connections opened) is derived from these entries, never counted twice.
 //!
+//! That holds for bounded runs, whose ledger records every entry. The long-lived
+//! `fanout serve` aggregates instead ([`LedgerMode`], [`super::aggregate`]): the same
+//! figures, folded in as requests finish, in memory that stays flat.
+//!
 //! Times are microseconds since the Unix epoch, so a client in another process (or
 //! another language) can line its own timestamps up with the server's.
 //!
@@ -18,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::aggregate::{Aggregate, AggregateSummary};
 use super::fault::FaultKind;
 
 /// One request, as the server saw it.
@@ -57,25 +62,66 @@ pub struct LedgerRecord {
     pub connections: Option<u64>,
 }
 
+/// What a ledger keeps: the one decision between a bounded run and a server that may
+/// run for hours. The handler writes the same way in both; only what is kept differs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LedgerMode {
+    /// Every entry, for the whole server's life: what `run`, `compare`, `claims` and
+    /// `sweep` need, since their figures join the ledger request by request. They start
+    /// a fresh server per run, so this is bounded by one run's requests.
+    #[default]
+    Recording,
+    /// Running figures only ([`Aggregate`]), in memory that does not grow with the
+    /// requests: for `fanout serve`, which any client may load for as long as it likes.
+    Aggregating,
+}
+
 /// The live ledger, shared by every connection task of one server.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Ledger {
-    /// Finished entries. One short lock per request: a request pushes its entry once,
-    /// after its answer is ready, so the lock is never held across an await.
-    entries: Mutex<Vec<LedgerEntry>>,
+    /// What is kept. One short lock per request either way: a request writes its entry
+    /// once, after its answer is ready, so the lock is never held across an await.
+    kept: Kept,
     /// Connections accepted, counted in the accept loop (wiremock has no hook for this,
     /// which is why fanout accepts connections itself).
     connections: AtomicU64,
-    /// False for engines that accept connections out of fanout's sight.
-    counts_connections: bool,
+    /// The most requests admitted at once, raised by the handler as it admits them
+    /// (entries are written when requests finish, too late to tell what overlapped).
+    peak_in_flight: AtomicU64,
+    /// False for engines that accept connections and hold requests out of fanout's
+    /// sight (wiremock): no connection count, no live peak in flight.
+    own_engine: bool,
+}
+
+#[derive(Debug)]
+enum Kept {
+    Entries(Mutex<Vec<LedgerEntry>>),
+    /// Boxed: the histograms' headers make it ten times the size of the other.
+    Aggregate(Box<Mutex<Aggregate>>),
 }
 
 impl Ledger {
-    /// A ledger for an engine whose accept loop counts connections.
-    pub fn counting_connections() -> Ledger {
+    /// An empty ledger that keeps what `mode` says. `own_engine`: fanout's accept loop
+    /// and handler serve, so connections and requests in flight are in sight.
+    pub fn new(mode: LedgerMode, own_engine: bool) -> Ledger {
+        let kept = match mode {
+            LedgerMode::Recording => Kept::Entries(Mutex::default()),
+            LedgerMode::Aggregating => Kept::Aggregate(Box::default()),
+        };
         Ledger {
-            counts_connections: true,
-            ..Ledger::default()
+            kept,
+            connections: AtomicU64::new(0),
+            peak_in_flight: AtomicU64::new(0),
+            own_engine,
+        }
+    }
+
+    /// What this ledger keeps.
+    pub fn mode(&self) -> LedgerMode {
+        match self.kept {
+            Kept::Entries(_) => LedgerMode::Recording,
+            Kept::Aggregate(_) => LedgerMode::Aggregating,
         }
     }
 
@@ -84,28 +130,59 @@ impl Ledger {
         self.connections.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Records one finished (or abandoned) request.
-    pub fn record(&self, entry: LedgerEntry) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(entry);
-    }
-
-    /// A copy of everything recorded so far.
-    pub fn snapshot(&self) -> LedgerRecord {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        LedgerRecord {
-            entries,
-            connections: self
-                .counts_connections
-                .then(|| self.connections.load(Ordering::Relaxed)),
+    /// Notes that `now` requests are held at once. Read first: once the peak is
+    /// reached, requests only read the shared line instead of all writing it.
+    pub fn in_flight(&self, now: u64) {
+        if now > self.peak_in_flight.load(Ordering::Relaxed) {
+            self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
         }
     }
+
+    /// Records one finished (or abandoned) request.
+    pub fn record(&self, entry: LedgerEntry) {
+        match &self.kept {
+            Kept::Entries(entries) => lock(entries).push(entry),
+            Kept::Aggregate(aggregate) => lock(aggregate).add(&entry),
+        }
+    }
+
+    /// A copy of every entry recorded so far; `None` for an aggregating ledger, which
+    /// keeps none.
+    pub fn snapshot(&self) -> Option<LedgerRecord> {
+        let Kept::Entries(entries) = &self.kept else {
+            return None;
+        };
+        Some(LedgerRecord {
+            entries: lock(entries).clone(),
+            connections: self.connection_count(),
+        })
+    }
+
+    /// The running figures: from the aggregate, or from a recording ledger's entries.
+    pub fn aggregate_summary(&self) -> AggregateSummary {
+        let Kept::Aggregate(aggregate) = &self.kept else {
+            return self.snapshot().unwrap_or_default().aggregate_summary();
+        };
+        AggregateSummary {
+            connections: self.connection_count(),
+            peak_in_flight: self
+                .own_engine
+                .then(|| self.peak_in_flight.load(Ordering::Relaxed)),
+            ..lock(aggregate).summary()
+        }
+    }
+
+    fn connection_count(&self) -> Option<u64> {
+        self.own_engine
+            .then(|| self.connections.load(Ordering::Relaxed))
+    }
+}
+
+/// A lock that a panicking holder did not spoil: every write leaves the data whole.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Microseconds since the Unix epoch, the ledger's clock.
@@ -160,6 +237,20 @@ impl LedgerRecord {
             connections: self.connections,
             arrival_spread_ms: spread,
             overhead_p99_ms: percentile(&overheads, 0.99) as f64 / 1e3,
+        }
+    }
+}
+
+impl LedgerRecord {
+    /// The figures an aggregating ledger would have kept of these entries, with the
+    /// exact peak in flight.
+    pub fn aggregate_summary(&self) -> AggregateSummary {
+        let mut aggregate = Aggregate::default();
+        self.entries.iter().for_each(|e| aggregate.add(e));
+        AggregateSummary {
+            connections: self.connections,
+            peak_in_flight: Some(peak_in_flight(&self.entries)),
+            ..aggregate.summary()
         }
     }
 }

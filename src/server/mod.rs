@@ -17,9 +17,11 @@
 //! Two engines can answer ([`Engine`]): fanout's own (`http.rs`) and wiremock
 //! (`wiremock_engine.rs`); [`engine`] says what each serves and measures.
 //!
-//! Read in order: [`latency`], [`profile`], [`fault`], [`ledger`], [`engine`], then
-//! `http.rs` (the handler).
+//! Read in order: [`latency`], [`profile`], [`fault`], [`ledger`] and [`aggregate`],
+//! [`engine`], then `http.rs` (the handler).
 
+pub mod aggregate;
+mod attempts;
 mod child;
 pub mod engine;
 pub mod fault;
@@ -36,9 +38,10 @@ use std::thread::JoinHandle;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use aggregate::AggregateSummary;
 pub use child::serve_control_stdio;
 pub use engine::{Engine, Figure};
-use ledger::{Ledger, LedgerRecord};
+use ledger::{Ledger, LedgerMode, LedgerRecord};
 use profile::Profile;
 
 use crate::error::Error;
@@ -63,6 +66,9 @@ pub struct ServerConfig {
     /// Which HTTP server answers.
     #[serde(default)]
     pub engine: Engine,
+    /// Whether the ledger keeps every entry (bounded runs) or aggregates (`serve`).
+    #[serde(default)]
+    pub ledger: LedgerMode,
 }
 
 impl ServerConfig {
@@ -75,6 +81,7 @@ impl ServerConfig {
             workers: 2,
             h2_max_streams: DEFAULT_H2_MAX_STREAMS,
             engine: Engine::Fanout,
+            ledger: LedgerMode::Recording,
         }
     }
 }
@@ -141,10 +148,21 @@ impl MockApi {
     }
 
     /// A copy of the ledger: every request served so far and the connection count.
+    /// An error for a server whose ledger aggregates (it keeps no entries).
     pub fn ledger(&mut self) -> Result<LedgerRecord, Error> {
         match &mut self.inner {
-            Inner::InProcess(server) => Ok(server.ledger.snapshot()),
+            Inner::InProcess(server) => server.ledger.snapshot().ok_or_else(|| {
+                Error::Server("this server aggregates its ledger and keeps no entries".into())
+            }),
             Inner::Child(server) => server.ledger(),
+        }
+    }
+
+    /// What the server served so far, as running figures (what `fanout serve` prints).
+    pub fn aggregate_summary(&mut self) -> Result<AggregateSummary, Error> {
+        match &mut self.inner {
+            Inner::InProcess(server) => Ok(server.ledger.aggregate_summary()),
+            Inner::Child(server) => Ok(server.ledger()?.aggregate_summary()),
         }
     }
 }
@@ -171,7 +189,7 @@ impl InProcessServer {
         match config.engine {
             Engine::Fanout => Self::start_fanout(config),
             Engine::Wiremock => {
-                let ledger = Arc::new(Ledger::default());
+                let ledger = Arc::new(Ledger::new(config.ledger, false));
                 let server = wiremock_engine::start(config, ledger.clone())?;
                 Ok(InProcessServer {
                     addr: server.addr,
@@ -183,7 +201,7 @@ impl InProcessServer {
     }
 
     fn start_fanout(config: &ServerConfig) -> Result<InProcessServer, Error> {
-        let ledger = Arc::new(Ledger::counting_connections());
+        let ledger = Arc::new(Ledger::new(config.ledger, true));
         let (shutdown, shutdown_rx) = watch::channel(());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let state = Arc::new(http::ServerState::new(

@@ -16,7 +16,8 @@
 //!   [`Fault::decide`] as fanout's engine, so both fail the same requests; `hang` as
 //!   a delay past any deadline; `retry_after_secs`; `refused` is the client's side;
 //!   `drop_rate` cannot be served (wiremock always answers);
-//! - server-wide limits: `max_per_second`, answered 429 with `Retry-After: 1` like
+//! - server-wide limits: `max_per_second`, answered 429 with `Retry-After` and
+//!   `retry-after-ms` from the same [`ArrivalWindow`] as
 //!   fanout's engine; `max_in_flight` cannot be served (the responder never learns
 //!   when an answer has left).
 //!
@@ -33,7 +34,8 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::ServerConfig;
-use super::fault::{ArrivalWindow, Attempts, Decision, Fault, FaultKind};
+use super::attempts::Attempts;
+use super::fault::{ArrivalWindow, Decision, Fault, FaultKind, RETRY_AFTER_MS, RetryAfter};
 use super::http::{body_json, padding, seq_of};
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::profile::Endpoint;
@@ -66,8 +68,9 @@ struct Shared {
     ledger: Arc<Ledger>,
     /// `limits.max_per_second`, when the profile sets it.
     rate: Option<ArrivalWindow>,
-    /// Attempts per request, for the faults that count them.
-    attempts: Attempts,
+    /// Attempts per request, for the faults that count them (the same bounded table
+    /// as fanout's engine).
+    attempts: std::sync::Mutex<Attempts>,
 }
 
 /// Answers for one endpoint and writes the ledger.
@@ -96,10 +99,12 @@ impl Respond for LedgerResponder {
             fault: Some(FaultKind::RateLimited),
         };
         let shared = &self.shared;
-        if shared.rate.as_ref().is_some_and(|r| !r.admit(arrival_us)) {
+        if let Some(Err(wait)) = shared.rate.as_ref().map(|r| r.admit(arrival_us)) {
             shared.ledger.record(entry);
+            let wait = RetryAfter::of(wait);
             return ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
+                .insert_header("retry-after", wait.secs.to_string().as_str())
+                .insert_header(RETRY_AFTER_MS, wait.ms.to_string().as_str())
                 .set_body_raw(r#"{"error":"too many requests"}"#, "application/json");
         }
         // As in fanout's engine: only admitted requests without a `seq` take a draw.
@@ -108,7 +113,11 @@ impl Respond for LedgerResponder {
         });
         let fault: &Fault = &self.endpoint.fault;
         let attempt = if fault.counts_attempts() {
-            shared.attempts.next(self.index, key)
+            shared
+                .attempts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .next(self.index, seq)
         } else {
             0
         };
@@ -143,7 +152,9 @@ impl Respond for LedgerResponder {
             .set_body_raw(body, "application/json")
             .set_delay(wait);
         if let (429, Some(seconds)) = (status, fault.retry_after_secs) {
-            template = template.insert_header("retry-after", seconds.to_string().as_str());
+            template = template
+                .insert_header("retry-after", seconds.to_string().as_str())
+                .insert_header(RETRY_AFTER_MS, (seconds * 1000).to_string().as_str());
         }
         template
     }
@@ -174,6 +185,7 @@ pub(super) fn start(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<Wiremo
 
 /// Starts the server and registers one mock per endpoint.
 async fn register(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<MockServer, Error> {
+    let mode = ledger.mode();
     // The same deep backlog as fanout's engine, so a burst of connects is not
     // dropped by the kernel before wiremock ever sees it.
     let listener = super::http::bind(config.port)
@@ -188,7 +200,7 @@ async fn register(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<MockServ
         seed: config.seed,
         ledger,
         rate: ArrivalWindow::of(&config.profile.limits),
-        attempts: Attempts::default(),
+        attempts: std::sync::Mutex::new(Attempts::new(mode)),
     });
     for (index, endpoint) in config.profile.endpoints.iter().enumerate() {
         let responder = LedgerResponder {

@@ -350,12 +350,7 @@ impl Fetcher {
             Err(e) => return failed(classify(&e), None),
         };
         let status = response.status().as_u16();
-        let retry_after = retry::parse_retry_after(
-            response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let retry_after = retry::retry_after_of(response.headers());
         match response.bytes().await {
             Ok(body) => Attempt {
                 outcome: Outcome::from_status(status),

@@ -9,7 +9,8 @@
 //!
 //! - only what may succeed next time is retried: timeouts, refused or broken
 //!   connections, 429 and 5xx; never another 4xx;
-//! - a `Retry-After` header stretches the wait to at least what the server asked;
+//! - the server's wait stretches the wait to at least what it asked: `retry-after-ms`
+//!   when it sent one, else `Retry-After` ([`parse_retry_after`] decides);
 //! - no wait runs past the run's deadline: a retry that would is not made.
 
 use std::time::Duration;
@@ -24,7 +25,7 @@ pub struct Attempt {
     pub outcome: Outcome,
     pub status: Option<u16>,
     pub bytes: u64,
-    /// The server's `Retry-After`, when it sent one.
+    /// The wait the server asked for, when it sent one ([`parse_retry_after`]).
     pub retry_after: Option<Duration>,
 }
 
@@ -65,9 +66,28 @@ pub fn next_wait(
     (wait < remaining).then_some(wait)
 }
 
-/// Parses a `Retry-After` given in seconds (the HTTP-date form is not used here).
-pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
-    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// The wait a server asked for, from its `retry-after-ms` and `Retry-After` headers:
+/// the milliseconds when they parse (the exact figure), else the whole seconds (the
+/// HTTP-date form of `Retry-After` is not used here). The one rule every fanout client
+/// follows.
+pub fn parse_retry_after(
+    retry_after_ms: Option<&str>,
+    retry_after: Option<&str>,
+) -> Option<Duration> {
+    let number = |value: Option<&str>| value?.trim().parse::<u64>().ok();
+    number(retry_after_ms)
+        .map(Duration::from_millis)
+        .or_else(|| number(retry_after).map(Duration::from_secs))
+}
+
+/// [`parse_retry_after`] of a response's headers (ureq's and reqwest's are both the
+/// `http` crate's).
+pub fn retry_after_of(headers: &ureq::http::HeaderMap) -> Option<Duration> {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    parse_retry_after(
+        value(crate::server::fault::RETRY_AFTER_MS),
+        value("retry-after"),
+    )
 }
 
 #[cfg(test)]
@@ -108,8 +128,23 @@ mod tests {
             Some(Duration::from_secs(2)),
             "Retry-After wins over a shorter wait"
         );
+        told.retry_after = Some(Duration::from_millis(30));
+        let wait = next_wait(&told, &mut waits(3, Duration::from_millis(1)), plenty);
+        assert_eq!(wait, Some(Duration::from_millis(30)), "to the millisecond");
         let mut spent = waits(1, Duration::from_millis(10));
         assert!(next_wait(&attempt(Outcome::Connect), &mut spent, plenty).is_some());
         assert!(next_wait(&attempt(Outcome::Connect), &mut spent, plenty).is_none());
+    }
+
+    #[test]
+    fn retry_after_ms_wins_over_retry_after_and_bad_values_fall_through() {
+        let ms = Duration::from_millis;
+        assert_eq!(parse_retry_after(Some("38"), Some("1")), Some(ms(38)));
+        assert_eq!(parse_retry_after(None, Some(" 2 ")), Some(ms(2_000)));
+        assert_eq!(parse_retry_after(Some("soon"), Some("1")), Some(ms(1_000)));
+        assert_eq!(parse_retry_after(Some("250"), None), Some(ms(250)));
+        let date = Some("Wed, 21 Oct 2015 07:28:00 GMT");
+        assert_eq!(parse_retry_after(None, date), None);
+        assert_eq!(parse_retry_after(None, None), None);
     }
 }

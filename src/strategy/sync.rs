@@ -177,12 +177,7 @@ fn attempt(
     match agent.run(configured) {
         Ok(mut response) => {
             let status = response.status().as_u16();
-            let retry_after = retry::parse_retry_after(
-                response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok()),
-            );
+            let retry_after = retry::retry_after_of(response.headers());
             match response
                 .body_mut()
                 .with_config()
