@@ -20,7 +20,7 @@ use crate::measure::{Measurements, Outcome};
 use crate::model::Calibration;
 use crate::scenario::Scenario;
 use crate::server::ledger::LedgerRecord;
-use crate::server::{MockApi, Placement};
+use crate::server::{MockApi, Placement, PlacementKind};
 use crate::strategy::{self, RunClock};
 
 /// Everything one run produced: the scenario, the client's samples, the server's ledger.
@@ -32,8 +32,9 @@ pub struct RunOutput {
     pub measurements: Measurements,
     /// The server's side.
     pub ledger: LedgerRecord,
-    /// Where the server ran (`in-process`, `child-process`).
-    pub placement: &'static str,
+    /// Where the server ran: in this process, in a child, already up elsewhere, or a
+    /// `--target` instead of the mock API.
+    pub placement: PlacementKind,
     /// The overheads measured by short probes before the run (zero when none ran).
     pub calibration: Calibration,
     /// The client process's peak memory and threads during the run, where measured.
@@ -52,7 +53,7 @@ pub fn run_fresh(
     let mut server = MockApi::start(&scenario.server_config(), placement)?;
     let (output, footprint) = Footprint::measure(|| run_on(scenario, &mut server, progress));
     let mut output = output?;
-    output.placement = placement.name();
+    output.placement = placement.kind();
     output.calibration = calibration;
     output.footprint = footprint;
     Ok(output)
@@ -89,7 +90,7 @@ pub fn run_on(
         scenario: scenario.clone(),
         measurements,
         ledger,
-        placement: "external",
+        placement: PlacementKind::External,
         calibration: Calibration::default(),
         footprint: None,
     })
@@ -122,7 +123,7 @@ pub fn run_target(scenario: &Scenario, progress: Arc<AtomicU64>) -> Result<RunOu
         scenario: scenario.clone(),
         measurements,
         ledger: LedgerRecord::default(),
-        placement: "target",
+        placement: PlacementKind::Target,
         calibration: Calibration::default(),
         footprint,
     })

@@ -8,13 +8,13 @@ use fanout::attribution::Attribution;
 use fanout::claims::catalogue::catalogue;
 use fanout::claims::rules::{limit_held, speedup_near};
 use fanout::claims::{ClaimResult, Judgement, Ran, Speedups, Verdict, behaviour};
-use fanout::measure::{Measurements, Percentiles};
+use fanout::measure::{Measurements, Outcome, Percentiles};
 use fanout::model::Calibration;
 use fanout::report::claims_report::write_table;
 use fanout::run::RunOutput;
-use fanout::server::Engine;
 use fanout::server::ledger::{LedgerRecord, ServerSummary};
 use fanout::server::profile::Profile;
+use fanout::server::{Engine, PlacementKind};
 use fanout::summary::{DelayTotals, Milestones};
 use fanout::{ClientReuse, HttpVersion, RunSummary, Scenario, Strategy};
 
@@ -25,12 +25,12 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
         scenario,
         measurements: Measurements::new(Vec::new(), Duration::from_secs_f64(wall_ms / 1e3), 0),
         ledger: LedgerRecord::default(),
-        placement: "in-process",
+        placement: PlacementKind::InProcess,
         calibration: Calibration::default(),
         footprint: None,
     };
     let mut outcomes = BTreeMap::new();
-    outcomes.insert("ok".to_string(), n);
+    outcomes.insert(Outcome::Ok, n);
     let summary = RunSummary {
         strategy,
         n,
@@ -343,12 +343,12 @@ fn slowest_request_rule_refutes_a_wall_far_above_the_slowest_delay() {
 fn partial_failure_rule_needs_the_others_to_answer_unslowed() {
     let ok = ran("all succeed", Strategy::AsyncConcurrent, 3, 52.0, 52.0);
     let mut one_fails = ran("one fails", Strategy::AsyncConcurrent, 3, 53.0, 52.0);
-    one_fails.summary.outcomes.insert("ok".to_string(), 2);
-    one_fails.summary.outcomes.insert("http_5xx".to_string(), 1);
+    one_fails.summary.outcomes.insert(Outcome::Ok, 2);
+    one_fails.summary.outcomes.insert(Outcome::Http5xx, 1);
     let judged = behaviour::partial_failure(&[ok.clone(), one_fails.clone()]);
     assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
-    one_fails.summary.outcomes.insert("ok".to_string(), 0);
-    one_fails.summary.outcomes.insert("http_5xx".to_string(), 3);
+    one_fails.summary.outcomes.insert(Outcome::Ok, 0);
+    one_fails.summary.outcomes.insert(Outcome::Http5xx, 3);
     assert_eq!(
         behaviour::partial_failure(&[ok, one_fails]).verdict,
         Verdict::Refuted
@@ -367,8 +367,13 @@ fn the_compare_table_prints_the_same_way_every_time() {
     let seq = ran("sequential", Strategy::SyncSequential, 10, 1016.0, 1012.0);
     let mut conc = ran("concurrent", Strategy::AsyncConcurrent, 10, 104.0, 103.0);
     conc.summary.server.peak_in_flight = 10;
-    conc.summary.outcomes.insert("ok".to_string(), 9);
-    conc.summary.outcomes.insert("http_5xx".to_string(), 1);
+    conc.summary.outcomes.insert(Outcome::Ok, 9);
+    conc.summary.outcomes.insert(Outcome::Http5xx, 1);
+    let json = serde_json::to_string(&conc.summary).unwrap();
+    assert!(
+        json.contains(r#""outcomes":{"http_5xx":1,"ok":9}"#),
+        "outcomes keyed by name, alphabetically: {json}"
+    );
     let mut out = Vec::new();
     fanout::report::table::write_compare(&mut out, &[seq.summary, conc.summary]).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());

@@ -116,11 +116,7 @@ pub fn fail_fast(runs: &[Ran], limit: u64) -> Judgement {
     } else {
         Verdict::Refuted
     };
-    let cancelled = ff
-        .outcomes
-        .get(Outcome::Cancelled.name())
-        .copied()
-        .unwrap_or(0);
+    let cancelled = ff.count(Outcome::Cancelled);
     Judgement {
         verdict,
         reason: format!(
@@ -151,7 +147,7 @@ pub fn partial_failure(runs: &[Ran]) -> Judgement {
     let kinds: Vec<String> = failing
         .outcomes
         .iter()
-        .filter(|(k, _)| **k != "ok")
+        .filter(|(k, _)| **k != Outcome::Ok)
         .map(|(k, v)| format!("{v} {k}"))
         .collect();
     Judgement {
@@ -514,12 +510,7 @@ pub fn rate_limited_server(runs: &[Ran]) -> Judgement {
     ) else {
         return missing("all at once or paced");
     };
-    let rejected = |s: &crate::summary::RunSummary| {
-        s.outcomes
-            .get(Outcome::Http429.name())
-            .copied()
-            .unwrap_or(0)
-    };
+    let rejected = |s: &crate::summary::RunSummary| s.count(Outcome::Http429);
     let (burst_429, paced_429) = (rejected(burst), rejected(paced));
     let verdict = if burst_429 * 10 >= burst.n * 9
         && paced_429 == 0
