@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::rules::{self, concurrent_as_slowest, formula, limit_held, speedup_near};
+use super::trial::{Library, Mode, TrialKey};
 use super::{Claim, Context, Document, Trial};
 use super::{behaviour, news};
 use crate::news::mock::MockSource;
@@ -44,18 +45,14 @@ fn scenario(profile: Profile, n: u64, strategy: Strategy, ctx: &Context) -> Scen
     }
 }
 
-fn trial(label: &str, scenario: Scenario) -> Trial {
-    Trial {
-        label: label.to_string(),
-        scenario,
-        news: None,
-    }
+fn trial(key: TrialKey, scenario: Scenario) -> Trial {
+    Trial::Strategy { key, scenario }
 }
 
 /// A run of chapter 7's news aggregator over `sources` (delays written at time scale 1).
 fn news(
     ctx: &Context,
-    label: &str,
+    key: TrialKey,
     sources: Vec<MockSource>,
     concurrent: bool,
     store: bool,
@@ -69,13 +66,13 @@ fn news(
         store,
         timeout: Duration::from_secs(5),
     };
-    Trial {
-        label: label.to_string(),
+    Trial::News {
+        key,
         scenario: Scenario {
             engine: ctx.engine,
             ..news.scenario(ctx.seed)
         },
-        news: Some(news),
+        news,
     }
 }
 
@@ -83,11 +80,11 @@ fn news(
 fn pair(profile: Profile, n: u64, ctx: &Context) -> Vec<Trial> {
     vec![
         trial(
-            "sequential",
+            TrialKey::Sequential,
             scenario(profile.clone(), n, Strategy::SyncSequential, ctx),
         ),
         trial(
-            "concurrent",
+            TrialKey::Concurrent,
             scenario(profile, n, Strategy::AsyncConcurrent, ctx),
         ),
     ]
@@ -96,7 +93,7 @@ fn pair(profile: Profile, n: u64, ctx: &Context) -> Vec<Trial> {
 fn limited(profile: Profile, n: u64, limit: usize, ctx: &Context) -> Vec<Trial> {
     let mut s = scenario(profile, n, Strategy::AsyncSemaphore, ctx);
     s.client.limit = limit;
-    vec![trial("limited", s)]
+    vec![trial(TrialKey::Limited, s)]
 }
 
 /// An endpoint that always answers `status` after `delay_s` (scaled).
@@ -110,16 +107,13 @@ fn reuse_trials(ctx: &Context) -> Vec<Trial> {
     let profile = single("500ms", ctx);
     let mut trials = Vec::new();
     for (strategy, mode) in [
-        (Strategy::AsyncSequential, "sequential"),
-        (Strategy::AsyncConcurrent, "concurrent"),
+        (Strategy::AsyncSequential, Mode::Sequential),
+        (Strategy::AsyncConcurrent, Mode::Concurrent),
     ] {
-        for (reuse, name) in [
-            (ClientReuse::Shared, "shared client"),
-            (ClientReuse::PerRequest, "client per request"),
-        ] {
+        for client in [ClientReuse::Shared, ClientReuse::PerRequest] {
             let mut s = scenario(profile.clone(), 10, strategy, ctx);
-            s.client.reuse = reuse;
-            trials.push(trial(&format!("{mode}, {name}"), s));
+            s.client.reuse = client;
+            trials.push(trial(TrialKey::Reuse { mode, client }, s));
         }
     }
     trials
@@ -142,16 +136,17 @@ fn timeout_trials(ctx: &Context) -> Vec<Trial> {
     profile.endpoints[0].fault.hang = true;
     let explicit = Duration::from_secs_f64(5.0 * ctx.time_scale);
     let mut trials = Vec::new();
-    for (strategy, client) in [
-        (Strategy::SyncSequential, "ureq"),
-        (Strategy::AsyncSequential, "reqwest"),
+    for (strategy, library) in [
+        (Strategy::SyncSequential, Library::Ureq),
+        (Strategy::AsyncSequential, Library::Reqwest),
     ] {
+        let key = |explicit| TrialKey::Timeout { library, explicit };
         let mut by_default = scenario(profile.clone(), 1, strategy, ctx);
         by_default.deadline = Some(timeout_deadline(ctx));
-        trials.push(trial(&format!("{client} default"), by_default.clone()));
+        trials.push(trial(key(false), by_default.clone()));
         let mut explicit_run = by_default;
         explicit_run.client.timeout = Some(explicit);
-        trials.push(trial(&format!("{client} with timeout"), explicit_run));
+        trials.push(trial(key(true), explicit_run));
     }
     trials
 }
@@ -166,11 +161,17 @@ fn scaling_trials(ctx: &Context) -> Vec<Trial> {
         .flat_map(|&n| {
             [
                 trial(
-                    &format!("n={n} sequential"),
+                    TrialKey::Scaling {
+                        n,
+                        mode: Mode::Sequential,
+                    },
                     scenario(profile.clone(), n, Strategy::SyncSequential, ctx),
                 ),
                 trial(
-                    &format!("n={n} concurrent"),
+                    TrialKey::Scaling {
+                        n,
+                        mode: Mode::Concurrent,
+                    },
                     scenario(profile.clone(), n, Strategy::AsyncConcurrent, ctx),
                 ),
             ]
@@ -205,7 +206,7 @@ pub fn catalogue() -> Vec<Claim> {
             figure: "100 requests ≈ the slowest",
             plan: |ctx| {
                 vec![trial(
-                    "concurrent",
+                    TrialKey::Concurrent,
                     scenario(
                         single("lognormal:1s..3s", ctx),
                         100,
@@ -243,7 +244,7 @@ pub fn catalogue() -> Vec<Claim> {
                 let mut h2 = h1.clone();
                 h2.client.http = HttpVersion::Http2;
                 h2.profile = profile;
-                vec![trial("HTTP/1.1", h1), trial("HTTP/2", h2)]
+                vec![trial(TrialKey::Http1, h1), trial(TrialKey::Http2, h2)]
             },
             judge: |_, runs| behaviour::http2_one_connection(runs),
         },
@@ -268,7 +269,10 @@ pub fn catalogue() -> Vec<Claim> {
                 ff.client.limit = 10;
                 let mut all = scenario(profile, 100, Strategy::AsyncSemaphore, ctx);
                 all.client.limit = 10;
-                vec![trial("fail-fast", ff), trial("collect-all", all)]
+                vec![
+                    trial(TrialKey::FailFast, ff),
+                    trial(TrialKey::CollectAll, all),
+                ]
             },
             judge: |_, runs| behaviour::fail_fast(runs, 10),
         },
@@ -297,8 +301,8 @@ pub fn catalogue() -> Vec<Claim> {
                 // network jitter push one request into the previous window.
                 paced.client.rate = 19.0 / window(ctx).as_secs_f64();
                 vec![
-                    trial("all at once", burst),
-                    trial("paced under the limit", paced),
+                    trial(TrialKey::AllAtOnce, burst),
+                    trial(TrialKey::Paced, paced),
                 ]
             },
             judge: |_, runs| behaviour::rate_limited_server(runs),
@@ -366,18 +370,15 @@ pub fn catalogue() -> Vec<Claim> {
             plan: |ctx| {
                 let profile = single("200ms", ctx);
                 [
-                    (
-                        "sliding window (as written)",
-                        Strategy::AsyncNaiveRatelimited,
-                    ),
-                    ("GCRA (governor)", Strategy::AsyncRatelimited),
+                    (TrialKey::SlidingWindow, Strategy::AsyncNaiveRatelimited),
+                    (TrialKey::Gcra, Strategy::AsyncRatelimited),
                 ]
                 .into_iter()
-                .map(|(label, strategy)| {
+                .map(|(key, strategy)| {
                     let mut s = scenario(profile.clone(), 50, strategy, ctx);
                     s.client.rate = 10.0 / window(ctx).as_secs_f64();
                     s.client.rate_window = window(ctx);
-                    trial(label, s)
+                    trial(key, s)
                 })
                 .collect()
             },
@@ -397,7 +398,7 @@ pub fn catalogue() -> Vec<Claim> {
                 let mut s = scenario(profile, 4, Strategy::AsyncConcurrent, ctx);
                 s.client.timeout = Some(Duration::from_secs_f64(5.0 * ctx.time_scale));
                 s.deadline = Some(Duration::from_secs_f64(10.0 * ctx.time_scale));
-                vec![trial("batch", s)]
+                vec![trial(TrialKey::Limited, s)]
             },
             judge: |ctx, runs| {
                 behaviour::timeout_in_batch(
@@ -421,7 +422,7 @@ pub fn catalogue() -> Vec<Claim> {
                     ctx,
                 );
                 s.client.limit = 5;
-                vec![trial("as completed", s)]
+                vec![trial(TrialKey::AsCompleted, s)]
             },
             judge: |_, runs| behaviour::completion_order(runs),
         },
@@ -437,11 +438,11 @@ pub fn catalogue() -> Vec<Claim> {
                 one_fails.endpoints[1].status = 500;
                 vec![
                     trial(
-                        "all succeed",
+                        TrialKey::AllSucceed,
                         scenario(ok, 3, Strategy::AsyncConcurrent, ctx),
                     ),
                     trial(
-                        "one fails",
+                        TrialKey::OneFails,
                         scenario(one_fails, 3, Strategy::AsyncConcurrent, ctx),
                     ),
                 ]
@@ -457,13 +458,13 @@ pub fn catalogue() -> Vec<Claim> {
             plan: |ctx| {
                 let mut profile = single("100ms", ctx);
                 profile.endpoints[0].fault.fail_first = 2;
-                [("one chain", 1), ("10 chains at once", 10)]
+                [(TrialKey::OneChain, 1), (TrialKey::TenChains, 10)]
                     .into_iter()
-                    .map(|(label, n)| {
+                    .map(|(key, n)| {
                         let mut s = scenario(profile.clone(), n, Strategy::AsyncConcurrent, ctx);
                         s.client.retries = 3;
                         s.client.backoff = Duration::from_secs_f64(ctx.time_scale);
-                        trial(label, s)
+                        trial(key, s)
                     })
                     .collect()
             },
@@ -480,14 +481,14 @@ pub fn catalogue() -> Vec<Claim> {
             plan: |ctx| {
                 let profile = single("100ms", ctx);
                 [
-                    ("blocking sleep", Strategy::PitfallBlockingSleep),
-                    ("async sleep", Strategy::PitfallAsyncSleep),
+                    (TrialKey::BlockingSleep, Strategy::PitfallBlockingSleep),
+                    (TrialKey::AsyncSleep, Strategy::PitfallAsyncSleep),
                 ]
                 .into_iter()
-                .map(|(label, strategy)| {
+                .map(|(key, strategy)| {
                     let mut s = scenario(profile.clone(), 10, strategy, ctx);
                     s.client.work = Duration::from_secs_f64(0.5 * ctx.time_scale);
-                    trial(label, s)
+                    trial(key, s)
                 })
                 .collect()
             },
@@ -501,7 +502,7 @@ pub fn catalogue() -> Vec<Claim> {
             figure: "0 requests",
             plan: |ctx| {
                 vec![trial(
-                    "never awaited",
+                    TrialKey::NeverAwaited,
                     scenario(single("100ms", ctx), 10, Strategy::PitfallNeverAwaited, ctx),
                 )]
             },
@@ -515,8 +516,20 @@ pub fn catalogue() -> Vec<Claim> {
             figure: "2.34 s vs 0.51 s",
             plan: |ctx| {
                 vec![
-                    news(ctx, "sequential", MockSource::classic_three(), false, false),
-                    news(ctx, "concurrent", MockSource::classic_three(), true, false),
+                    news(
+                        ctx,
+                        TrialKey::Sequential,
+                        MockSource::classic_three(),
+                        false,
+                        false,
+                    ),
+                    news(
+                        ctx,
+                        TrialKey::Concurrent,
+                        MockSource::classic_three(),
+                        true,
+                        false,
+                    ),
                 ]
             },
             judge: |_, runs| news::aggregator_speedup(runs),
@@ -530,7 +543,7 @@ pub fn catalogue() -> Vec<Claim> {
             plan: |ctx| {
                 vec![news(
                     ctx,
-                    "concurrent + store",
+                    TrialKey::Stored,
                     MockSource::classic_three(),
                     true,
                     true,
@@ -553,8 +566,8 @@ pub fn catalogue() -> Vec<Claim> {
                             seed: ctx.seed + k,
                             ..*ctx
                         };
-                        let label = format!("concurrent, seed {}", seeded.seed);
-                        news(&seeded, &label, MockSource::twenty(), true, false)
+                        let key = TrialKey::Seed(seeded.seed);
+                        news(&seeded, key, MockSource::twenty(), true, false)
                     })
                     .collect()
             },
@@ -568,11 +581,11 @@ pub fn catalogue() -> Vec<Claim> {
             figure: "3 s",
             plan: |ctx| {
                 vec![trial(
-                    "sequential",
+                    TrialKey::Sequential,
                     scenario(single("1s", ctx), 3, Strategy::SyncSequential, ctx),
                 )]
             },
-            judge: |ctx, runs| sequential_about(runs, 3000.0 * ctx.time_scale),
+            judge: |ctx, runs| rules::sequential_about(runs, 3000.0 * ctx.time_scale),
         },
         Claim {
             id: "D2-10users",
@@ -650,7 +663,7 @@ pub fn catalogue() -> Vec<Claim> {
                             Duration::from_secs_f64(10.0 * ctx.time_scale)
                                 .max(Duration::from_secs(2)),
                         );
-                        trial(strategy.name(), s)
+                        trial(TrialKey::Strategy(strategy), s)
                     })
                     .collect()
             },
@@ -672,31 +685,11 @@ pub fn catalogue() -> Vec<Claim> {
                     endpoint.status = 201;
                 }
                 vec![trial(
-                    "POSTs at once",
+                    TrialKey::Posts,
                     scenario(profile, 3, Strategy::AsyncConcurrent, ctx),
                 )]
             },
             judge: |_, runs| behaviour::posts_created(runs),
         },
     ]
-}
-
-/// A sequential run judged against an absolute (time-scaled) figure.
-fn sequential_about(runs: &[super::Ran], expected_ms: f64) -> super::Judgement {
-    use super::Judgement;
-    let Some(seq) = rules::trial(runs, "sequential") else {
-        return rules::missing("sequential");
-    };
-    Judgement {
-        verdict: rules::tiered(seq.wall_ms, expected_ms, 0.5),
-        reason: format!(
-            "sequential took {} against the document's {} (scaled) {}",
-            rules::secs(seq.wall_ms),
-            rules::secs(expected_ms),
-            rules::pct(seq.wall_ms, expected_ms)
-        ),
-        measured: rules::secs(seq.wall_ms),
-        predicted: rules::secs(seq.predicted_ms),
-        speedup: None,
-    }
 }
