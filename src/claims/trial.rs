@@ -33,7 +33,7 @@ pub enum TrialKey {
     Concurrent,
     /// A run behind a concurrency limit ([`super::rules::limit_held`]).
     Limited,
-    /// One point of the speedup against n: the pair at `n` ([`super::behaviour::scaling`]).
+    /// One point of the speedup against n: the pair at `n` ([`super::behaviour::scaling()`]).
     Scaling {
         /// Requests in the run.
         n: u64,

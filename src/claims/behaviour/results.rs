@@ -1,6 +1,6 @@
 //! Rules about what comes back: answers in completion order, and JSON POSTs created.
 //!
-//! Read next: [`super::scaling`].
+//! Read next: [`scaling`](mod@super::scaling).
 
 use crate::claims::rules::{MODEL_TOLERANCE, missing, near, pct, secs};
 use crate::claims::trial::{TrialKey, find};
