@@ -102,7 +102,7 @@ fn print_figures(results: &[ClaimResult]) {
             println!(
                 "  {:<10} {:<11} wall {:>6.1} ms, model {:>6.1} ms, efficiency {} ({:.1} / {:.1})",
                 result.claim.id,
-                ran.label,
+                ran.key,
                 s.wall_ms,
                 s.predicted_ms,
                 s.efficiency
@@ -141,7 +141,7 @@ fn print_ledgers(results: &[ClaimResult]) {
                 "  {:<10} {:<11} client: {} ok of {}; server: received {}, at most {} at once, \
                  {} connection(s)",
                 result.claim.id,
-                ran.label,
+                ran.key,
                 s.ok(),
                 s.n,
                 server.received,

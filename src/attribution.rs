@@ -240,7 +240,7 @@ mod tests {
                 entries: vec![entry(0, 300, 100_400), entry(1, 500, finish)],
                 connections: Some(2),
             },
-            placement: "in-process",
+            placement: crate::server::PlacementKind::InProcess,
             calibration: Calibration::default(),
             footprint: None,
         }

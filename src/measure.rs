@@ -17,7 +17,11 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// How one request ended. The names are shared by the JSON, the tables and the charts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+///
+/// Outcomes order by [`name`](Outcome::name), so a map keyed by outcome (a run's
+/// counts, [`RunSummary::outcomes`](crate::summary::RunSummary::outcomes)) lists them
+/// alphabetically, as the JSON always has; [`Outcome::ALL`] gives the report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Outcome {
     /// A 1xx, 2xx or 3xx answer.
     #[serde(rename = "ok")]
@@ -85,6 +89,24 @@ impl Outcome {
             Outcome::Dropped => "dropped",
             Outcome::Cancelled => "cancelled",
         }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Ord for Outcome {
+    fn cmp(&self, other: &Outcome) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl PartialOrd for Outcome {
+    fn partial_cmp(&self, other: &Outcome) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -180,10 +202,10 @@ impl Measurements {
     }
 
     /// How many requests ended each way; outcomes that did not happen are left out.
-    pub fn outcomes(&self) -> BTreeMap<&'static str, u64> {
+    pub fn outcomes(&self) -> BTreeMap<Outcome, u64> {
         let mut counts = BTreeMap::new();
         for sample in &self.samples {
-            *counts.entry(sample.outcome.name()).or_insert(0) += 1;
+            *counts.entry(sample.outcome).or_insert(0) += 1;
         }
         counts
     }
@@ -303,6 +325,18 @@ mod tests {
     }
 
     #[test]
+    fn a_map_of_counts_lists_outcomes_by_name_as_the_json_always_has() {
+        let counts: BTreeMap<Outcome, u64> = Outcome::ALL.into_iter().zip(1..).collect();
+        assert_eq!(
+            serde_json::to_string(&counts).unwrap(),
+            r#"{"cancelled":8,"connect":6,"dropped":7,"http_429":3,"http_4xx":2,"http_5xx":4,"ok":1,"timeout":5}"#
+        );
+        let back: BTreeMap<Outcome, u64> =
+            serde_json::from_str(&serde_json::to_string(&counts).unwrap()).unwrap();
+        assert_eq!(back, counts);
+    }
+
+    #[test]
     fn accounting_catches_missing_and_duplicate_requests() {
         let ok = Measurements::new(
             vec![sample(1, 0, 10, Outcome::Ok), sample(0, 0, 20, Outcome::Ok)],
@@ -332,7 +366,7 @@ mod tests {
         );
         let latency = m.latency();
         assert!((latency.max - 300.0).abs() < 1.0, "{latency:?}");
-        assert_eq!(m.outcomes()["cancelled"], 1);
+        assert_eq!(m.outcomes()[&Outcome::Cancelled], 1);
         assert!((m.throughput() - 2.0 / 0.3).abs() < 0.01);
     }
 }

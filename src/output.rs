@@ -19,8 +19,9 @@ pub struct RunOutput {
     pub measurements: Measurements,
     /// The server's side.
     pub ledger: LedgerRecord,
-    /// Where the server ran (`in-process`, `child-process`).
-    pub placement: &'static str,
+    /// Where the server ran: in this process, in a child, already up elsewhere, or a
+    /// `--target` instead of the mock API.
+    pub placement: crate::server::PlacementKind,
     /// The overheads measured by short probes before the run (zero when none ran).
     pub calibration: Calibration,
     /// The client process's peak memory and threads during the run, where measured.

@@ -241,7 +241,7 @@ pub fn run(
         measurements: measurements(&record, scenario.n, &ledger)?,
         scenario: modelled,
         ledger,
-        placement: placement.name(),
+        placement: placement.kind(),
         calibration: Calibration::default(),
         footprint: None,
     };

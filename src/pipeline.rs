@@ -33,7 +33,7 @@ pub fn run_fresh(
     let mut server = MockApi::start(&scenario.server_config(), placement)?;
     let (output, footprint) = Footprint::measure(|| run::run_on(scenario, &mut server, progress));
     let mut output = output?;
-    output.placement = placement.name();
+    output.placement = placement.kind();
     output.calibration = calibration;
     output.footprint = footprint;
     Ok(output)

@@ -18,7 +18,7 @@ use crate::measure::{Measurements, Outcome};
 use crate::model::Calibration;
 use crate::output::RunOutput;
 use crate::scenario::Scenario;
-use crate::server::MockApi;
+use crate::server::{MockApi, PlacementKind};
 use crate::server::ledger::LedgerRecord;
 use crate::strategy::{self, RunClock};
 
@@ -46,7 +46,7 @@ pub fn run_on(
         scenario: scenario.clone(),
         measurements,
         ledger,
-        placement: "external",
+        placement: PlacementKind::External,
         calibration: Calibration::default(),
         footprint: None,
     })
@@ -67,7 +67,7 @@ pub fn run_on_target(scenario: &Scenario, progress: Arc<AtomicU64>) -> Result<Ru
         scenario: scenario.clone(),
         measurements,
         ledger: LedgerRecord::default(),
-        placement: "target",
+        placement: PlacementKind::Target,
         calibration: Calibration::default(),
         footprint: None,
     })

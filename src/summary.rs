@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attribution::Attribution;
 use crate::footprint::Footprint;
-use crate::measure::{Percentiles, percentiles_ms};
+use crate::measure::{Outcome, Percentiles, percentiles_ms};
 use crate::model::{self, Calibration};
 use crate::output::RunOutput;
 use crate::server::Engine;
@@ -61,8 +61,9 @@ pub struct RunSummary {
     pub calibration: Calibration,
     /// Finished requests per second of wall time.
     pub throughput_rps: f64,
-    /// How requests ended: outcome name to count; the counts sum to `n`.
-    pub outcomes: BTreeMap<String, u64>,
+    /// How requests ended: outcome to count, outcomes that did not happen left out; the
+    /// counts sum to `n`. In JSON the keys are the outcomes' names, alphabetically.
+    pub outcomes: BTreeMap<Outcome, u64>,
     /// Client-side latency of requests that ended on their own.
     pub latency_ms: Percentiles,
     /// Client start to server arrival, per request: how long the request took to get
@@ -177,7 +178,7 @@ impl RunSummary {
             client: scenario.client.reuse,
             http: scenario.client.http,
             execution: strategy::execution_model(strategy, &scenario.client),
-            server_placement: output.placement.to_string(),
+            server_placement: output.placement.name().to_string(),
             server_workers: scenario.server_workers,
             server_engine: scenario.engine,
             seed: scenario.seed,
@@ -186,11 +187,7 @@ impl RunSummary {
             efficiency: (wall_ms > 0.0 && modelled(output)).then(|| prediction.wall_ms / wall_ms),
             calibration: output.calibration,
             throughput_rps: m.throughput(),
-            outcomes: m
-                .outcomes()
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            outcomes: m.outcomes(),
             latency_ms: m.latency(),
             send_lag_ms: send_lag(output),
             delays_ms: delays,
@@ -204,7 +201,12 @@ impl RunSummary {
 
     /// Requests that ended `ok`.
     pub fn ok(&self) -> u64 {
-        self.outcomes.get("ok").copied().unwrap_or(0)
+        self.count(Outcome::Ok)
+    }
+
+    /// Requests that ended as `outcome`.
+    pub fn count(&self, outcome: Outcome) -> u64 {
+        self.outcomes.get(&outcome).copied().unwrap_or(0)
     }
 }
 
@@ -253,7 +255,6 @@ fn milestones(output: &RunOutput) -> Milestones {
 /// True when the model describes the run: every request was sent once and answered
 /// after its delay (any status), by a strategy whose schedule the model knows.
 fn modelled(output: &RunOutput) -> bool {
-    use crate::measure::Outcome;
     use crate::server::fault::FaultKind;
     let pitfall = output.scenario.strategy.is_pitfall();
     let samples_plain = output.measurements.samples.iter().all(|s| {

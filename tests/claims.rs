@@ -8,29 +8,30 @@ use fanout::RunOutput;
 use fanout::attribution::Attribution;
 use fanout::claims::catalogue::catalogue;
 use fanout::claims::rules::{limit_held, speedup_near};
-use fanout::claims::{ClaimResult, Judgement, Ran, Speedups, Verdict, behaviour};
-use fanout::measure::{Measurements, Percentiles};
+use fanout::claims::trial::Mode;
+use fanout::claims::{ClaimResult, Judgement, Ran, Speedups, TrialKey, Verdict, behaviour};
+use fanout::measure::{Measurements, Outcome, Percentiles};
 use fanout::model::Calibration;
 use fanout::report::claims_report::write_table;
-use fanout::server::Engine;
 use fanout::server::ledger::{LedgerRecord, ServerSummary};
 use fanout::server::profile::Profile;
+use fanout::server::{Engine, PlacementKind};
 use fanout::summary::{DelayTotals, Milestones};
 use fanout::{ClientReuse, HttpVersion, RunSummary, Scenario, Strategy};
 
 /// A run that measured `wall_ms` where the model said `predicted_ms`.
-fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64) -> Ran {
+fn ran(key: TrialKey, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64) -> Ran {
     let scenario = Scenario::new(Profile::single("1s".parse().unwrap()), n, strategy);
     let output = RunOutput {
         scenario,
         measurements: Measurements::new(Vec::new(), Duration::from_secs_f64(wall_ms / 1e3), 0),
         ledger: LedgerRecord::default(),
-        placement: "in-process",
+        placement: PlacementKind::InProcess,
         calibration: Calibration::default(),
         footprint: None,
     };
     let mut outcomes = BTreeMap::new();
-    outcomes.insert("ok".to_string(), n);
+    outcomes.insert(Outcome::Ok, n);
     let summary = RunSummary {
         strategy,
         n,
@@ -65,7 +66,7 @@ fn ran(label: &str, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f64)
         attribution: Attribution::of(&output, predicted_ms),
     };
     Ran {
-        label: label.to_string(),
+        key,
         summary,
         output,
         news: None,
@@ -121,12 +122,24 @@ fn the_catalogue_has_every_row_of_the_claims_list_once() {
 #[test]
 fn speedup_rule_reproduces_qualifies_and_refutes() {
     let seq = with_delays(
-        ran("sequential", Strategy::SyncSequential, 10, 2000.0, 2000.0),
+        ran(
+            TrialKey::Sequential,
+            Strategy::SyncSequential,
+            10,
+            2000.0,
+            2000.0,
+        ),
         2000.0,
         300.0,
     );
     let fast = with_delays(
-        ran("concurrent", Strategy::AsyncConcurrent, 10, 300.0, 300.0),
+        ran(
+            TrialKey::Concurrent,
+            Strategy::AsyncConcurrent,
+            10,
+            300.0,
+            300.0,
+        ),
         2000.0,
         300.0,
     );
@@ -135,7 +148,13 @@ fn speedup_rule_reproduces_qualifies_and_refutes() {
     assert!(judged.reason.contains("6.7x"), "{}", judged.reason);
 
     let slower = with_delays(
-        ran("concurrent", Strategy::AsyncConcurrent, 10, 500.0, 300.0),
+        ran(
+            TrialKey::Concurrent,
+            Strategy::AsyncConcurrent,
+            10,
+            500.0,
+            300.0,
+        ),
         2000.0,
         300.0,
     );
@@ -143,7 +162,13 @@ fn speedup_rule_reproduces_qualifies_and_refutes() {
     assert_eq!(judged.verdict, Verdict::Qualified, "{}", judged.reason);
 
     let no_gain = with_delays(
-        ran("concurrent", Strategy::AsyncConcurrent, 10, 1900.0, 300.0),
+        ran(
+            TrialKey::Concurrent,
+            Strategy::AsyncConcurrent,
+            10,
+            1900.0,
+            300.0,
+        ),
         2000.0,
         300.0,
     );
@@ -154,7 +179,13 @@ fn speedup_rule_reproduces_qualifies_and_refutes() {
 #[test]
 fn limit_rule_refutes_a_limit_the_server_saw_broken() {
     let mut held = with_delays(
-        ran("limited", Strategy::AsyncSemaphore, 10, 200.0, 200.0),
+        ran(
+            TrialKey::Limited,
+            Strategy::AsyncSemaphore,
+            10,
+            200.0,
+            200.0,
+        ),
         1000.0,
         100.0,
     );
@@ -169,8 +200,20 @@ fn limit_rule_refutes_a_limit_the_server_saw_broken() {
 
 #[test]
 fn failfast_rule_counts_what_the_server_received() {
-    let mut ff = ran("fail-fast", Strategy::AsyncFailfast, 100, 50.0, 500.0);
-    let all = ran("collect-all", Strategy::AsyncSemaphore, 100, 500.0, 500.0);
+    let mut ff = ran(
+        TrialKey::FailFast,
+        Strategy::AsyncFailfast,
+        100,
+        50.0,
+        500.0,
+    );
+    let all = ran(
+        TrialKey::CollectAll,
+        Strategy::AsyncSemaphore,
+        100,
+        500.0,
+        500.0,
+    );
     ff.summary.server.received = 10;
     assert_eq!(
         behaviour::fail_fast(&[ff.clone(), all.clone()], 10).verdict,
@@ -186,12 +229,24 @@ fn failfast_rule_counts_what_the_server_received() {
 #[test]
 fn http2_rule_qualifies_when_streams_come_in_waves() {
     let h1 = with_delays(
-        ran("HTTP/1.1", Strategy::AsyncConcurrent, 500, 120.0, 120.0),
+        ran(
+            TrialKey::Http1,
+            Strategy::AsyncConcurrent,
+            500,
+            120.0,
+            120.0,
+        ),
         0.0,
         100.0,
     );
     let mut h2 = with_delays(
-        ran("HTTP/2", Strategy::AsyncConcurrent, 500, 300.0, 300.0),
+        ran(
+            TrialKey::Http2,
+            Strategy::AsyncConcurrent,
+            500,
+            300.0,
+            300.0,
+        ),
         0.0,
         100.0,
     );
@@ -222,14 +277,20 @@ fn scaling_rule_names_where_10x_and_100x_hold() {
         (1000, 10_000.0, 80.0),
     ] {
         runs.push(ran(
-            &format!("n={n} sequential"),
+            TrialKey::Scaling {
+                n,
+                mode: Mode::Sequential,
+            },
             Strategy::SyncSequential,
             n,
             seq,
             seq,
         ));
         runs.push(ran(
-            &format!("n={n} concurrent"),
+            TrialKey::Scaling {
+                n,
+                mode: Mode::Concurrent,
+            },
             Strategy::AsyncConcurrent,
             n,
             conc,
@@ -299,12 +360,24 @@ fn the_claims_table_prints_the_same_way_every_time() {
 #[test]
 fn formula_rule_reads_both_walls_against_sum_and_max() {
     let seq = with_delays(
-        ran("sequential", Strategy::SyncSequential, 10, 5050.0, 5040.0),
+        ran(
+            TrialKey::Sequential,
+            Strategy::SyncSequential,
+            10,
+            5050.0,
+            5040.0,
+        ),
         5000.0,
         500.0,
     );
     let conc = with_delays(
-        ran("concurrent", Strategy::AsyncConcurrent, 10, 510.0, 505.0),
+        ran(
+            TrialKey::Concurrent,
+            Strategy::AsyncConcurrent,
+            10,
+            510.0,
+            505.0,
+        ),
         5000.0,
         500.0,
     );
@@ -312,7 +385,13 @@ fn formula_rule_reads_both_walls_against_sum_and_max() {
     assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
     // An async run as slow as the sequential one contradicts the formula outright.
     let stuck = with_delays(
-        ran("concurrent", Strategy::AsyncConcurrent, 10, 5000.0, 505.0),
+        ran(
+            TrialKey::Concurrent,
+            Strategy::AsyncConcurrent,
+            10,
+            5000.0,
+            505.0,
+        ),
         5000.0,
         500.0,
     );
@@ -324,13 +403,25 @@ fn formula_rule_reads_both_walls_against_sum_and_max() {
 fn slowest_request_rule_refutes_a_wall_far_above_the_slowest_delay() {
     let rule = fanout::claims::rules::concurrent_as_slowest;
     let fast = with_delays(
-        ran("concurrent", Strategy::AsyncConcurrent, 100, 310.0, 305.0),
+        ran(
+            TrialKey::Concurrent,
+            Strategy::AsyncConcurrent,
+            100,
+            310.0,
+            305.0,
+        ),
         9000.0,
         300.0,
     );
     assert_eq!(rule(&[fast]).verdict, Verdict::Reproduced);
     let slow = with_delays(
-        ran("concurrent", Strategy::AsyncConcurrent, 100, 900.0, 305.0),
+        ran(
+            TrialKey::Concurrent,
+            Strategy::AsyncConcurrent,
+            100,
+            900.0,
+            305.0,
+        ),
         9000.0,
         300.0,
     );
@@ -341,14 +432,20 @@ fn slowest_request_rule_refutes_a_wall_far_above_the_slowest_delay() {
 
 #[test]
 fn partial_failure_rule_needs_the_others_to_answer_unslowed() {
-    let ok = ran("all succeed", Strategy::AsyncConcurrent, 3, 52.0, 52.0);
-    let mut one_fails = ran("one fails", Strategy::AsyncConcurrent, 3, 53.0, 52.0);
-    one_fails.summary.outcomes.insert("ok".to_string(), 2);
-    one_fails.summary.outcomes.insert("http_5xx".to_string(), 1);
+    let ok = ran(
+        TrialKey::AllSucceed,
+        Strategy::AsyncConcurrent,
+        3,
+        52.0,
+        52.0,
+    );
+    let mut one_fails = ran(TrialKey::OneFails, Strategy::AsyncConcurrent, 3, 53.0, 52.0);
+    one_fails.summary.outcomes.insert(Outcome::Ok, 2);
+    one_fails.summary.outcomes.insert(Outcome::Http5xx, 1);
     let judged = behaviour::partial_failure(&[ok.clone(), one_fails.clone()]);
     assert_eq!(judged.verdict, Verdict::Reproduced, "{}", judged.reason);
-    one_fails.summary.outcomes.insert("ok".to_string(), 0);
-    one_fails.summary.outcomes.insert("http_5xx".to_string(), 3);
+    one_fails.summary.outcomes.insert(Outcome::Ok, 0);
+    one_fails.summary.outcomes.insert(Outcome::Http5xx, 3);
     assert_eq!(
         behaviour::partial_failure(&[ok, one_fails]).verdict,
         Verdict::Refuted
@@ -364,11 +461,28 @@ fn a_rule_missing_its_trial_says_so_instead_of_guessing() {
 
 #[test]
 fn the_compare_table_prints_the_same_way_every_time() {
-    let seq = ran("sequential", Strategy::SyncSequential, 10, 1016.0, 1012.0);
-    let mut conc = ran("concurrent", Strategy::AsyncConcurrent, 10, 104.0, 103.0);
+    let seq = ran(
+        TrialKey::Sequential,
+        Strategy::SyncSequential,
+        10,
+        1016.0,
+        1012.0,
+    );
+    let mut conc = ran(
+        TrialKey::Concurrent,
+        Strategy::AsyncConcurrent,
+        10,
+        104.0,
+        103.0,
+    );
     conc.summary.server.peak_in_flight = 10;
-    conc.summary.outcomes.insert("ok".to_string(), 9);
-    conc.summary.outcomes.insert("http_5xx".to_string(), 1);
+    conc.summary.outcomes.insert(Outcome::Ok, 9);
+    conc.summary.outcomes.insert(Outcome::Http5xx, 1);
+    let json = serde_json::to_string(&conc.summary).unwrap();
+    assert!(
+        json.contains(r#""outcomes":{"http_5xx":1,"ok":9}"#),
+        "outcomes keyed by name, alphabetically: {json}"
+    );
     let mut out = Vec::new();
     fanout::report::table::write_compare(&mut out, &[seq.summary, conc.summary]).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
@@ -387,13 +501,13 @@ fn news_figures(two_phase_ms: (f64, f64), failed: usize) -> fanout::news::trial:
 }
 
 fn news_run(
-    label: &str,
+    key: TrialKey,
     strategy: Strategy,
     wall: f64,
     model: f64,
     figures: fanout::news::trial::NewsFigures,
 ) -> Ran {
-    let mut r = ran(label, strategy, 13, wall, model);
+    let mut r = ran(key, strategy, 13, wall, model);
     r.news = Some(figures);
     r
 }
@@ -404,14 +518,14 @@ fn the_news_speedup_is_reproduced_qualified_or_refuted_by_its_figures() {
     let judge = |seq_wall: f64, conc_wall: f64, two_phase: (f64, f64), failed: usize| {
         aggregator_speedup(&[
             news_run(
-                "sequential",
+                TrialKey::Sequential,
                 Strategy::SyncSequential,
                 seq_wall,
                 seq_wall,
                 news_figures(two_phase, 0),
             ),
             news_run(
-                "concurrent",
+                TrialKey::Concurrent,
                 Strategy::AsyncConcurrent,
                 conc_wall,
                 conc_wall,
@@ -447,7 +561,7 @@ fn serial_writes_need_saves_that_met_and_one_writer_at_a_time() {
         figures.writes = writes;
         figures.stored = Some(29);
         serial_writes(&[news_run(
-            "concurrent + store",
+            TrialKey::Stored,
             Strategy::AsyncConcurrent,
             1.0,
             1.0,
@@ -478,7 +592,7 @@ fn twenty_sources_must_come_back_under_the_scaled_bound_in_every_draw() {
     let run = |wall: f64, failed: usize| {
         let figures = news_figures((0.0, 0.0), failed);
         news_run(
-            "concurrent, seed k",
+            TrialKey::Seed(1),
             Strategy::AsyncConcurrent,
             wall,
             wall,
@@ -501,4 +615,48 @@ fn twenty_sources_must_come_back_under_the_scaled_bound_in_every_draw() {
         twenty_sources(0.1, &all_slow[..3]).verdict,
         Verdict::Pending
     );
+}
+
+#[test]
+fn every_rule_finds_the_trials_its_own_plan_makes() {
+    use fanout::claims::{Context, Trial};
+    let context = Context::new(0.05, 1);
+    for claim in catalogue() {
+        let plan = (claim.plan)(&context);
+        let keys: Vec<TrialKey> = plan.iter().map(Trial::key).collect();
+        for (i, key) in keys.iter().enumerate() {
+            assert!(
+                !keys[..i].contains(key),
+                "{}: {key} planned twice",
+                claim.id
+            );
+        }
+        let runs: Vec<Ran> = plan
+            .iter()
+            .map(|trial| {
+                let s = trial.scenario();
+                let mut run = ran(trial.key(), s.strategy, s.n, 100.0, 100.0);
+                if let Trial::News { .. } = trial {
+                    let mut figures = news_figures((1.0, 1.0), 0);
+                    let ms = Duration::from_millis;
+                    figures.writes = vec![fanout::news::store::Write {
+                        asked: ms(0),
+                        locked: ms(0),
+                        committed: ms(1),
+                        rows: 1,
+                        inserted: 1,
+                    }];
+                    run.news = Some(figures);
+                }
+                run
+            })
+            .collect();
+        let judged = (claim.judge)(&context, &runs);
+        assert!(
+            !(judged.verdict == Verdict::Pending && judged.reason.ends_with("trial did not run")),
+            "{}: {}",
+            claim.id,
+            judged.reason
+        );
+    }
 }

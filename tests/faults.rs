@@ -34,8 +34,8 @@ fn with_fault(strategy: Strategy, n: u64, fault: Fault) -> Scenario {
     s
 }
 
-fn kinds(s: &RunSummary) -> Vec<&str> {
-    s.outcomes.keys().map(String::as_str).collect()
+fn kinds(s: &RunSummary) -> Vec<&'static str> {
+    s.outcomes.keys().map(|o| o.name()).collect()
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn a_hanging_endpoint_ends_within_the_deadline() {
         );
         assert_eq!(common::total(&summary), 8);
         assert!(
-            summary.outcomes.contains_key("timeout"),
+            summary.outcomes.contains_key(&Outcome::Timeout),
             "{strategy}: {:?}",
             summary.outcomes
         );
@@ -154,7 +154,7 @@ fn without_a_timeout_the_deadline_cancels_a_hanging_run() {
     s.client.timeout = None;
     s.deadline = Some(Duration::from_millis(400));
     let summary = run_quick(&s);
-    assert_eq!(summary.outcomes.get("cancelled"), Some(&4));
+    assert_eq!(summary.outcomes.get(&Outcome::Cancelled), Some(&4));
     assert!(summary.wall_ms < 1500.0, "{}", summary.wall_ms);
 }
 
@@ -184,7 +184,7 @@ fn server_limits_answer_429_past_them() {
     let s = Scenario::new(profile, 10, Strategy::AsyncConcurrent);
     let summary = run_quick(&s);
     assert_eq!(summary.ok(), 4, "{:?}", summary.outcomes);
-    assert_eq!(summary.outcomes.get("http_429"), Some(&6));
+    assert_eq!(summary.outcomes.get(&Outcome::Http429), Some(&6));
 }
 
 #[test]
@@ -292,7 +292,11 @@ fn retries_stop_at_n_and_never_retry_a_plain_4xx() {
         s.client.retries = 3;
         s.client.backoff = Duration::from_millis(5);
         let summary = run_quick(&s);
-        assert_eq!(summary.outcomes.get("http_5xx"), Some(&3), "{strategy}");
+        assert_eq!(
+            summary.outcomes.get(&Outcome::Http5xx),
+            Some(&3),
+            "{strategy}"
+        );
         assert_eq!(
             summary.server.received,
             3 * 4,

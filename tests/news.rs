@@ -11,7 +11,7 @@ use fanout::news::mock::{self, MockSource, SHARED_STORY_URL};
 use fanout::news::store::{ArticleStore, max_overlap};
 use fanout::news::trial::{NewsTrial, run};
 use fanout::server::fault::Fault;
-use fanout::{MockApi, Placement, RunSummary, ServerConfig};
+use fanout::{MockApi, Outcome, Placement, RunSummary, ServerConfig};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -204,7 +204,7 @@ fn a_measured_trial_accounts_for_every_request() {
     let (output, figures) = run(&trial, &scenario, &Placement::InProcess, calibration).unwrap();
     let summary = RunSummary::from_output(&output);
     assert_eq!(summary.n, 13);
-    assert_eq!(summary.outcomes.get("ok"), Some(&13));
+    assert_eq!(summary.outcomes.get(&Outcome::Ok), Some(&13));
     assert_eq!(summary.server.received, 13);
     assert_eq!(
         (figures.sources, figures.failed, figures.articles),

@@ -14,7 +14,7 @@ fn every_strategy_accounts_for_every_request() {
         s.client.rate = 200.0;
         let s = summary(&s);
         if strategy == Strategy::PitfallNeverAwaited {
-            assert_eq!(s.outcomes.get("cancelled"), Some(&23), "{strategy}");
+            assert_eq!(s.outcomes.get(&Outcome::Cancelled), Some(&23), "{strategy}");
             assert_eq!(
                 s.server.received, 0,
                 "{strategy}: futures never polled send nothing"
@@ -147,8 +147,8 @@ fn failfast_stops_hammering_a_failing_endpoint() {
     failfast.client.limit = limit;
     let s = summary(&failfast);
     assert_eq!(total(&s), 100);
-    assert!(s.outcomes["http_4xx"] >= 1);
-    assert!(s.outcomes["cancelled"] >= 90, "{:?}", s.outcomes);
+    assert!(s.outcomes[&Outcome::Http4xx] >= 1);
+    assert!(s.outcomes[&Outcome::Cancelled] >= 90, "{:?}", s.outcomes);
     // The first wave of `limit` requests, plus at most a few that started while the
     // first failure was being noticed.
     assert!(
@@ -161,7 +161,7 @@ fn failfast_stops_hammering_a_failing_endpoint() {
     collect_all.client.limit = limit;
     let s = summary(&collect_all);
     assert_eq!(s.server.received, 100);
-    assert_eq!(s.outcomes["http_4xx"], 100);
+    assert_eq!(s.outcomes[&Outcome::Http4xx], 100);
 }
 
 #[test]
@@ -188,10 +188,18 @@ fn the_deadline_ends_a_run_against_a_slow_endpoint() {
 
 #[test]
 fn status_classes_are_outcomes_not_errors() {
-    for (status, name) in [(404, "http_4xx"), (429, "http_429"), (503, "http_5xx")] {
+    for (status, outcome) in [
+        (404, Outcome::Http4xx),
+        (429, Outcome::Http429),
+        (503, Outcome::Http5xx),
+    ] {
         for strategy in [Strategy::SyncSequential, Strategy::AsyncConcurrent] {
             let s = summary(&failing_scenario(strategy, 4, "1ms", status));
-            assert_eq!(s.outcomes[name], 4, "{strategy} {status}: {:?}", s.outcomes);
+            assert_eq!(
+                s.outcomes[&outcome], 4,
+                "{strategy} {status}: {:?}",
+                s.outcomes
+            );
         }
     }
 }
@@ -259,7 +267,7 @@ fn a_paced_target_run_never_outpaces_its_rate() {
         scenario.client.pace = Some(20.0);
         let output = run_target(&scenario, Default::default()).unwrap();
         assert_eq!(
-            output.measurements.outcomes().get("ok"),
+            output.measurements.outcomes().get(&Outcome::Ok),
             Some(&8),
             "{strategy}"
         );

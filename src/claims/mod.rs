@@ -2,7 +2,7 @@
 //! that turns what a run measured into a verdict.
 //!
 //! A [`Claim`] says what the document says (in our words, with its figures), how to
-//! test it ([`Claim::plan`]: the trials, each a [`Scenario`] run on a fresh mock API)
+//! test it ([`Claim::plan`]: the [`Trial`]s, each run on a fresh mock API)
 //! and how to judge it ([`Claim::judge`]: from the trials' summaries to a [`Judgement`]
 //! with a one-line reason). Nothing is decided in advance: a verdict is computed from
 //! the figures measured in the run that reports it. Claims that need a capability
@@ -17,26 +17,21 @@
 //! the whole catalogue runs in under a minute; ratios are what the verdicts compare,
 //! and absolute figures are scaled with the delays.
 //!
-//! Read next: [`catalogue`] (the rows), [`rules`] (the verdict rules).
+//! Read next: [`catalogue`] (the rows), [`trial`] (the trials and their keys),
+//! [`rules`] and [`behaviour`] (the verdict rules).
 
 pub mod behaviour;
 pub mod catalogue;
 pub mod news;
 pub mod rules;
+pub mod trial;
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+pub use trial::{Ran, Trial, TrialKey};
 
 use serde::Serialize;
 
-use crate::calibrate::calibrate;
 use crate::error::Error;
-use crate::news::trial::{self as news_trial, NewsFigures, NewsTrial};
-use crate::output::RunOutput;
-use crate::pipeline::run_fresh;
-use crate::scenario::Scenario;
 use crate::server::{Engine, Placement};
-use crate::summary::RunSummary;
 
 /// The three source documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -115,31 +110,6 @@ impl Context {
     }
 }
 
-/// One run a claim asks for.
-#[derive(Debug, Clone)]
-pub struct Trial {
-    /// Its name in the report (`sequential`, `concurrent`, `n=100 concurrent`, …).
-    pub label: String,
-    /// What to run.
-    pub scenario: Scenario,
-    /// Run chapter 7's news aggregator instead of a strategy (the scenario then names
-    /// its endpoints and request count, for the report).
-    pub news: Option<NewsTrial>,
-}
-
-/// A trial after it ran.
-#[derive(Debug, Clone)]
-pub struct Ran {
-    /// The trial's label.
-    pub label: String,
-    /// Its figures.
-    pub summary: RunSummary,
-    /// Its raw samples and ledger, for the charts.
-    pub output: RunOutput,
-    /// The news aggregator's own figures, for its trials.
-    pub news: Option<NewsFigures>,
-}
-
 /// A claim's verdict with the figures behind it, in words and numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Judgement {
@@ -202,39 +172,10 @@ pub fn evaluate(
     context: &Context,
     placement: &Placement,
 ) -> Result<ClaimResult, Error> {
-    let mut runs = Vec::new();
-    for trial in (claim.plan)(context) {
-        let ran = match &trial.news {
-            None => {
-                let output = run_fresh(&trial.scenario, placement, Arc::new(AtomicU64::new(0)))?;
-                Ran {
-                    label: trial.label,
-                    summary: RunSummary::from_output(&output),
-                    output,
-                    news: None,
-                }
-            }
-            Some(news) => {
-                trial.scenario.validate()?;
-                let calibration = calibrate(&trial.scenario, placement)?;
-                let (output, figures) =
-                    news_trial::run(news, &trial.scenario, placement, calibration)?;
-                let mut summary = RunSummary::from_output(&output);
-                summary.predicted_ms = figures.predicted_ms;
-                summary.efficiency = Some(figures.predicted_ms / summary.wall_ms);
-                summary.attribution.gap_ms = summary.wall_ms - figures.predicted_ms;
-                // Hacker News's two phases make the all-at-once limit meaningless here.
-                summary.calibrated_limit = None;
-                Ran {
-                    label: trial.label,
-                    summary,
-                    output,
-                    news: Some(figures),
-                }
-            }
-        };
-        runs.push(ran);
-    }
+    let runs = (claim.plan)(context)
+        .into_iter()
+        .map(|trial| trial.run(placement))
+        .collect::<Result<Vec<Ran>, Error>>()?;
     let judgement = (claim.judge)(context, &runs);
     Ok(ClaimResult {
         claim: *claim,

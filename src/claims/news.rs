@@ -3,6 +3,7 @@
 //! and carry its own figures ([`NewsFigures`]) beside the usual summary.
 
 use super::rules::{MODEL_TOLERANCE, matches_model, missing, near, pct, secs};
+use super::trial::{self, TrialKey};
 use super::{Judgement, Ran, Speedups, Verdict};
 use crate::news::trial::NewsFigures;
 use crate::summary::RunSummary;
@@ -12,8 +13,8 @@ const DOCUMENT_SPEEDUP: f64 = 2.34 / 0.51;
 /// How far Hacker News's time may be from its top delay plus its slowest story.
 const TWO_PHASE_SLACK_MS: f64 = 5.0;
 
-fn news_trial<'a>(runs: &'a [Ran], label: &str) -> Option<(&'a RunSummary, &'a NewsFigures)> {
-    let ran = runs.iter().find(|r| r.label == label)?;
+fn news_trial(runs: &[Ran], key: TrialKey) -> Option<(&RunSummary, &NewsFigures)> {
+    let ran = trial::find(runs, key)?;
     Some((&ran.summary, ran.news.as_ref()?))
 }
 
@@ -21,8 +22,8 @@ fn news_trial<'a>(runs: &'a [Ran], label: &str) -> Option<(&'a RunSummary, &'a N
 /// Hacker News's two phases inside the async one.
 pub fn aggregator_speedup(runs: &[Ran]) -> Judgement {
     let (Some((seq, seq_news)), Some((conc, conc_news))) = (
-        news_trial(runs, "sequential"),
-        news_trial(runs, "concurrent"),
+        news_trial(runs, TrialKey::Sequential),
+        news_trial(runs, TrialKey::Concurrent),
     ) else {
         return missing("sequential or concurrent aggregation");
     };
@@ -92,7 +93,7 @@ pub fn aggregator_speedup(runs: &[Ran]) -> Judgement {
 /// D1-sqlite: saves started at once from async tasks, one transaction holding SQLite's
 /// write lock at a time, duplicates by URL stored once.
 pub fn serial_writes(runs: &[Ran]) -> Judgement {
-    let Some((_, news)) = news_trial(runs, "concurrent + store") else {
+    let Some((_, news)) = news_trial(runs, TrialKey::Stored) else {
         return missing("concurrent + store");
     };
     if news.writes.is_empty() {
@@ -140,6 +141,7 @@ pub const TWENTY_SEEDS: u64 = 5;
 pub fn twenty_sources(time_scale: f64, runs: &[Ran]) -> Judgement {
     let trials: Vec<(&RunSummary, &NewsFigures)> = runs
         .iter()
+        .filter(|r| matches!(r.key, TrialKey::Seed(_)))
         .filter_map(|r| Some((&r.summary, r.news.as_ref()?)))
         .collect();
     if trials.len() as u64 != TWENTY_SEEDS {

@@ -4,6 +4,7 @@
 //! Tolerances: a wall "matches the model" within ±10 % (see [`MODEL_TOLERANCE`]); a
 //! speedup "matches the document" within ±15 % (see [`SPEEDUP_TOLERANCE`]).
 
+use super::trial::{self, TrialKey};
 use super::{Judgement, Ran, Speedups, Verdict};
 use crate::server::engine::{Figure, NOT_MEASURED};
 use crate::summary::RunSummary;
@@ -54,9 +55,9 @@ pub fn matches_model(s: &RunSummary) -> bool {
     near(s.wall_ms, s.predicted_ms, MODEL_TOLERANCE)
 }
 
-/// The summary of the trial labelled `label`.
-pub fn trial<'a>(runs: &'a [Ran], label: &str) -> Option<&'a RunSummary> {
-    runs.iter().find(|r| r.label == label).map(|r| &r.summary)
+/// The summary of the trial keyed `key`.
+pub fn summary(runs: &[Ran], key: TrialKey) -> Option<&RunSummary> {
+    trial::find(runs, key).map(|r| &r.summary)
 }
 
 /// The judgement when a trial the rule needs is missing (a bug in the plan, reported
@@ -110,7 +111,10 @@ pub fn connections(run: &RunSummary) -> Result<u64, Judgement> {
 /// Sequential against concurrent, judged on the speedup `target` the document gives
 /// and on both walls matching the model (sum of the delays, the slowest delay).
 pub fn speedup_near(target: f64, runs: &[Ran]) -> Judgement {
-    let (Some(seq), Some(conc)) = (trial(runs, "sequential"), trial(runs, "concurrent")) else {
+    let (Some(seq), Some(conc)) = (
+        summary(runs, TrialKey::Sequential),
+        summary(runs, TrialKey::Concurrent),
+    ) else {
         return missing("sequential or concurrent");
     };
     let measured = seq.wall_ms / conc.wall_ms;
@@ -171,7 +175,7 @@ pub fn speedup_near(target: f64, runs: &[Ran]) -> Judgement {
 
 /// A concurrent run judged on "as long as the slowest request".
 pub fn concurrent_as_slowest(runs: &[Ran]) -> Judgement {
-    let Some(conc) = trial(runs, "concurrent") else {
+    let Some(conc) = summary(runs, TrialKey::Concurrent) else {
         return missing("concurrent");
     };
     let slowest = conc.delays_ms.max;
@@ -195,7 +199,10 @@ pub fn concurrent_as_slowest(runs: &[Ran]) -> Judgement {
 /// Both walls against the document's formula: sequential = n × mean, async = max.
 /// `document_speedup` is the ratio the document's own figures give.
 pub fn formula(runs: &[Ran], document_speedup: f64, async_bound_ms: Option<f64>) -> Judgement {
-    let (Some(seq), Some(conc)) = (trial(runs, "sequential"), trial(runs, "concurrent")) else {
+    let (Some(seq), Some(conc)) = (
+        summary(runs, TrialKey::Sequential),
+        summary(runs, TrialKey::Concurrent),
+    ) else {
         return missing("sequential or concurrent");
     };
     let (sum, max) = (seq.delays_ms.sum, conc.delays_ms.max);
@@ -240,7 +247,7 @@ pub fn formula(runs: &[Ran], document_speedup: f64, async_bound_ms: Option<f64>)
 /// A limited run: the server's peak in-flight must equal the limit, and the wall match
 /// the model's waves.
 pub fn limit_held(runs: &[Ran], limit: u64) -> Judgement {
-    let Some(run) = trial(runs, "limited") else {
+    let Some(run) = summary(runs, TrialKey::Limited) else {
         return missing("limited");
     };
     let peak = run.server.peak_in_flight;
@@ -262,6 +269,25 @@ pub fn limit_held(runs: &[Ran], limit: u64) -> Judgement {
         ),
         measured: format!("peak {peak}, {}", secs(run.wall_ms)),
         predicted: format!("peak {}, {}", limit.min(run.n), secs(run.predicted_ms)),
+        speedup: None,
+    }
+}
+
+/// A sequential run judged against an absolute (time-scaled) figure.
+pub fn sequential_about(runs: &[Ran], expected_ms: f64) -> Judgement {
+    let Some(seq) = summary(runs, TrialKey::Sequential) else {
+        return missing("sequential");
+    };
+    Judgement {
+        verdict: tiered(seq.wall_ms, expected_ms, 0.5),
+        reason: format!(
+            "sequential took {} against the document's {} (scaled) {}",
+            secs(seq.wall_ms),
+            secs(expected_ms),
+            pct(seq.wall_ms, expected_ms)
+        ),
+        measured: secs(seq.wall_ms),
+        predicted: secs(seq.predicted_ms),
         speedup: None,
     }
 }

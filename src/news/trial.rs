@@ -243,7 +243,7 @@ pub fn run(
         scenario,
         measurements,
         ledger,
-        placement: placement.name(),
+        placement: placement.kind(),
         calibration,
         footprint: None,
     };

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::chart_data::{in_flight_series, latency_row, rate_series, timeline_run};
 use super::charts::{self, ChartError, ScalingPoint, ScalingSeries, SpeedupGroup};
 use crate::claims::behaviour::scaling_points;
+use crate::claims::trial::{self, Mode, TrialKey};
 use crate::claims::{ClaimResult, Verdict};
 use crate::strategy::Strategy;
 
@@ -176,7 +177,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
         let lanes: Vec<_> = result
             .runs
             .iter()
-            .map(|r| timeline_run(&r.label, &r.output))
+            .map(|r| timeline_run(&r.label(), &r.output))
             .collect();
         files.push(ChartFile {
             name: format!("{id}-timeline.svg"),
@@ -195,7 +196,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
             let series: Vec<_> = result
                 .runs
                 .iter()
-                .map(|r| in_flight_series(&r.label, &r.output))
+                .map(|r| in_flight_series(&r.label(), &r.output))
                 .collect();
             files.push(ChartFile {
                 name: format!("{id}-in-flight.svg"),
@@ -244,7 +245,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
             let series: Vec<_> = result
                 .runs
                 .iter()
-                .map(|r| rate_series(&r.label, &r.output, window_us))
+                .map(|r| rate_series(&r.label(), &r.output, window_us))
                 .collect();
             files.push(ChartFile {
                 name: format!("{id}-per-window.svg"),
@@ -265,7 +266,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
             let rows: Vec<_> = result
                 .runs
                 .iter()
-                .map(|r| latency_row(&r.label, &r.output))
+                .map(|r| latency_row(&r.label(), &r.output))
                 .collect();
             files.push(ChartFile {
                 name: format!("{id}-latency.svg"),
@@ -280,17 +281,19 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
 
 fn scaling_series(result: &ClaimResult) -> Vec<ScalingSeries> {
     let mut points = Vec::new();
-    for ran in result
-        .runs
-        .iter()
-        .filter(|r| r.summary.strategy == Strategy::AsyncConcurrent)
-    {
-        let n_label = ran.label.trim_end_matches(" concurrent");
-        let Some(seq) = result
-            .runs
-            .iter()
-            .find(|r| r.label == format!("{n_label} sequential"))
+    for ran in &result.runs {
+        let TrialKey::Scaling {
+            n,
+            mode: Mode::Concurrent,
+        } = ran.key
         else {
+            continue;
+        };
+        let sequential = TrialKey::Scaling {
+            n,
+            mode: Mode::Sequential,
+        };
+        let Some(seq) = trial::find(&result.runs, sequential) else {
             continue;
         };
         points.push(ScalingPoint {
@@ -394,7 +397,7 @@ pub fn markdown(results: &[ClaimResult], settings: &ReportSettings, files: &[Cha
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {:.1} ms | {:.1} ms | {} | {} | {} |",
-                    ran.label,
+                    ran.key,
                     s.strategy,
                     s.n,
                     s.wall_ms,

@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 
+use crate::measure::Outcome;
 use crate::server::Figure;
 use crate::server::engine::{NOT_MEASURED, NOT_MEASURED_LEGEND, NOT_MEASURED_SHORT};
 use crate::summary::RunSummary;
@@ -53,7 +54,7 @@ pub fn failures(summary: &RunSummary) -> String {
     let parts: Vec<String> = summary
         .outcomes
         .iter()
-        .filter(|(kind, _)| **kind != "ok")
+        .filter(|(kind, _)| **kind != Outcome::Ok)
         .map(|(kind, count)| format!("{kind} {count}"))
         .collect();
     if parts.is_empty() {

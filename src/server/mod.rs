@@ -96,11 +96,43 @@ pub enum Placement {
 }
 
 impl Placement {
+    /// Which kind of placement this is, without the child's executable.
+    pub fn kind(&self) -> PlacementKind {
+        match self {
+            Placement::InProcess => PlacementKind::InProcess,
+            Placement::Child { .. } => PlacementKind::ChildProcess,
+        }
+    }
+
     /// A short name for reports.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+}
+
+/// Where the server a run measured was, as a run's output records it: one of the two
+/// [`Placement`]s fanout starts the mock API in, or a server it did not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacementKind {
+    /// [`Placement::InProcess`].
+    InProcess,
+    /// [`Placement::Child`].
+    ChildProcess,
+    /// A mock API that was already up ([`crate::run::run_on`]): who started it, and
+    /// where, is the caller's business.
+    External,
+    /// No mock API: the scenario's `--target`, a real server ([`crate::run::run_target`]).
+    Target,
+}
+
+impl PlacementKind {
+    /// The name the reports and the JSON's `server_placement` use.
+    pub fn name(self) -> &'static str {
         match self {
-            Placement::InProcess => "in-process",
-            Placement::Child { .. } => "child-process",
+            PlacementKind::InProcess => "in-process",
+            PlacementKind::ChildProcess => "child-process",
+            PlacementKind::External => "external",
+            PlacementKind::Target => "target",
         }
     }
 }
