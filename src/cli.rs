@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::server::Engine;
 use crate::server::latency::{Latency, parse_duration};
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
+use crate::sweep::SweepOver;
 
 /// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
 /// sync (ureq) and async (reqwest) clients against a local mock API with seeded delays
@@ -117,27 +118,6 @@ pub struct SweepArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-}
-
-/// `--over`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SweepOver {
-    /// The number of requests; sync-threads gets one thread per request (up to 4096).
-    N,
-    /// The concurrency limit of async-semaphore, async-buffered, async-failfast, and
-    /// the thread count of sync-threads.
-    Limit,
-}
-
-impl SweepOver {
-    /// The name on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            SweepOver::N => "n",
-            SweepOver::Limit => "limit",
-        }
-    }
 }
 
 /// `--range FROM..TO`.

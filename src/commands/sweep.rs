@@ -6,13 +6,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{SweepArgs, SweepOver};
+use crate::cli::SweepArgs;
 use crate::error::Error;
 use crate::report::sweep_report::{self, SweepSettings};
 use crate::report::{charts, table};
 use crate::run::run_fresh;
 use crate::summary::RunSummary;
-use crate::sweep::{self, Point};
+use crate::sweep::{self, Point, SweepOver};
 
 #[derive(Serialize)]
 struct SweepJson<'a> {
