@@ -37,9 +37,10 @@ pub enum Command {
     /// Run the tutorials' own clients (Python: requests, httpx, aiohttp) beside fanout's
     /// strategies on the same mock API; skipped with a message where Python is missing.
     Peers(PeersArgs),
-    /// Internal: one point of a sweep, in a process of its own, printed as JSON.
+    /// Internal: one point of a sweep, in a process of its own: its scenario arrives as
+    /// one JSON line on stdin, its summary leaves as JSON on stdout.
     #[command(hide = true)]
-    Point(PointArgs),
+    Point,
 }
 
 /// `fanout peers`.
@@ -73,23 +74,6 @@ pub struct PeersArgs {
     /// connections: the conns column then reads n/m, not measured).
     #[arg(long, value_enum, default_value = "fanout")]
     pub engine: Engine,
-}
-
-/// `fanout point`: what `sweep` starts once per point, so that each point's memory and
-/// threads are its own process's.
-#[derive(Debug, Args)]
-pub struct PointArgs {
-    /// The strategy of this point.
-    #[arg(long)]
-    pub strategy: Strategy,
-    /// What the sweep varies.
-    #[arg(long, value_enum)]
-    pub over: SweepOver,
-    /// This point's value.
-    #[arg(long, value_parser = parse_count)]
-    pub value: u64,
-    #[command(flatten)]
-    pub scenario: ScenarioArgs,
 }
 
 /// `fanout sweep`.
@@ -201,7 +185,7 @@ pub struct CompareArgs {
     pub scenario: ScenarioArgs,
 }
 
-/// The flags that define a scenario, shared by `run`, `compare`, `sweep` and its points.
+/// The flags that define a scenario, shared by `run`, `compare` and `sweep`.
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
     /// How many requests.
@@ -301,8 +285,9 @@ pub struct FaultArgs {
     pub max_in_flight: Option<u32>,
 }
 
-/// `--server`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// `--server`; also sent to a sweep's points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ServerPlacement {
     /// A child process: client and server don't share descriptors or a scheduler slot.
     Child,

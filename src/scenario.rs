@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::server::profile::Profile;
@@ -27,7 +27,7 @@ pub const MAX_THREADS: usize = 4096;
 const DEADLINE_SLACK: Duration = Duration::from_secs(30);
 
 /// One run's definition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     /// The endpoints; request `seq` goes to endpoint `seq % endpoints.len()`.
     pub profile: Profile,
@@ -52,7 +52,7 @@ pub struct Scenario {
 }
 
 /// How the client behaves, across strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClientOptions {
     /// Requests in flight at once for `async-semaphore`, `async-buffered`, `async-failfast`.
     pub limit: usize,
