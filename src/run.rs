@@ -23,6 +23,10 @@ use crate::server::ledger::LedgerRecord;
 use crate::server::{MockApi, Placement};
 use crate::strategy::{self, RunClock};
 
+/// How long a run with failed requests waits before reading the ledger: long enough
+/// for the server to notice the connections the client abandoned and record them.
+const LEDGER_SETTLE: Duration = Duration::from_millis(50);
+
 /// Everything one run produced: the scenario, the client's samples, the server's ledger.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
@@ -82,7 +86,7 @@ pub fn run_on(
     {
         // A request the client abandoned is recorded when the server notices the
         // closed connection, a moment after the client moved on.
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(LEDGER_SETTLE);
     }
     let ledger = server.ledger()?;
     Ok(RunOutput {

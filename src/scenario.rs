@@ -83,6 +83,11 @@ pub struct ClientOptions {
     pub pace: Option<f64>,
 }
 
+impl ClientOptions {
+    /// Requests per second of the rate-limited strategies when `--rate` is not given.
+    pub const DEFAULT_RATE: f64 = 10.0;
+}
+
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
@@ -92,7 +97,7 @@ impl Default for ClientOptions {
             http: HttpVersion::Http1,
             runtime_workers: 2,
             timeout: None,
-            rate: 10.0,
+            rate: ClientOptions::DEFAULT_RATE,
             rate_window: Duration::from_secs(1),
             retries: 0,
             backoff: Duration::from_millis(100),
