@@ -1,6 +1,6 @@
 //! Secrets in URLs: the tutorials pass API keys in query strings (`apiKey=…`,
 //! `api-key=…`). Nothing fanout prints, logs or writes to a report may contain such a
-//! value: every URL shown to a person goes through [`url`] first.
+//! value: every URL shown to a person goes through [`url()`] first.
 //!
 //! A parameter is secret when its name, lower-cased and without `-` and `_`, contains
 //! one of `key`, `token`, `secret`, `password`, `passwd`, `auth`, `signature` or `sig`.

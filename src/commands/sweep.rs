@@ -32,7 +32,7 @@ struct PointJob {
 }
 
 /// One point, run in this process (started by [`sweep()`] as `fanout point`): reads its
-/// [`PointJob`] from stdin, runs it, prints its summary as JSON.
+/// job (a `PointJob`) from stdin, runs it, prints its summary as JSON.
 pub fn point() -> Result<(), Error> {
     let mut line = String::new();
     std::io::stdin()
