@@ -301,12 +301,14 @@ async fn main() -> anyhow::Result<()> {
     steps.next("join_all: every request at once");
     let mut run = Run::start(&items)?;
     let (results, wall) = timed(all_at_once(&client, &run.urls)).await;
-    run.report(&results, wall, DELAY, "one delay: all in one wave")?;
+    run.report(&results, wall, DELAY, "one delay: all in one wave")
+        .await?;
 
     steps.next("JoinSet: every request a spawned task");
     let mut run = Run::start(&items)?;
     let (results, wall) = timed(spawned(&client, &run.urls)).await;
-    run.report(&results, wall, DELAY, "one delay: all in one wave")?;
+    run.report(&results, wall, DELAY, "one delay: all in one wave")
+        .await?;
     let order: Vec<String> = results
         .iter()
         .flatten()
@@ -317,13 +319,13 @@ async fn main() -> anyhow::Result<()> {
     steps.next(&format!("Semaphore: {LIMIT} permits for {N} tasks"));
     let mut run = Run::start(&items)?;
     let (results, wall) = timed(with_semaphore(&client, &run.urls, LIMIT)).await;
-    run.report(&results, wall, DELAY * waves, &in_waves)?;
+    run.report(&results, wall, DELAY * waves, &in_waves).await?;
     run.check_peak(LIMIT);
 
     steps.next(&format!("buffer_unordered({LIMIT}): a stream, no tasks"));
     let mut run = Run::start(&items)?;
     let (results, wall) = timed(buffered(&client, &run.urls, LIMIT)).await;
-    run.report(&results, wall, DELAY * waves, &in_waves)?;
+    run.report(&results, wall, DELAY * waves, &in_waves).await?;
     run.check_peak(LIMIT);
 
     steps.next(&format!(
@@ -334,7 +336,8 @@ async fn main() -> anyhow::Result<()> {
     let mut run = Run::start(&items)?;
     let (results, wall) = timed(rate_limited(&client, &run.urls, RATE)).await;
     let why = format!("({N} - 1) × {} + {}", seconds(interval), seconds(DELAY));
-    run.report(&results?, wall, interval * (N as u32 - 1) + DELAY, &why)?;
+    run.report(&results?, wall, interval * (N as u32 - 1) + DELAY, &why)
+        .await?;
     run.check_per_second(RATE);
     println!("  the tutorial's sliding window, {RATE} per window of 1 s:");
     let mut run = Run::start(&items)?;
@@ -345,7 +348,7 @@ async fn main() -> anyhow::Result<()> {
         seconds(DELAY)
     );
     let kept = Duration::from_secs(full_seconds.into()) + DELAY;
-    run.report(&results, wall, kept, &why)?;
+    run.report(&results, wall, kept, &why).await?;
     run.check_per_second(RATE);
 
     steps.next("timeouts: one of the twenty never answers");
@@ -354,7 +357,8 @@ async fn main() -> anyhow::Result<()> {
     println!("  {} per call, inside join_all:", seconds(CALL_TIMEOUT));
     let mut run = Run::start(&with_hang)?;
     let (results, wall) = timed(per_call_timeouts(&client, &run.urls, CALL_TIMEOUT)).await;
-    run.report(&results, wall, CALL_TIMEOUT.max(DELAY), "the call timeout")?;
+    run.report(&results, wall, CALL_TIMEOUT.max(DELAY), "the call timeout")
+        .await?;
     println!(
         "  {} on the whole batch, nothing per call:",
         seconds(BATCH_TIMEOUT)
@@ -365,14 +369,16 @@ async fn main() -> anyhow::Result<()> {
         println!("    {error}: the answers already in went with it");
         Vec::new()
     });
-    run.report(&results, wall, BATCH_TIMEOUT, "the batch timeout")?;
+    run.report(&results, wall, BATCH_TIMEOUT, "the batch timeout")
+        .await?;
     println!(
         "  a {} batch deadline that keeps what arrived:",
         seconds(BATCH_TIMEOUT)
     );
     let mut run = Run::start(&with_hang)?;
     let (results, wall) = timed(batch_deadline(&client, &run.urls, BATCH_TIMEOUT)).await;
-    run.report(&results, wall, BATCH_TIMEOUT, "the batch deadline")?;
+    run.report(&results, wall, BATCH_TIMEOUT, "the batch deadline")
+        .await?;
 
     steps.next("results in completion order, with progress");
     let varied: Vec<String> = (0..N).map(|seq| format!("/varied?seq={seq}")).collect();
@@ -390,7 +396,8 @@ async fn main() -> anyhow::Result<()> {
     let mut run = Run::start(&varied)?;
     let (arrivals, wall) = timed(as_completed(&client, &run.urls)).await;
     let (times, results): (Vec<Duration>, Vec<_>) = arrivals.into_iter().unzip();
-    run.report(&results, wall, longest, "the longest delay")?;
+    run.report(&results, wall, longest, "the longest delay")
+        .await?;
     println!(
         "    the first answer came after {} (the shortest delay is {})",
         seconds(times.first().copied().unwrap_or_default()),
@@ -461,7 +468,7 @@ impl Run {
     }
 
     /// Prints the wall time against the prediction, the outcomes, and both peaks.
-    fn report(
+    async fn report(
         &mut self,
         results: &[anyhow::Result<Reply>],
         wall: Duration,
@@ -469,7 +476,7 @@ impl Run {
         why: &str,
     ) -> anyhow::Result<()> {
         let ok = results.iter().filter(|r| r.is_ok()).count();
-        self.summary = self.settled_ledger()?;
+        self.summary = self.settled_ledger().await?;
         println!(
             "    took {} (predicted {}: {why})",
             seconds(wall),
@@ -492,14 +499,14 @@ impl Run {
 
     /// The ledger's figures once every request this step sent has been recorded: a
     /// request the client dropped is recorded when the server notices, a moment later.
-    fn settled_ledger(&mut self) -> anyhow::Result<ServerSummary> {
+    async fn settled_ledger(&mut self) -> anyhow::Result<ServerSummary> {
         let give_up = Instant::now() + Duration::from_secs(1);
         loop {
             let summary = self.server.ledger()?.summary();
             if summary.received as usize >= self.urls.len() || Instant::now() > give_up {
                 return Ok(summary);
             }
-            std::thread::sleep(Duration::from_millis(5));
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 

@@ -510,19 +510,22 @@ async fn main() -> anyhow::Result<()> {
     println!("  try_join_all, no limit:");
     let mut run = Failfast::start(&private)?;
     let (result, wall) = timed(stop_at_first_error(&client, &run.urls)).await;
-    run.report(&result, wall, one_answer, FAILFAST_N, &sent_at_once)?;
+    run.report(&result, wall, one_answer, FAILFAST_N, &sent_at_once)
+        .await?;
 
     println!("  buffer_unordered({FAILFAST_LIMIT}) and try_collect:");
     let mut run = Failfast::start(&private)?;
     let limited = stop_at_first_error_limited(&client, &run.urls, FAILFAST_LIMIT);
     let (result, wall) = timed(limited).await;
-    run.report(&result, wall, one_answer, FAILFAST_LIMIT, &one_wave)?;
+    run.report(&result, wall, one_answer, FAILFAST_LIMIT, &one_wave)
+        .await?;
 
     println!("  a JoinSet behind a semaphore of {FAILFAST_LIMIT}, aborted:");
     let mut run = Failfast::start(&private)?;
     let aborted = abort_on_first_error(&client, &run.urls, FAILFAST_LIMIT);
     let (result, wall) = timed(aborted).await;
-    run.report(&result, wall, one_answer, FAILFAST_LIMIT, &one_wave)?;
+    run.report(&result, wall, one_answer, FAILFAST_LIMIT, &one_wave)
+        .await?;
 
     println!("  collecting every result instead, {FAILFAST_LIMIT} at a time:");
     let mut run = Failfast::start(&private)?;
@@ -541,7 +544,7 @@ async fn main() -> anyhow::Result<()> {
         seconds(wall),
         seconds(one_answer * waves),
         seconds(one_answer),
-        run.received()?
+        run.received().await?
     );
     Ok(())
 }
@@ -648,11 +651,11 @@ impl Failfast {
     /// Requests the server received, once the ones the client dropped are recorded
     /// (a moment after the drop, when the server notices): read until two readings
     /// 10 ms apart agree, for half a second at most.
-    fn received(&mut self) -> anyhow::Result<String> {
+    async fn received(&mut self) -> anyhow::Result<String> {
         let give_up = Instant::now() + Duration::from_millis(500);
         let mut last = self.server.ledger()?.summary();
         loop {
-            std::thread::sleep(Duration::from_millis(10));
+            tokio::time::sleep(Duration::from_millis(10)).await;
             let now = self.server.ledger()?.summary();
             if now.received == last.received || Instant::now() > give_up {
                 return Ok(format!(
@@ -666,7 +669,7 @@ impl Failfast {
     }
 
     /// Prints how the run ended against the prediction, and what the server received.
-    fn report(
+    async fn report(
         &mut self,
         result: &Result<(), FetchError>,
         wall: Duration,
@@ -685,7 +688,7 @@ impl Failfast {
         );
         println!(
             "    the server received {} (expected {predicted_received}: {why})",
-            self.received()?
+            self.received().await?
         );
         Ok(())
     }

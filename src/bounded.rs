@@ -2,7 +2,7 @@
 //! takes; fanout's children (a sweep point, a Python peer, the peers' set-up) each get a
 //! limit instead, past which they are killed and the run says why.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,13 +12,42 @@ use crate::error::Error;
 const POLL: Duration = Duration::from_millis(20);
 
 /// Runs `command` to completion and returns its output, or kills it after `limit`.
+/// The child's stdin is empty.
 pub fn output_within(command: &mut Command, limit: Duration, what: &str) -> Result<Output, Error> {
+    command.stdin(Stdio::null());
+    run_within(command, None, limit, what)
+}
+
+/// [`output_within`], with `stdin` written to the child's stdin, which then closes.
+pub fn output_within_stdin(
+    command: &mut Command,
+    stdin: Vec<u8>,
+    limit: Duration,
+    what: &str,
+) -> Result<Output, Error> {
+    command.stdin(Stdio::piped());
+    run_within(command, Some(stdin), limit, what)
+}
+
+fn run_within(
+    command: &mut Command,
+    stdin: Option<Vec<u8>>,
+    limit: Duration,
+    what: &str,
+) -> Result<Output, Error> {
     let mut child = command
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Error::io(format!("starting {what}"), e))?;
+    // Written on a thread of its own, so a child that never reads cannot hold the
+    // parent past the limit; the pipe closes when the thread ends. A child that exits
+    // without reading ends the write with an error its status already tells.
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+    }
     // Drain both pipes on threads of their own, so a chatty child never blocks on a
     // full pipe while we wait for it.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
@@ -89,5 +118,19 @@ mod tests {
         let output = output_within(&mut echo, Duration::from_secs(10), "echo").unwrap();
         assert!(output.status.success());
         assert_eq!(output.stdout, b"hello\n");
+    }
+
+    #[test]
+    fn stdin_reaches_the_child_and_then_closes() {
+        let mut cat = Command::new("cat");
+        let output = output_within_stdin(
+            &mut cat,
+            b"a line\n".to_vec(),
+            Duration::from_secs(10),
+            "cat",
+        )
+        .unwrap();
+        assert!(output.status.success());
+        assert_eq!(output.stdout, b"a line\n");
     }
 }

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::server::Engine;
 use crate::server::latency::{Latency, parse_duration};
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
+use crate::sweep::SweepOver;
 
 /// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
 /// sync (ureq) and async (reqwest) clients against a local mock API with seeded delays
@@ -36,9 +37,10 @@ pub enum Command {
     /// Run the tutorials' own clients (Python: requests, httpx, aiohttp) beside fanout's
     /// strategies on the same mock API; skipped with a message where Python is missing.
     Peers(PeersArgs),
-    /// Internal: one point of a sweep, in a process of its own, printed as JSON.
+    /// Internal: one point of a sweep, in a process of its own: its scenario arrives as
+    /// one JSON line on stdin, its summary leaves as JSON on stdout.
     #[command(hide = true)]
-    Point(PointArgs),
+    Point,
 }
 
 /// `fanout peers`.
@@ -74,23 +76,6 @@ pub struct PeersArgs {
     pub engine: Engine,
 }
 
-/// `fanout point`: what `sweep` starts once per point, so that each point's memory and
-/// threads are its own process's.
-#[derive(Debug, Args)]
-pub struct PointArgs {
-    /// The strategy of this point.
-    #[arg(long)]
-    pub strategy: Strategy,
-    /// What the sweep varies.
-    #[arg(long, value_enum)]
-    pub over: SweepOver,
-    /// This point's value.
-    #[arg(long, value_parser = parse_count)]
-    pub value: u64,
-    #[command(flatten)]
-    pub scenario: ScenarioArgs,
-}
-
 /// `fanout sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -117,27 +102,6 @@ pub struct SweepArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
-}
-
-/// `--over`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SweepOver {
-    /// The number of requests; sync-threads gets one thread per request (up to 4096).
-    N,
-    /// The concurrency limit of async-semaphore, async-buffered, async-failfast, and
-    /// the thread count of sync-threads.
-    Limit,
-}
-
-impl SweepOver {
-    /// The name on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            SweepOver::N => "n",
-            SweepOver::Limit => "limit",
-        }
-    }
 }
 
 /// `--range FROM..TO`.
@@ -221,7 +185,7 @@ pub struct CompareArgs {
     pub scenario: ScenarioArgs,
 }
 
-/// The flags that define a scenario, shared by `run`, `compare`, `sweep` and its points.
+/// The flags that define a scenario, shared by `run`, `compare` and `sweep`.
 #[derive(Debug, Args)]
 pub struct ScenarioArgs {
     /// How many requests.
@@ -322,8 +286,9 @@ pub struct FaultArgs {
     pub max_in_flight: Option<u32>,
 }
 
-/// `--server`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// `--server`; also sent to a sweep's points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ServerPlacement {
     /// A child process: client and server don't share descriptors or a scheduler slot.
     Child,

@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve(args),
         Command::Claims(args) => commands::claims(args),
         Command::Sweep(args) => commands::sweep(args),
-        Command::Point(args) => commands::point(args),
+        Command::Point => commands::point(),
         Command::Peers(args) => commands::peers(args),
     };
     match result {

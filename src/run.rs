@@ -22,6 +22,10 @@ use crate::server::{MockApi, PlacementKind};
 use crate::server::ledger::LedgerRecord;
 use crate::strategy::{self, RunClock};
 
+/// How long a run with failed requests waits before reading the ledger: long enough
+/// for the server to notice the connections the client abandoned and record them.
+const LEDGER_SETTLE: Duration = Duration::from_millis(50);
+
 /// Runs `scenario` against a server that is already up. The ledger returned covers
 /// everything that server has served, so give each run a fresh server when the
 /// server-side figures matter ([`crate::pipeline::run_fresh`] does).
@@ -39,7 +43,7 @@ pub fn run_on(
     {
         // A request the client abandoned is recorded when the server notices the
         // closed connection, a moment after the client moved on.
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(LEDGER_SETTLE);
     }
     let ledger = server.ledger()?;
     Ok(RunOutput {

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::server::profile::Profile;
@@ -33,7 +33,7 @@ pub const MAX_THREADS: usize = 4096;
 const DEADLINE_SLACK: Duration = Duration::from_secs(30);
 
 /// One run's definition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     /// The endpoints; request `seq` goes to endpoint `seq % endpoints.len()`.
     pub profile: Profile,

@@ -17,10 +17,29 @@ use crate::scenario::MAX_THREADS;
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
 
-pub use crate::report::charts::KNEE;
+/// Efficiency against the promise below this marks the knee (and the chart draws it).
+pub const KNEE: f64 = 0.9;
 
-/// What a sweep varies.
-pub use crate::cli::SweepOver as Over;
+/// What a sweep varies (`--over`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SweepOver {
+    /// The number of requests; sync-threads gets one thread per request (up to 4096).
+    N,
+    /// The concurrency limit of async-semaphore, async-buffered, async-failfast, and
+    /// the thread count of sync-threads.
+    Limit,
+}
+
+impl SweepOver {
+    /// The name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SweepOver::N => "n",
+            SweepOver::Limit => "limit",
+        }
+    }
+}
 
 /// `points` values from `from` to `to` inclusive, evenly spaced on a log scale, rounded,
 /// duplicates dropped.
@@ -42,17 +61,17 @@ pub fn log_points(from: u64, to: u64, points: usize) -> Vec<u64> {
 }
 
 /// The scenario of one point: `base` with n or the limit set to `value`.
-pub fn at(base: &crate::Scenario, over: Over, value: u64) -> crate::Scenario {
+pub fn at(base: &crate::Scenario, over: SweepOver, value: u64) -> crate::Scenario {
     let mut scenario = base.clone();
     let as_usize = usize::try_from(value).unwrap_or(usize::MAX);
     match over {
-        Over::N => {
+        SweepOver::N => {
             scenario.n = value;
             if scenario.strategy == Strategy::SyncThreads {
                 scenario.client.threads = as_usize.min(MAX_THREADS);
             }
         }
-        Over::Limit => {
+        SweepOver::Limit => {
             scenario.client.limit = as_usize;
             scenario.client.threads = as_usize.min(MAX_THREADS);
         }
@@ -150,9 +169,9 @@ mod tests {
             5,
             Strategy::SyncThreads,
         );
-        assert_eq!(at(&base, Over::N, 300).client.threads, 300);
-        assert_eq!(at(&base, Over::N, 9000).client.threads, MAX_THREADS);
-        let limited = at(&base, Over::Limit, 8);
+        assert_eq!(at(&base, SweepOver::N, 300).client.threads, 300);
+        assert_eq!(at(&base, SweepOver::N, 9000).client.threads, MAX_THREADS);
+        let limited = at(&base, SweepOver::Limit, 8);
         assert_eq!(
             (limited.n, limited.client.limit, limited.client.threads),
             (5, 8, 8)

@@ -39,7 +39,7 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
     let default_rate = if target.is_some() {
         target::DEFAULT_RATE
     } else {
-        10.0
+        ClientOptions::DEFAULT_RATE
     };
     let rate = args.rate.unwrap_or(default_rate);
     let scenario = Scenario {

@@ -4,15 +4,16 @@
 use std::io::Write;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::cli::{SweepArgs, SweepOver};
+use crate::Scenario;
+use crate::cli::{ServerPlacement, SweepArgs};
 use crate::error::Error;
 use crate::pipeline::run_fresh;
 use crate::report::sweep_report::{self, SweepSettings};
 use crate::report::{charts, table};
 use crate::summary::RunSummary;
-use crate::sweep::{self, Point};
+use crate::sweep::{self, Point, SweepOver};
 
 #[derive(Serialize)]
 struct SweepJson<'a> {
@@ -21,17 +22,27 @@ struct SweepJson<'a> {
     points: &'a [Point],
 }
 
-/// Sweep-only options, each followed by its value, left out of a point's arguments.
-const SWEEP_OPTIONS: [&str; 5] = ["--strategies", "--over", "--range", "--points", "--out"];
+/// What a sweep sends each of its `fanout point` children, as one JSON line on the
+/// child's stdin (as `serve --control stdio` gets its config): the scenario, already at
+/// the point's swept value, and where its mock API runs.
+#[derive(Serialize, Deserialize)]
+struct PointJob {
+    scenario: Scenario,
+    server: ServerPlacement,
+}
 
-/// One point, run in this process (started by [`sweep()`] as `fanout point ...`); prints
-/// its summary as JSON.
-pub fn point(args: &crate::cli::PointArgs) -> Result<(), Error> {
-    let base = super::scenario(&args.scenario, args.strategy)?;
-    let scenario = sweep::at(&base, args.over, args.value);
-    scenario.validate()?;
-    let placement = super::placement(&args.scenario)?;
-    let output = run_fresh(&scenario, &placement, Default::default())?;
+/// One point, run in this process (started by [`sweep()`] as `fanout point`): reads its
+/// job (a `PointJob`) from stdin, runs it, prints its summary as JSON.
+pub fn point() -> Result<(), Error> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("reading the point from the sweep", e))?;
+    let job: PointJob = serde_json::from_str(&line)
+        .map_err(|e| Error::Server(format!("the point from the sweep does not parse: {e}")))?;
+    job.scenario.validate()?;
+    let placement = super::placement_of(job.server)?;
+    let output = run_fresh(&job.scenario, &placement, Default::default())?;
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, &RunSummary::from_output(&output))
         .map_err(std::io::Error::from)
@@ -39,41 +50,30 @@ pub fn point(args: &crate::cli::PointArgs) -> Result<(), Error> {
         .map_err(|e| Error::io("writing the point", e))
 }
 
-/// The scenario flags this sweep was started with: its own arguments without the
-/// subcommand and the sweep-only options.
-fn scenario_flags() -> Vec<String> {
-    let mut flags = Vec::new();
-    let mut args = std::env::args().skip_while(|a| a != "sweep").skip(1);
-    while let Some(arg) = args.next() {
-        let name = arg.split('=').next().unwrap_or_default();
-        if SWEEP_OPTIONS.contains(&name) {
-            if !arg.contains('=') {
-                args.next();
-            }
-        } else if arg != "--json" {
-            flags.push(arg);
-        }
-    }
-    flags
-}
-
 /// Runs one point in a fresh `fanout point` process and reads its summary back.
-fn run_point(scenario: &crate::Scenario, over: SweepOver, value: u64) -> Result<RunSummary, Error> {
+fn run_point(
+    scenario: &Scenario,
+    server: ServerPlacement,
+    over: SweepOver,
+    value: u64,
+) -> Result<RunSummary, Error> {
     let strategy = scenario.strategy;
     let exe = std::env::current_exe().map_err(|e| Error::io("finding the fanout executable", e))?;
     let over_name = over.name();
+    let job = PointJob {
+        scenario: scenario.clone(),
+        server,
+    };
+    let mut line = serde_json::to_vec(&job).expect("a scenario always serialises");
+    line.push(b'\n');
     let mut command = std::process::Command::new(exe);
-    command
-        .arg("point")
-        .args(scenario_flags())
-        .args(["--strategy", strategy.name(), "--over", over_name])
-        .args(["--value", &value.to_string(), "--json"]);
+    command.arg("point");
     // The point's own deadline covers its run; calibration and start-up get a minute.
     let limit = scenario
         .deadline()
         .saturating_add(std::time::Duration::from_secs(60));
     let what = format!("the sweep point {strategy} at {over_name}={value}");
-    let output = crate::bounded::output_within(&mut command, limit, &what)?;
+    let output = crate::bounded::output_within_stdin(&mut command, line, limit, &what)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(Error::Server(format!(
@@ -113,7 +113,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
     for (value, scenario) in &plan {
         // Each point in a process of its own: memory a point freed stays resident in
         // the allocator, and would be counted against the next one.
-        let summary = run_point(scenario, args.over, *value)?;
+        let summary = run_point(scenario, args.scenario.server, args.over, *value)?;
         let point = Point::new(*value, scenario, summary);
         if !args.scenario.json {
             eprintln!(
@@ -207,8 +207,35 @@ fn write_report(
         .map_err(|e| Error::io(format!("writing {}", readme.display()), e))
 }
 
-/// The command as typed, for the report's "regenerate with" line.
+/// The command as typed, for the report's "regenerate with" line: shown, never parsed
+/// again (the points get their scenario as data, see [`PointJob`]).
 fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
     format!("cargo run --release -- {}", args.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::profile::Profile;
+    use crate::strategy::Strategy;
+
+    #[test]
+    fn a_point_gets_the_scenario_it_was_sent() {
+        let mut profile = Profile::single("lognormal:20ms..1.5s".parse().unwrap());
+        profile.endpoints[0].fault.error_rate = 0.37;
+        profile.limits.max_in_flight = Some(40);
+        let mut scenario = Scenario::new(profile, 300, Strategy::AsyncRatelimited);
+        scenario.client.rate = 12.5;
+        scenario.client.timeout = Some(std::time::Duration::from_millis(750));
+        scenario.deadline = Some(std::time::Duration::from_secs(90));
+        let job = PointJob {
+            scenario: scenario.clone(),
+            server: ServerPlacement::InProcess,
+        };
+        let line = serde_json::to_string(&job).unwrap();
+        let back: PointJob = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.scenario, scenario);
+        assert_eq!(back.server, ServerPlacement::InProcess);
+    }
 }

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use governor::DefaultDirectRateLimiter;
 use governor::clock::{Clock, DefaultClock};
 
-use super::fetch::per_second_limiter;
-use super::trial::RequestLog;
+use super::log::RequestLog;
 use super::wire::{GuardianAnswer, HackerNewsItem, NewsApiAnswer, parse, stories};
 use super::{Article, Digest, Shape, Source, SourceError, SourceReport};
 
@@ -57,7 +56,7 @@ impl BlockingAggregator {
     // ANCHOR_END: aggregate_blocking
 
     fn source(&self, source: &Source, started: Instant) -> SourceReport {
-        let limiter = per_second_limiter(source.per_second);
+        let limiter = source.rate_limiter();
         let limiter = limiter.as_ref();
         let (result, requests) = match source.shape {
             Shape::NewsApi => (

@@ -7,13 +7,12 @@
 //! the slowest source, and Hacker News's two phases add up inside that source: the
 //! top-stories list, then the slowest of its stories.
 
-use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::DefaultDirectRateLimiter;
 
-use super::trial::RequestLog;
+use super::log::RequestLog;
 use super::wire::{GuardianAnswer, HackerNewsItem, NewsApiAnswer, parse, stories};
 use super::{Article, Digest, Shape, Source, SourceError, SourceReport};
 
@@ -57,7 +56,7 @@ impl Aggregator {
     // ANCHOR: source
     /// One source, its failure kept inside its report.
     async fn source(&self, source: &Source, started: Instant) -> SourceReport {
-        let limiter = per_second_limiter(source.per_second);
+        let limiter = source.rate_limiter();
         let limiter = limiter.as_ref();
         let (result, requests) = match source.shape {
             Shape::NewsApi => {
@@ -124,10 +123,4 @@ impl Aggregator {
         }
         Ok(response.bytes().await.map_err(connection)?.to_vec())
     }
-}
-
-/// A GCRA limiter admitting `per_second` requests a second (bursts of as many).
-pub(super) fn per_second_limiter(per_second: Option<u32>) -> Option<DefaultDirectRateLimiter> {
-    let rate = NonZeroU32::new(per_second?)?;
-    Some(RateLimiter::direct(Quota::per_second(rate)))
 }

@@ -19,6 +19,8 @@ pub const SHARED_STORY_URL: &str = "https://news.example/world/the-story-everyon
 const ARTICLES_PER_ANSWER: usize = 10;
 const TOP_STORIES: u64 = 30;
 const FIRST_STORY_ID: u64 = 46_000_001;
+/// Stories a Hacker News source on the mock fetches from that list (the tutorial's 10).
+const STORIES_FETCHED: usize = 10;
 
 /// One mock source: its shape, how slow it is, what it does wrong.
 #[derive(Debug, Clone)]
@@ -99,7 +101,16 @@ impl MockSource {
                 Shape::NewsApi | Shape::Guardian => Some(ApiKey::placeholder()),
             },
             per_second: None,
-            stories: 10,
+            stories: STORIES_FETCHED,
+        }
+    }
+
+    /// The requests [`MockSource::source_on`]'s source makes when nothing fails: its
+    /// list, and for Hacker News each of its stories.
+    pub fn requests(&self) -> u64 {
+        match self.shape {
+            Shape::HackerNews => 1 + STORIES_FETCHED as u64,
+            Shape::NewsApi | Shape::Guardian => 1,
         }
     }
 
@@ -270,5 +281,17 @@ mod tests {
         let body = profile.endpoints[hn].fixed_body("/hackernews-03/v0/item/46000001.json");
         let item: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
         assert_eq!(item["id"], 46_000_001);
+    }
+
+    #[test]
+    fn a_source_counts_the_requests_its_client_makes() {
+        for mock in MockSource::twenty() {
+            let source = mock.source_on("http://127.0.0.1:9");
+            let stories = match mock.shape {
+                Shape::HackerNews => source.stories as u64,
+                Shape::NewsApi | Shape::Guardian => 0,
+            };
+            assert_eq!(mock.requests(), 1 + stories, "{}", mock.name);
+        }
     }
 }

@@ -12,6 +12,7 @@
 //! - [`blocking`]: the same aggregator with ureq, one request after another, for the
 //!   time it takes next to the async one.
 //! - [`store`]: the SQLite store (rusqlite) behind `spawn_blocking`; writes are serial.
+//! - [`log`]: every request an aggregator makes, as samples, when it is measured.
 //! - [`trial`]: the aggregator as a claims trial, measured like any other run.
 //!
 //! API keys never reach a screen: an [`ApiKey`] prints as `REDACTED`, and URLs are
@@ -21,13 +22,16 @@
 
 pub mod blocking;
 pub mod fetch;
+pub mod log;
 pub mod mock;
 pub mod store;
 pub mod trial;
 mod wire;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 
 /// One article, whichever API it came from.
@@ -120,6 +124,14 @@ impl Source {
     /// The URL of one Hacker News story.
     pub fn item_url(&self, id: u64) -> String {
         format!("{}/v0/item/{id}.json", self.base_url)
+    }
+
+    /// The limiter in front of this source's requests, and no other source's: a GCRA
+    /// limiter admitting `per_second` requests a second, in bursts of as many
+    /// (`None` without a limit).
+    pub fn rate_limiter(&self) -> Option<DefaultDirectRateLimiter> {
+        let rate = NonZeroU32::new(self.per_second?)?;
+        Some(RateLimiter::direct(Quota::per_second(rate)))
     }
 }
 

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ClientReuse, HttpVersion};
 
 /// How the client behaves, across strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ClientOptions {
     /// Requests in flight at once for `async-semaphore`, `async-buffered`, `async-failfast`.
     pub limit: usize,
@@ -40,6 +40,11 @@ pub struct ClientOptions {
     pub pace: Option<f64>,
 }
 
+impl ClientOptions {
+    /// Requests per second of the rate-limited strategies when `--rate` is not given.
+    pub const DEFAULT_RATE: f64 = 10.0;
+}
+
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
@@ -49,7 +54,7 @@ impl Default for ClientOptions {
             http: HttpVersion::Http1,
             runtime_workers: 2,
             timeout: None,
-            rate: 10.0,
+            rate: ClientOptions::DEFAULT_RATE,
             rate_window: Duration::from_secs(1),
             retries: 0,
             backoff: Duration::from_millis(100),

@@ -47,7 +47,7 @@ pub use phases::{PhaseBar, phases};
 pub use rate::{RateSeries, requests_per_window, requests_per_window_of};
 pub use scaling::{ScalingPoint, ScalingSeries, scaling};
 pub use speedup::{SpeedupGroup, speedup_bars};
-pub use sweep::{KNEE, SweepPoint, SweepSeries, sweep};
+pub use sweep::{SweepPoint, SweepSeries, sweep};
 pub use timeline::{TimelineBar, TimelineRun, timeline};
 
 /// Why a chart could not be drawn. Odd data is not an error (it is skipped or clamped);

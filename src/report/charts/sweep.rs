@@ -16,6 +16,7 @@ use super::frame::{self, Area, LABEL_PX, MUTED, SMALL_PX, TEXT};
 use super::legend::{LegendEntry, Mark};
 use super::scale;
 use super::scaling::{Panel, draw_measured};
+use crate::sweep::KNEE;
 
 /// One run of a sweep.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,9 +45,6 @@ pub struct SweepSeries {
     /// The first swept value from which promise / wall stays below the knee threshold.
     pub knee: Option<f64>,
 }
-
-/// Efficiency below this marks the knee.
-pub const KNEE: f64 = 0.9;
 
 fn curve(points: &[SweepPoint], value: impl Fn(&SweepPoint) -> f64) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = points
