@@ -250,7 +250,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
                 name: format!("{id}-per-window.svg"),
                 caption: format!(
                     "Arrivals at the server per {} window, with the promised count",
-                    super::table::human_ms(window_us as f64 / 1e3)
+                    crate::duration::ms(window_us as f64 / 1e3)
                 ),
                 claim: Some(id),
                 svg: charts::requests_per_window_of(

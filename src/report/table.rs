@@ -10,18 +10,8 @@ use crate::server::Figure;
 use crate::server::engine::{NOT_MEASURED, NOT_MEASURED_LEGEND, NOT_MEASURED_SHORT};
 use crate::summary::RunSummary;
 
-/// Formats milliseconds the way a person reads them: `512 ms`, `5.01 s`.
-pub fn human_ms(ms: f64) -> String {
-    if ms >= 10_000.0 {
-        format!("{:.1} s", ms / 1e3)
-    } else if ms >= 1_000.0 {
-        format!("{:.2} s", ms / 1e3)
-    } else if ms >= 10.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
-}
+/// Milliseconds the way a person reads them: `512 ms`, `5.01 s` ([`crate::duration::ms`]).
+pub use crate::duration::ms as human_ms;
 
 pub use crate::server::engine::{count_or_not_measured, count_or_short};
 
