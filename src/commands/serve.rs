@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::cli::ServeArgs;
-use crate::error::Error;
 use crate::duration::ms as human_ms;
+use crate::error::Error;
 use crate::server::{MockApi, Placement, ServerConfig, serve_control_stdio};
 
 /// Serves until interrupted or out of time.
