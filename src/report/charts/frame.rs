@@ -135,6 +135,13 @@ pub(super) fn no_data(area: &Area<'_>) -> Result<(), ChartError> {
     Ok(())
 }
 
+/// A chart with axes over `X` and `Y`, drawn on the SVG backend.
+pub(super) type Chart<'c, 'b, X, Y> = ChartContext<
+    'c,
+    SVGBackend<'b>,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
 /// Where a chart's axes sit in its area: margins and the room left for tick labels, in
 /// px, and a subtitle over a panel of a chart with several. Every chart builds its axes
 /// through [`Axes::build`]; [`Axes::PLOT`] is the usual set, the others adjust it.
@@ -185,10 +192,7 @@ impl<'t> Axes<'t> {
         area: &Area<'b>,
         x: X,
         y: Y,
-    ) -> Result<
-        ChartContext<'c, SVGBackend<'b>, Cartesian2d<X::CoordDescType, Y::CoordDescType>>,
-        ChartError,
-    >
+    ) -> Result<Chart<'c, 'b, X, Y>, ChartError>
     where
         X: AsRangedCoord,
         Y: AsRangedCoord,
