@@ -23,6 +23,7 @@ use anyhow::{Context as _, bail};
 use fanout::claims::catalogue::catalogue;
 use fanout::claims::{Claim, ClaimResult, Context, evaluate};
 use fanout::report::claims_report::{self, ChartFile, ReportSettings};
+use fanout::report::run_info::RunInfo;
 use fanout::walkthrough::Steps;
 use fanout::{Placement, RunSummary, Strategy};
 
@@ -54,13 +55,15 @@ fn write_report(dir: &Path, results: &[ClaimResult]) -> anyhow::Result<Vec<Chart
         time_scale: TIME_SCALE,
         seed: 1,
         placement: "in-process (fanout's engine)".to_string(),
-        machine: format!("{} CPUs", std::thread::available_parallelism()?.get()),
-        date: "(not recorded by this example)".to_string(),
-        total_s: 0.0,
-        command: format!(
-            "cargo run --release -- claims --only {} --out DIR",
-            CLAIMS.join(",")
-        ),
+        run: RunInfo {
+            machine: format!("{} CPUs", std::thread::available_parallelism()?.get()),
+            date: "(not recorded by this example)".to_string(),
+            took_s: 0.0,
+            command: format!(
+                "cargo run --release -- claims --only {} --out DIR",
+                CLAIMS.join(",")
+            ),
+        },
     };
     std::fs::create_dir_all(dir)?;
     for chart in &charts {

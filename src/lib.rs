@@ -30,6 +30,7 @@
 //! - [`attribution`]: each request's time split into client, network and server
 //!   phases, and the side that was slow.
 //! - [`report`]: tables (and JSON) from summaries; never touches a client or a clock.
+//! - [`duration`]: durations as people read them, for tables, reports and examples.
 //! - [`redact`]: API keys in query strings never reach a screen or a report.
 //! - [`fdlimit`]: file descriptors, checked before a run rather than failing mid-way.
 //! - [`footprint`]: the client process's peak memory and threads during a run.
@@ -46,6 +47,7 @@ pub mod calibrate;
 pub mod claims;
 pub mod cli;
 pub mod commands;
+pub mod duration;
 pub mod error;
 pub mod fdlimit;
 pub mod footprint;

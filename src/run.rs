@@ -18,8 +18,8 @@ use crate::measure::{Measurements, Outcome};
 use crate::model::Calibration;
 use crate::output::RunOutput;
 use crate::scenario::Scenario;
-use crate::server::{MockApi, PlacementKind};
 use crate::server::ledger::LedgerRecord;
+use crate::server::{MockApi, PlacementKind};
 use crate::strategy::{self, RunClock};
 
 /// How long a run with failed requests waits before reading the ledger: long enough

@@ -16,7 +16,6 @@
 //! ```
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use clap::ValueEnum;
 
@@ -85,14 +84,7 @@ pub fn server_config(profile: Profile, seed: u64) -> Result<ServerConfig, Error>
 }
 
 /// A duration as the examples print it: `1.20 s`, or `35.1 ms` below a second.
-pub fn seconds(duration: Duration) -> String {
-    let secs = duration.as_secs_f64();
-    if secs >= 1.0 {
-        format!("{secs:.2} s")
-    } else {
-        format!("{:.1} ms", secs * 1000.0)
-    }
-}
+pub use crate::duration::steady as seconds;
 
 #[cfg(test)]
 mod tests {
@@ -104,11 +96,5 @@ mod tests {
         // Under `cargo test` stdin is not a terminal, so this must not block.
         assert_eq!(steps.next("first"), 1);
         assert_eq!(steps.next("second"), 2);
-    }
-
-    #[test]
-    fn durations_print_in_the_unit_that_reads_best() {
-        assert_eq!(seconds(Duration::from_millis(1200)), "1.20 s");
-        assert_eq!(seconds(Duration::from_micros(35_100)), "35.1 ms");
     }
 }

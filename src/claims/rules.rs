@@ -15,15 +15,7 @@ pub const MODEL_TOLERANCE: f64 = 0.10;
 pub const SPEEDUP_TOLERANCE: f64 = 0.15;
 
 /// Milliseconds as seconds for a reason line: `0.31 s`, `20.0 s`.
-pub fn secs(ms: f64) -> String {
-    if ms >= 10_000.0 {
-        format!("{:.1} s", ms / 1e3)
-    } else if ms >= 100.0 {
-        format!("{:.2} s", ms / 1e3)
-    } else {
-        format!("{:.3} s", ms / 1e3)
-    }
-}
+pub use crate::duration::secs;
 
 /// How far `value` is above (or below) `reference`, in percent: `+3 %`, `-12 %`.
 pub fn pct(value: f64, reference: f64) -> String {

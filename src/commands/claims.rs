@@ -2,10 +2,11 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use serde::Serialize;
 
+use super::run_info::Stopwatch;
 use crate::claims::catalogue::catalogue;
 use crate::claims::{Claim, ClaimResult, Context, evaluate};
 use crate::cli::ClaimsArgs;
@@ -33,8 +34,7 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
         engine: args.engine,
         ..Context::new(args.time_scale, args.seed)
     };
-    let started = Instant::now();
-    let date = utc_now();
+    let stopwatch = Stopwatch::start();
     let mut results: Vec<ClaimResult> = Vec::with_capacity(selected.len());
     for claim in &selected {
         let claim_started = Instant::now();
@@ -49,7 +49,7 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
         }
         results.push(result);
     }
-    let total_s = started.elapsed().as_secs_f64();
+    let total_s = stopwatch.took_s();
 
     let mut out = std::io::stdout().lock();
     let printed = if args.json {
@@ -71,13 +71,13 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
             time_scale: args.time_scale,
             seed: args.seed,
             placement: format!("{} ({})", placement.name(), args.engine.describe()),
-            machine: machine(),
-            date,
-            total_s,
-            command: format!(
-                "cargo run --release -- claims --time-scale {}{}",
-                args.time_scale,
-                engine_flag(args.engine)
+            run: stopwatch.info(
+                total_s,
+                format!(
+                    "cargo run --release -- claims --time-scale {}{}",
+                    args.time_scale,
+                    engine_flag(args.engine)
+                ),
             ),
         };
         write_report(&dir, &results, &settings)?;
@@ -154,27 +154,4 @@ fn write_report(
     let readme = dir.join("README.md");
     std::fs::write(&readme, claims_report::markdown(results, settings, &files))
         .map_err(|e| Error::io(format!("writing {}", readme.display()), e))
-}
-
-/// CPUs, OS and kernel, for the report's header.
-pub(super) fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|k| k.trim().to_string())
-        .unwrap_or_else(|_| "unknown kernel".to_string());
-    format!(
-        "{cpus} CPUs, {} {} ({kernel})",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
-}
-
-/// The current UTC date and time, `2026-11-22 02:30 UTC`.
-pub(super) fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    // `2026-11-22T02:30:00Z` without its seconds.
-    let rfc3339 = crate::news::unix_to_rfc3339(secs);
-    format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
 }

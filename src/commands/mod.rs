@@ -6,6 +6,7 @@ mod compare;
 mod peers;
 mod progress;
 mod run;
+mod run_info;
 mod serve;
 mod sweep;
 mod target;

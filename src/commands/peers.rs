@@ -3,11 +3,11 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use serde::Serialize;
 
 use super::progress::Progress;
+use super::run_info::Stopwatch;
 use crate::cli::PeersArgs;
 use crate::error::Error;
 use crate::peers::{self, Python};
@@ -50,7 +50,7 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
             )));
         }
     };
-    let started = Instant::now();
+    let stopwatch = Stopwatch::start();
     let mut rows = Vec::new();
     for (scenario, rust, python_peers) in [
         (
@@ -85,9 +85,9 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
             rows.push(Row::new(run.label, &library, run.output));
         }
     }
-    let total_s = started.elapsed().as_secs_f64();
+    let total_s = stopwatch.took_s();
     if let Some(dir) = &args.out {
-        write_report(dir, &rows, args, total_s)?;
+        write_report(dir, &rows, args, &stopwatch, total_s)?;
     }
     let mut out = std::io::stdout().lock();
     let printed = if args.json {
@@ -125,6 +125,7 @@ fn write_report(
     dir: &std::path::Path,
     rows: &[Row],
     args: &PeersArgs,
+    stopwatch: &Stopwatch,
     total_s: f64,
 ) -> Result<(), Error> {
     let files = peers_report::charts(rows).map_err(|e| Error::Report(e.to_string()))?;
@@ -135,11 +136,9 @@ fn write_report(
         std::fs::write(&path, svg)
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     }
-    let settings = peers_report::Settings {
-        machine: super::claims::machine(),
-        date: super::claims::utc_now(),
+    let run = stopwatch.info(
         total_s,
-        command: format!(
+        format!(
             "cargo run --release -- peers -n {} --delay {} --limit {} --sequential-n {} --sequential-delay {} --seed {}{} --out {}",
             args.n,
             args.delay,
@@ -150,9 +149,9 @@ fn write_report(
             super::claims::engine_flag(args.engine),
             dir.display()
         ),
-    };
+    );
     let readme = dir.join("README.md");
-    std::fs::write(&readme, peers_report::markdown(rows, &settings, &files))
+    std::fs::write(&readme, peers_report::markdown(rows, &run, &files))
         .map_err(|e| Error::io(format!("writing {}", readme.display()), e))
 }
 

@@ -8,8 +8,8 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use crate::cli::ServeArgs;
+use crate::duration::ms as human_ms;
 use crate::error::Error;
-use crate::report::table::human_ms;
 use crate::server::aggregate::AggregateSummary;
 use crate::server::engine::count_or_not_measured;
 use crate::server::ledger::LedgerMode;

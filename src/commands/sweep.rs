@@ -2,10 +2,10 @@
 //! table (or JSON), and with `--out` a report with its chart.
 
 use std::io::Write;
-use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::run_info::Stopwatch;
 use crate::Scenario;
 use crate::cli::{ServerPlacement, SweepArgs};
 use crate::error::Error;
@@ -108,7 +108,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
         }
     }
     let over = args.over.name();
-    let started = Instant::now();
+    let stopwatch = Stopwatch::start();
     let mut points = Vec::with_capacity(plan.len());
     for (value, scenario) in &plan {
         // Each point in a process of its own: memory a point freed stays resident in
@@ -126,7 +126,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
         }
         points.push(point);
     }
-    let total_s = started.elapsed().as_secs_f64();
+    let total_s = stopwatch.took_s();
     let knees: Vec<(String, Option<u64>)> = sweep_report::series(&points)
         .into_iter()
         .map(|s| (s.label, s.knee.map(|k| k as u64)))
@@ -137,10 +137,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
             profile: points
                 .first()
                 .map_or(String::new(), |p| p.summary.profile.clone()),
-            machine: super::claims::machine(),
-            date: super::claims::utc_now(),
-            total_s,
-            command: command_line(),
+            run: stopwatch.info(total_s, command_line()),
         };
         write_report(dir, &points, &settings)?;
     }

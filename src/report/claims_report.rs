@@ -7,13 +7,15 @@
 //! latency percentiles when it compares several trials; the scaling chart for the
 //! scaling claim.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use super::chart_data::{in_flight_series, latency_row, rate_series, timeline_run};
 use super::charts::{self, ChartError, ScalingPoint, ScalingSeries, SpeedupGroup};
+use super::columns::{Align, Table, render};
+use super::run_info::{Header, RunInfo};
 use crate::claims::behaviour::scaling_points;
 use crate::claims::trial::{self, Mode, TrialKey};
 use crate::claims::{ClaimResult, Verdict};
@@ -28,14 +30,8 @@ pub struct ReportSettings {
     pub seed: u64,
     /// Where the mock API ran.
     pub placement: String,
-    /// CPUs, OS and kernel.
-    pub machine: String,
-    /// When the run started (UTC).
-    pub date: String,
-    /// How long the whole catalogue took, seconds.
-    pub total_s: f64,
-    /// The command that regenerates the report.
-    pub command: String,
+    /// The machine, the date, how long the catalogue took, the command.
+    pub run: RunInfo,
 }
 
 /// One SVG file of the report.
@@ -53,44 +49,18 @@ pub struct ChartFile {
 
 /// The verdict table for the terminal.
 pub fn write_table(out: &mut impl Write, results: &[ClaimResult]) -> io::Result<()> {
-    let header = ["id", "document", "model", "measured", "verdict"];
-    let rows: Vec<[String; 5]> = results
-        .iter()
-        .map(|r| {
-            [
-                r.claim.id.to_string(),
-                r.claim.figure.to_string(),
-                r.judgement.predicted.clone(),
-                r.judgement.measured.clone(),
-                r.judgement.verdict.name().to_string(),
-            ]
-        })
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([header[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[&str]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    writeln!(out, "{}", line(&header))?;
-    for row in &rows {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        writeln!(out, "{}", line(&cells))?;
+    let mut table =
+        Table::new(["id", "document", "model", "measured", "verdict"].map(|h| (h, Align::Left)));
+    for r in results {
+        table.row([
+            r.claim.id,
+            r.claim.figure,
+            &r.judgement.predicted,
+            &r.judgement.measured,
+            r.judgement.verdict.name(),
+        ]);
     }
-    writeln!(out)?;
+    writeln!(out, "{table}")?;
     writeln!(out, "{}", tally(results))
 }
 
@@ -107,7 +77,7 @@ pub fn tally(results: &[ClaimResult]) -> String {
     );
     let not_measured = count(Verdict::NotMeasured);
     if not_measured > 0 {
-        let _ = write!(tally, ", {not_measured} {}", Verdict::NotMeasured.name());
+        tally.push_str(&format!(", {not_measured} {}", Verdict::NotMeasured.name()));
     }
     tally
 }
@@ -251,7 +221,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
                 name: format!("{id}-per-window.svg"),
                 caption: format!(
                     "Arrivals at the server per {} window, with the promised count",
-                    super::table::human_ms(window_us as f64 / 1e3)
+                    crate::duration::ms(window_us as f64 / 1e3)
                 ),
                 claim: Some(id),
                 svg: charts::requests_per_window_of(
@@ -328,96 +298,120 @@ fn scaling_series(result: &ClaimResult) -> Vec<ScalingSeries> {
 
 /// `reports/README.md`: settings, the verdict table, then each claim with its charts.
 pub fn markdown(results: &[ClaimResult], settings: &ReportSettings, files: &[ChartFile]) -> String {
-    let mut md = String::new();
-    let _ = writeln!(md, "# fanout claims report\n");
-    let _ = writeln!(
+    render(|md| write_markdown(md, results, settings, files))
+}
+
+/// [`markdown`], written to any `fmt::Write`.
+pub fn write_markdown(
+    md: &mut impl fmt::Write,
+    results: &[ClaimResult],
+    settings: &ReportSettings,
+    files: &[ChartFile],
+) -> fmt::Result {
+    writeln!(md, "# fanout claims report\n")?;
+    writeln!(
         md,
         "Every performance claim of the three tutorials, tested against fanout's local mock API. \
          Verdicts are computed from the figures measured in this run; nothing is written in advance.\n"
-    );
-    let _ = writeln!(md, "**{}**\n", tally(results));
-    let _ = writeln!(md, "| setting | value |\n|---|---|");
-    let _ = writeln!(
-        md,
-        "| time scale | {} (every delay multiplied by it) |",
-        settings.time_scale
-    );
-    let _ = writeln!(md, "| seed | {} |", settings.seed);
-    let _ = writeln!(md, "| mock API | {} |", settings.placement);
-    let _ = writeln!(md, "| machine | {} |", settings.machine);
-    let _ = writeln!(md, "| run on | {} |", settings.date);
-    let _ = writeln!(md, "| catalogue took | {:.1} s |", settings.total_s);
-    let _ = writeln!(
-        md,
-        "\nRegenerate with `{}` (`--time-scale 1` for the documents' own seconds).\n",
-        settings.command
-    );
-    let _ = writeln!(
-        md,
-        "| id | the document says | model | measured | verdict |\n|---|---|---|---|---|"
+    )?;
+    writeln!(md, "**{}**\n", tally(results))?;
+    let header = Header {
+        settings: &[
+            (
+                "time scale",
+                format!("{} (every delay multiplied by it)", settings.time_scale),
+            ),
+            ("seed", settings.seed.to_string()),
+            ("mock API", settings.placement.clone()),
+        ],
+        took: "catalogue took",
+        regenerate_note: " (`--time-scale 1` for the documents' own seconds)",
+    };
+    settings.run.write_markdown(md, &header)?;
+    let mut verdicts = Table::new(
+        ["id", "the document says", "model", "measured", "verdict"].map(|h| (h, Align::Left)),
     );
     for r in results {
-        let _ = writeln!(
-            md,
-            "| [{id}](#{anchor}) | {} | {} | {} | **{}** |",
+        verdicts.row([
+            format!("[{}](#{})", r.claim.id, r.claim.id.to_lowercase()),
             escape(r.claim.figure),
             escape(&r.judgement.predicted),
             escape(&r.judgement.measured),
-            r.judgement.verdict.name(),
-            id = r.claim.id,
-            anchor = r.claim.id.to_lowercase(),
-        );
+            format!("**{}**", r.judgement.verdict.name()),
+        ]);
     }
-    for file in files.iter().filter(|f| f.claim.is_none()) {
-        let _ = writeln!(md, "\n![{}]({})", file.caption, file.name);
-    }
+    write!(md, "{}", verdicts.markdown())?;
+    write_images(md, files, None)?;
     for r in results {
-        let _ = writeln!(md, "\n## {}\n", r.claim.id);
-        let _ = writeln!(
-            md,
-            "*{}, {}.* {}. Document's figure: {}.\n",
-            r.claim.document.title(),
-            r.claim.section,
-            capitalise(r.claim.says),
-            r.claim.figure
+        write_claim(md, r, files)?;
+    }
+    Ok(())
+}
+
+/// One claim's section: what it says, the verdict, its trials and its charts.
+fn write_claim(md: &mut impl fmt::Write, r: &ClaimResult, files: &[ChartFile]) -> fmt::Result {
+    writeln!(md, "\n## {}\n", r.claim.id)?;
+    writeln!(
+        md,
+        "*{}, {}.* {}. Document's figure: {}.\n",
+        r.claim.document.title(),
+        r.claim.section,
+        capitalise(r.claim.says),
+        r.claim.figure
+    )?;
+    writeln!(
+        md,
+        "**{}**: {}.\n",
+        r.judgement.verdict.name(),
+        r.judgement.reason
+    )?;
+    if !r.runs.is_empty() {
+        let mut trials = Table::new(
+            [
+                "trial",
+                "strategy",
+                "n",
+                "wall",
+                "model",
+                "efficiency",
+                "peak",
+                "conns",
+            ]
+            .map(|h| (h, Align::Left)),
         );
-        let _ = writeln!(
-            md,
-            "**{}**: {}.\n",
-            r.judgement.verdict.name(),
-            r.judgement.reason
-        );
-        if !r.runs.is_empty() {
-            let _ = writeln!(
-                md,
-                "| trial | strategy | n | wall | model | efficiency | peak | conns |\n|---|---|---|---|---|---|---|---|"
-            );
-            for ran in &r.runs {
-                let s = &ran.summary;
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {:.1} ms | {:.1} ms | {} | {} | {} |",
-                    ran.key,
-                    s.strategy,
-                    s.n,
-                    s.wall_ms,
-                    s.predicted_ms,
-                    s.efficiency
-                        .map_or("n/a".to_string(), |e| format!("{e:.2}")),
-                    s.server.peak_in_flight,
-                    super::table::count_or_short(s.server.connections)
-                );
-            }
-            let summaries = r.runs.iter().map(|ran| &ran.summary);
-            if let Some(legend) = super::table::not_measured_legend(summaries) {
-                let _ = writeln!(md, "\n{legend}.");
-            }
+        for ran in &r.runs {
+            let s = &ran.summary;
+            trials.row([
+                ran.key.to_string(),
+                s.strategy.to_string(),
+                s.n.to_string(),
+                format!("{:.1} ms", s.wall_ms),
+                format!("{:.1} ms", s.predicted_ms),
+                s.efficiency
+                    .map_or("n/a".to_string(), |e| format!("{e:.2}")),
+                s.server.peak_in_flight.to_string(),
+                super::table::count_or_short(s.server.connections),
+            ]);
         }
-        for file in files.iter().filter(|f| f.claim == Some(r.claim.id)) {
-            let _ = writeln!(md, "\n![{}]({})", file.caption, file.name);
+        write!(md, "{}", trials.markdown())?;
+        let summaries = r.runs.iter().map(|ran| &ran.summary);
+        if let Some(legend) = super::table::not_measured_legend(summaries) {
+            writeln!(md, "\n{legend}.")?;
         }
     }
-    md
+    write_images(md, files, Some(r.claim.id))
+}
+
+/// The charts of one claim (or the summary charts, for `None`), one paragraph each.
+fn write_images(
+    md: &mut impl fmt::Write,
+    files: &[ChartFile],
+    claim: Option<&'static str>,
+) -> fmt::Result {
+    for file in files.iter().filter(|f| f.claim == claim) {
+        writeln!(md, "\n![{}]({})", file.caption, file.name)?;
+    }
+    Ok(())
 }
 
 fn escape(text: &str) -> String {

@@ -1,6 +1,9 @@
 //! Reports: plain summaries in, text out. Nothing here touches a client, a server or a
-//! clock, and every printer writes to any `io::Write`, so tests can snapshot the text.
+//! clock, and every printer writes to any `io::Write` (markdown to any `fmt::Write`), so
+//! tests can snapshot the text.
 //!
+//! - [`columns`]: the one table writer (aligned text, markdown) every table goes through;
+//! - [`run_info`]: the machine, date, time taken and command every report opens with;
 //! - [`table`]: the terminal tables of `fanout run` and `fanout compare`;
 //! - [`charts`]: SVG charts (timelines, speedups, scaling, latency, load) from plain data;
 //! - [`chart_data`]: a run's samples and ledger as chart series;
@@ -13,7 +16,9 @@
 pub mod chart_data;
 pub mod charts;
 pub mod claims_report;
+pub mod columns;
 pub mod out_dir;
 pub mod peers_report;
+pub mod run_info;
 pub mod sweep_report;
 pub mod table;

@@ -2,13 +2,15 @@
 //! scenarios, one table, the verdict on "fanout is no slower than the fastest peer",
 //! and charts (latency percentiles; a timeline of the fastest and slowest clients).
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use super::chart_data::{latency_row, phase_bar, timeline_run};
 use super::charts::{self, ChartError};
+use super::columns::{Align, Table, render};
+use super::run_info::{Header, RunInfo};
 use super::table::{count_or_short, failures, human_ms, not_measured_legend};
 use crate::model::{self, Calibration};
 use crate::output::RunOutput;
@@ -38,69 +40,49 @@ impl Row {
     fn promise_ms(&self) -> f64 {
         model::predict_scenario(&self.output.scenario, &Calibration::default()).wall_ms
     }
-}
 
-/// What the report says about how it was made.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// CPUs, OS and kernel.
-    pub machine: String,
-    /// When it ran (UTC).
-    pub date: String,
-    /// How long it took, seconds.
-    pub total_s: f64,
-    /// The command that regenerates it.
-    pub command: String,
+    /// The figures both tables print after the label (and the library): n, wall,
+    /// promise, eff, p50, p99, ok, failures, conns, peak.
+    fn figures(&self) -> [String; 10] {
+        let s = &self.summary;
+        [
+            s.n.to_string(),
+            human_ms(s.wall_ms),
+            human_ms(self.promise_ms()),
+            format!(
+                "{:.2}",
+                self.promise_ms() / s.wall_ms.max(f64::MIN_POSITIVE)
+            ),
+            human_ms(s.latency_ms.p50),
+            human_ms(s.latency_ms.p99),
+            format!("{}/{}", s.ok(), s.n),
+            failures(s),
+            count_or_short(s.server.connections),
+            s.server.peak_in_flight.to_string(),
+        ]
+    }
 }
 
 /// The terminal table, grouped by scenario (n).
 pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
-    let header = [
-        "client", "n", "wall", "promise", "eff", "p50", "p99", "ok", "failures", "conns", "peak",
-    ];
-    let cells: Vec<[String; 11]> = rows
-        .iter()
-        .map(|r| {
-            let s = &r.summary;
-            [
-                r.label.clone(),
-                s.n.to_string(),
-                human_ms(s.wall_ms),
-                human_ms(r.promise_ms()),
-                format!("{:.2}", r.promise_ms() / s.wall_ms.max(f64::MIN_POSITIVE)),
-                human_ms(s.latency_ms.p50),
-                human_ms(s.latency_ms.p99),
-                format!("{}/{}", s.ok(), s.n),
-                failures(s),
-                count_or_short(s.server.connections),
-                s.server.peak_in_flight.to_string(),
-            ]
-        })
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            cells
-                .iter()
-                .map(|r| r[c].len())
-                .chain([header[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |row: Vec<&str>| {
-        row.iter()
-            .enumerate()
-            .map(|(c, cell)| match c {
-                0 | 8 => format!("{cell:<w$}", w = widths[c]),
-                _ => format!("{cell:>w$}", w = widths[c]),
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    writeln!(out, "{}", line(header.to_vec()))?;
-    for row in &cells {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    let right = |h| (h, Align::Right);
+    let mut table = Table::new([
+        ("client", Align::Left),
+        right("n"),
+        right("wall"),
+        right("promise"),
+        right("eff"),
+        right("p50"),
+        right("p99"),
+        right("ok"),
+        ("failures", Align::Left),
+        right("conns"),
+        right("peak"),
+    ]);
+    for r in rows {
+        table.row([r.label.clone()].into_iter().chain(r.figures()));
     }
+    write!(out, "{table}")?;
     writeln!(
         out,
         "\npromise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum); eff = promise / wall; conns and peak are the server's own count"
@@ -199,52 +181,63 @@ pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, ChartError> {
 }
 
 /// The report's markdown.
-pub fn markdown(rows: &[Row], settings: &Settings, files: &[(String, String)]) -> String {
-    let mut md = String::new();
-    let _ = writeln!(md, "# fanout against the tutorials' Python clients\n");
-    let _ = writeln!(
+pub fn markdown(rows: &[Row], run: &RunInfo, files: &[(String, String)]) -> String {
+    render(|md| write_markdown(md, rows, run, files))
+}
+
+/// [`markdown`], written to any `fmt::Write`.
+pub fn write_markdown(
+    md: &mut impl fmt::Write,
+    rows: &[Row],
+    run: &RunInfo,
+    files: &[(String, String)],
+) -> fmt::Result {
+    writeln!(md, "# fanout against the tutorials' Python clients\n")?;
+    writeln!(
         md,
         "The tutorials' own patterns, written fresh in Python (`peers/python/`: `requests`, `httpx` with `gather`, a `TaskGroup` and a semaphore, `aiohttp` with a `TCPConnector` limit), run against the same mock API as fanout's strategies, a fresh server each, and measured the same way: the client's record of each request joined with the server's ledger.\n"
-    );
-    let _ = writeln!(md, "{}\n", verdict(rows));
-    let _ = writeln!(md, "| setting | value |\n|---|---|");
-    let _ = writeln!(md, "| machine | {} |", settings.machine);
-    let _ = writeln!(md, "| run on | {} |", settings.date);
-    let _ = writeln!(md, "| took | {:.1} s |", settings.total_s);
-    let _ = writeln!(md, "\nRegenerate with `{}`.\n", settings.command);
-    let _ = writeln!(
-        md,
-        "| client | library | n | wall | promise | eff | p50 | p99 | ok | failures | conns | server peak |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )?;
+    writeln!(md, "{}\n", verdict(rows))?;
+    let header = Header {
+        settings: &[],
+        took: "took",
+        regenerate_note: "",
+    };
+    run.write_markdown(md, &header)?;
+    let mut table = Table::new(
+        [
+            "client",
+            "library",
+            "n",
+            "wall",
+            "promise",
+            "eff",
+            "p50",
+            "p99",
+            "ok",
+            "failures",
+            "conns",
+            "server peak",
+        ]
+        .map(|h| (h, Align::Left)),
     );
     for r in rows {
-        let s = &r.summary;
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {}/{} | {} | {} | {} |",
-            r.label,
-            r.library,
-            s.n,
-            human_ms(s.wall_ms),
-            human_ms(r.promise_ms()),
-            r.promise_ms() / s.wall_ms.max(f64::MIN_POSITIVE),
-            human_ms(s.latency_ms.p50),
-            human_ms(s.latency_ms.p99),
-            s.ok(),
-            s.n,
-            failures(s),
-            count_or_short(s.server.connections),
-            s.server.peak_in_flight,
+        table.row(
+            [r.label.clone(), r.library.clone()]
+                .into_iter()
+                .chain(r.figures()),
         );
     }
-    let _ = writeln!(
+    write!(md, "{}", table.markdown())?;
+    writeln!(
         md,
         "\n*Promise* is the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum of the delays); *eff* = promise / wall. *conns* and *server peak* are the server's own count.\n"
-    );
+    )?;
     if let Some(legend) = not_measured_legend(rows.iter().map(|r| &r.summary)) {
-        let _ = writeln!(md, "{legend}.\n");
+        writeln!(md, "{legend}.\n")?;
     }
     for (name, _) in files {
-        let _ = writeln!(md, "![{name}]({name})\n");
+        writeln!(md, "![{name}]({name})\n")?;
     }
-    md
+    Ok(())
 }

@@ -1,9 +1,11 @@
 //! The sweep report: a table of every point, the knee named per strategy with the
 //! side that paid for it, and the chart (`sweep.svg`) beside it.
 
-use std::fmt::Write;
+use std::fmt;
 
 use super::charts::{SweepPoint, SweepSeries};
+use super::columns::{Align, Table, render};
+use super::run_info::{Header, RunInfo};
 use super::table::{human_ms, ms_if_measured};
 use crate::server::Figure;
 use crate::server::engine::NOT_MEASURED;
@@ -16,14 +18,8 @@ pub struct SweepSettings {
     pub over: String,
     /// The scenario's endpoints and delays.
     pub profile: String,
-    /// CPUs, OS and kernel.
-    pub machine: String,
-    /// When it ran (UTC).
-    pub date: String,
-    /// How long the sweep took, seconds.
-    pub total_s: f64,
-    /// The command that regenerates it.
-    pub command: String,
+    /// The machine, the date, how long the sweep took, the command.
+    pub run: RunInfo,
 }
 
 /// The chart's series: one per strategy, in the order they ran.
@@ -105,71 +101,91 @@ pub fn knees(points: &[Point], over: &str) -> Vec<String> {
 
 /// The report's markdown.
 pub fn markdown(points: &[Point], settings: &SweepSettings) -> String {
-    let mut md = String::new();
-    let _ = writeln!(md, "# fanout sweep over {}\n", settings.over);
-    let _ = writeln!(
+    render(|md| write_markdown(md, points, settings))
+}
+
+/// [`markdown`], written to any `fmt::Write`.
+pub fn write_markdown(
+    md: &mut impl fmt::Write,
+    points: &[Point],
+    settings: &SweepSettings,
+) -> fmt::Result {
+    writeln!(md, "# fanout sweep over {}\n", settings.over)?;
+    writeln!(
         md,
         "Each point is a fresh run on a fresh mock API ({}). *Promise* is the tutorials' formula with no overheads (the slowest delay when everything is in flight at once); *model* adds the costs this run's probes measured; *limit* is the slowest delay plus n divided by the fresh-connection rate a zero-delay probe measured. The knee is the first point from which promise / wall stays below {}.\n",
         settings.profile,
         sweep::KNEE
-    );
-    let _ = writeln!(md, "| setting | value |\n|---|---|");
-    let _ = writeln!(md, "| machine | {} |", settings.machine);
-    let _ = writeln!(md, "| run on | {} |", settings.date);
-    let _ = writeln!(md, "| sweep took | {:.1} s |", settings.total_s);
-    let _ = writeln!(md, "\nRegenerate with `{}`.\n", settings.command);
-    let _ = writeln!(
+    )?;
+    let header = Header {
+        settings: &[],
+        took: "sweep took",
+        regenerate_note: "",
+    };
+    settings.run.write_markdown(md, &header)?;
+    writeln!(
         md,
         "![Wall time, efficiency, throughput and the client's peak memory across the sweep](sweep.svg)\n"
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         md,
         "Where each point's time went: the request that ended last (it sets the wall), split into the client's start, the send lag, the injected delay, the server's time beyond it, and the receive (see `src/attribution.rs`).\n"
-    );
-    let _ = writeln!(md, "![The last request's phases per point](phases.svg)\n");
-    let _ = writeln!(md, "## Knees\n");
+    )?;
+    writeln!(md, "![The last request's phases per point](phases.svg)\n")?;
+    writeln!(md, "## Knees\n")?;
     for line in knees(points, &settings.over) {
-        let _ = writeln!(md, "- {line}");
+        writeln!(md, "- {line}")?;
     }
-    let _ = writeln!(md, "\n## Every point\n");
-    let _ = writeln!(
-        md,
-        "| strategy | {} | wall | model | promise | eff (model) | eff (promise) | limit | wall / limit | req/s | conns | peak RSS | peak threads | slow side |",
-        settings.over
-    );
-    let _ = writeln!(
-        md,
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    );
+    writeln!(md, "\n## Every point\n")?;
+    write!(md, "{}", points_table(points, &settings.over).markdown())?;
+    if let Some(legend) = super::table::not_measured_legend(points.iter().map(|p| &p.summary)) {
+        writeln!(md, "\n{legend}.")?;
+    }
+    Ok(())
+}
+
+/// One row per point, every figure the sweep has for it.
+fn points_table(points: &[Point], over: &str) -> Table {
+    let headers = [
+        "strategy",
+        over,
+        "wall",
+        "model",
+        "promise",
+        "eff (model)",
+        "eff (promise)",
+        "limit",
+        "wall / limit",
+        "req/s",
+        "conns",
+        "peak RSS",
+        "peak threads",
+        "slow side",
+    ];
+    let mut table = Table::new(headers.map(|h| (h, Align::Left)));
     for p in points {
         let s = &p.summary;
         let limit = s.calibrated_limit;
         let footprint = s.client_footprint;
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {:.0} | {} | {} | {} | {} |",
-            s.strategy,
-            p.value,
+        table.row([
+            s.strategy.to_string(),
+            p.value.to_string(),
             human_ms(s.wall_ms),
             human_ms(s.predicted_ms),
             human_ms(p.promise_ms),
             s.efficiency
                 .map_or("n/a".to_string(), |e| format!("{e:.2}")),
-            p.efficiency_vs_promise,
+            format!("{:.2}", p.efficiency_vs_promise),
             limit.map_or("-".to_string(), |l| human_ms(l.limit_ms)),
-            limit.map_or("-".to_string(), |l| format!(
-                "{:.2}x",
-                1.0 / l.efficiency_vs_limit
-            )),
-            s.throughput_rps,
+            limit.map_or("-".to_string(), |l| {
+                format!("{:.2}x", 1.0 / l.efficiency_vs_limit)
+            }),
+            format!("{:.0}", s.throughput_rps),
             super::table::count_or_short(s.server.connections),
             footprint.map_or("-".to_string(), |f| format!("{:.1} MiB", f.peak_rss_mib)),
             footprint.map_or("-".to_string(), |f| f.peak_threads.to_string()),
-            s.attribution.bottleneck.name(),
-        );
+            s.attribution.bottleneck.name().to_string(),
+        ]);
     }
-    if let Some(legend) = super::table::not_measured_legend(points.iter().map(|p| &p.summary)) {
-        let _ = writeln!(md, "\n{legend}.");
-    }
-    md
+    table
 }

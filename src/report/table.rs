@@ -6,23 +6,14 @@
 
 use std::io::{self, Write};
 
+use super::columns::{Align, Table};
 use crate::measure::Outcome;
 use crate::server::Figure;
 use crate::server::engine::{NOT_MEASURED, NOT_MEASURED_LEGEND, NOT_MEASURED_SHORT};
 use crate::summary::RunSummary;
 
-/// Formats milliseconds the way a person reads them: `512 ms`, `5.01 s`.
-pub fn human_ms(ms: f64) -> String {
-    if ms >= 10_000.0 {
-        format!("{:.1} s", ms / 1e3)
-    } else if ms >= 1_000.0 {
-        format!("{:.2} s", ms / 1e3)
-    } else if ms >= 10.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{ms:.1} ms")
-    }
-}
+/// Milliseconds the way a person reads them: `512 ms`, `5.01 s` ([`crate::duration::ms`]).
+pub use crate::duration::ms as human_ms;
 
 pub use crate::server::engine::{count_or_not_measured, count_or_short};
 
@@ -206,82 +197,43 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
         first.server_placement
     )?;
     writeln!(out)?;
-    let header = [
-        "strategy",
-        "wall",
-        "model",
-        "eff",
-        "speedup",
-        "p50",
-        "p99",
-        "ok",
-        "failures",
-        "peak",
-        "conns",
-        "lag p99",
-        "server+ p99",
-        "recv p99",
-    ];
-    let rows: Vec<[String; 14]> = runs
-        .iter()
-        .map(|s| {
-            [
-                s.strategy.to_string(),
-                human_ms(s.wall_ms),
-                human_ms(s.predicted_ms),
-                efficiency(s),
-                format!("{:.2}x", first.wall_ms / s.wall_ms.max(f64::MIN_POSITIVE)),
-                human_ms(s.latency_ms.p50),
-                human_ms(s.latency_ms.p99),
-                format!("{}/{}", s.ok(), s.n),
-                failures(s),
-                s.server.peak_in_flight.to_string(),
-                count_or_short(s.server.connections),
-                human_ms(s.attribution.send_lag_ms.p99),
-                ms_if_measured(
-                    s,
-                    Figure::AnswerTimes,
-                    s.attribution.server_ms.p99,
-                    NOT_MEASURED_SHORT,
-                ),
-                ms_if_measured(
-                    s,
-                    Figure::AnswerTimes,
-                    s.attribution.receive_ms.p99,
-                    NOT_MEASURED_SHORT,
-                ),
-            ]
-        })
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].len())
-                .chain([header[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| -> String {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| {
-                if c == 0 || c == 8 {
-                    format!("{cell:<w$}", w = widths[c])
-                } else {
-                    format!("{cell:>w$}", w = widths[c])
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    writeln!(out, "{}", line(header.to_vec()))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    let right = |h| (h, Align::Right);
+    let mut table = Table::new([
+        ("strategy", Align::Left),
+        right("wall"),
+        right("model"),
+        right("eff"),
+        right("speedup"),
+        right("p50"),
+        right("p99"),
+        right("ok"),
+        ("failures", Align::Left),
+        right("peak"),
+        right("conns"),
+        right("lag p99"),
+        right("server+ p99"),
+        right("recv p99"),
+    ]);
+    for s in runs {
+        let a = &s.attribution;
+        table.row([
+            s.strategy.to_string(),
+            human_ms(s.wall_ms),
+            human_ms(s.predicted_ms),
+            efficiency(s),
+            format!("{:.2}x", first.wall_ms / s.wall_ms.max(f64::MIN_POSITIVE)),
+            human_ms(s.latency_ms.p50),
+            human_ms(s.latency_ms.p99),
+            format!("{}/{}", s.ok(), s.n),
+            failures(s),
+            s.server.peak_in_flight.to_string(),
+            count_or_short(s.server.connections),
+            human_ms(a.send_lag_ms.p99),
+            ms_if_measured(s, Figure::AnswerTimes, a.server_ms.p99, NOT_MEASURED_SHORT),
+            ms_if_measured(s, Figure::AnswerTimes, a.receive_ms.p99, NOT_MEASURED_SHORT),
+        ]);
     }
+    write!(out, "{table}")?;
     writeln!(out)?;
     for s in runs {
         if s.attribution.bottleneck == crate::attribution::Bottleneck::Server {

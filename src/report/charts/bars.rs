@@ -49,17 +49,16 @@ pub(super) fn draw(area: &Area<'_>, groups: &[Group], style: &Style<'_>) -> Resu
     };
     let centres: Vec<f64> = (0..groups.len()).map(|i| i as f64 + 0.5).collect();
 
-    let mut chart = ChartBuilder::on(area)
-        .margin_left(10)
-        .margin_right(24)
-        .margin_top(8)
-        .margin_bottom(8)
-        .x_label_area_size(30)
-        .y_label_area_size(64)
-        .build_cartesian_2d(
-            scale::Ticks::new(0.0..n as f64, centres),
-            0.0..scale::linear_top(max, headroom),
-        )?;
+    let axes = frame::Axes {
+        bottom: 8,
+        x_labels: 30,
+        ..frame::Axes::PLOT
+    };
+    let mut chart = axes.build(
+        area,
+        scale::Ticks::new(0.0..n as f64, centres),
+        0.0..scale::linear_top(max, headroom),
+    )?;
     let (xs, _) = chart.plotting_area().get_pixel_range();
     let group_px = (xs.end - xs.start) / n as i32;
     let labels: Vec<String> = groups

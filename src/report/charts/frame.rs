@@ -7,7 +7,7 @@
 
 use plotters::chart::{ChartContext, MeshStyle};
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -133,6 +133,87 @@ pub(super) fn no_data(area: &Area<'_>) -> Result<(), ChartError> {
     let style = text(LABEL_PX, false, MUTED, HPos::Center, VPos::Center);
     area.draw(&Text::new("no data", (w as i32 / 2, h as i32 / 2), style))?;
     Ok(())
+}
+
+/// A chart with axes over `X` and `Y`, drawn on the SVG backend.
+pub(super) type Chart<'c, 'b, X, Y> = ChartContext<
+    'c,
+    SVGBackend<'b>,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
+/// Where a chart's axes sit in its area: margins and the room left for tick labels, in
+/// px, and a subtitle over a panel of a chart with several. Every chart builds its axes
+/// through [`Axes::build`]; [`Axes::PLOT`] is the usual set, the others adjust it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Axes<'t> {
+    /// Space above the axes.
+    pub top: u32,
+    /// Space right of the plot, so that the last tick label is not cut.
+    pub right: u32,
+    /// Space under the x labels.
+    pub bottom: u32,
+    /// Space left of the y labels.
+    pub left: u32,
+    /// Height of the x tick labels and the x description.
+    pub x_labels: u32,
+    /// Width of the y tick labels and the y description.
+    pub y_labels: u32,
+    /// A bold title over the axes, for one panel of several.
+    pub subtitle: Option<&'t str>,
+}
+
+impl Axes<'static> {
+    /// A single plot with numbered axes on both sides.
+    pub(super) const PLOT: Axes<'static> = Axes {
+        top: 8,
+        right: 24,
+        bottom: 6,
+        left: 10,
+        x_labels: 44,
+        y_labels: 64,
+        subtitle: None,
+    };
+
+    /// One panel of several, under its subtitle (the scaling and sweep charts).
+    pub(super) const PANEL: Axes<'static> = Axes {
+        top: 0,
+        right: 20,
+        left: 8,
+        x_labels: 42,
+        ..Axes::PLOT
+    };
+}
+
+impl<'t> Axes<'t> {
+    /// Axes over `x` and `y` inside `area`, ready for [`mesh`] and series.
+    pub(super) fn build<'c, 'b, X, Y>(
+        &self,
+        area: &Area<'b>,
+        x: X,
+        y: Y,
+    ) -> Result<Chart<'c, 'b, X, Y>, ChartError>
+    where
+        X: AsRangedCoord,
+        Y: AsRangedCoord,
+    {
+        let mut builder = ChartBuilder::on(area);
+        if let Some(subtitle) = self.subtitle {
+            builder.caption(
+                subtitle,
+                text(LABEL_PX, true, TEXT, HPos::Center, VPos::Top),
+            );
+        }
+        let chart = builder
+            .margin_top(self.top)
+            .margin_right(self.right)
+            .margin_bottom(self.bottom)
+            .margin_left(self.left)
+            .x_label_area_size(self.x_labels)
+            .y_label_area_size(self.y_labels)
+            .build_cartesian_2d(x, y)?;
+        Ok(chart)
+    }
 }
 
 /// The shared look of axes, grid and labels; the caller adds descriptions and draws.

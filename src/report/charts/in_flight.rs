@@ -76,14 +76,7 @@ pub fn in_flight(
     let y_top = scale::linear_top(scale::count(peak), 0.12);
 
     frame::render((frame::WIDTH, frame::HEIGHT), title, &legend, |area| {
-        let mut chart = ChartBuilder::on(area)
-            .margin_left(10)
-            .margin_right(24)
-            .margin_top(8)
-            .margin_bottom(6)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(t_min..t_top, scale::Ticks::counts(y_top))?;
+        let mut chart = frame::Axes::PLOT.build(area, t_min..t_top, scale::Ticks::counts(y_top))?;
         let fmt = |v: &f64| scale::fmt_num(*v);
         frame::mesh(&mut chart)
             .x_label_formatter(&fmt)

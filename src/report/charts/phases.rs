@@ -55,13 +55,14 @@ pub fn phases(title: &str, bars: &[PhaseBar]) -> Result<String, ChartError> {
         + 12;
     frame::render((frame::WIDTH, height), title, &legend, |area| {
         let rows = bars.len().max(1) as f64;
-        let mut chart = ChartBuilder::on(area)
-            .margin_left(8)
-            .margin_right(24)
-            .margin_bottom(6)
-            .x_label_area_size(40)
-            .y_label_area_size(label_px)
-            .build_cartesian_2d(0.0..top, 0.0..rows)?;
+        let axes = frame::Axes {
+            top: 0,
+            left: 8,
+            x_labels: 40,
+            y_labels: label_px,
+            ..frame::Axes::PLOT
+        };
+        let mut chart = axes.build(area, 0.0..top, 0.0..rows)?;
         let names: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
         let y_fmt = move |v: &f64| {
             let i = (rows - v - 0.5).round();

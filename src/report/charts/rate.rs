@@ -79,14 +79,7 @@ pub fn requests_per_window_of(
     };
 
     frame::render((frame::WIDTH, frame::HEIGHT), title, &legend, |area| {
-        let mut chart = ChartBuilder::on(area)
-            .margin_left(10)
-            .margin_right(24)
-            .margin_top(8)
-            .margin_bottom(6)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(x_min..x_max, scale::Ticks::counts(y_top))?;
+        let mut chart = frame::Axes::PLOT.build(area, x_min..x_max, scale::Ticks::counts(y_top))?;
         let fmt = |v: &f64| scale::fmt_num(*v);
         frame::mesh(&mut chart)
             .disable_x_mesh()

@@ -4,11 +4,10 @@
 use std::ops::Range;
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 use serde::Serialize;
 
 use super::ChartError;
-use super::frame::{self, Area, LABEL_PX, MUTED, TEXT};
+use super::frame::{self, Area, MUTED};
 use super::legend::{LegendEntry, Mark};
 use super::scale;
 
@@ -159,15 +158,11 @@ impl Panel<'_> {
         y: Range<f64>,
         y_fmt: impl Fn(&f64) -> String,
     ) -> Result<ChartContext<'c, SVGBackend<'b>, LogLog>, ChartError> {
-        let subtitle = frame::text(LABEL_PX, true, TEXT, HPos::Center, VPos::Top);
-        let mut chart = ChartBuilder::on(area)
-            .caption(self.title, subtitle)
-            .margin_left(8)
-            .margin_right(20)
-            .margin_bottom(6)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
-            .build_cartesian_2d(self.x.clone().log_scale(), y.log_scale())?;
+        let axes = frame::Axes {
+            subtitle: Some(self.title),
+            ..frame::Axes::PANEL
+        };
+        let mut chart = axes.build(area, self.x.clone().log_scale(), y.log_scale())?;
         let x_fmt = |v: &f64| scale::fmt_num(*v);
         frame::mesh(&mut chart)
             .x_labels(5)

@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use serde::Serialize;
 
 use super::ChartError;
-use super::frame::{self, Area, LABEL_PX, MUTED, SMALL_PX, TEXT};
+use super::frame::{self, Area, MUTED, SMALL_PX};
 use super::legend::{LegendEntry, Mark};
 use super::scale;
 use super::scaling::{Panel, draw_measured};
@@ -189,15 +189,13 @@ fn efficiency_panel<'c, 'b>(
     x: &Range<f64>,
     top: f64,
 ) -> Result<ChartContext<'c, SVGBackend<'b>, LogLinear>, ChartError> {
-    let subtitle = frame::text(LABEL_PX, true, TEXT, HPos::Center, VPos::Top);
-    let mut chart = ChartBuilder::on(area)
-        .caption("efficiency: promise / wall", subtitle)
-        .margin_left(8)
-        .margin_right(16)
-        .margin_bottom(6)
-        .x_label_area_size(42)
-        .y_label_area_size(48)
-        .build_cartesian_2d(x.clone().log_scale(), 0.0..top)?;
+    let axes = frame::Axes {
+        right: 16,
+        y_labels: 48,
+        subtitle: Some("efficiency: promise / wall"),
+        ..frame::Axes::PANEL
+    };
+    let mut chart = axes.build(area, x.clone().log_scale(), 0.0..top)?;
     let fmt = |v: &f64| scale::fmt_num(*v);
     frame::mesh(&mut chart)
         .x_labels(5)

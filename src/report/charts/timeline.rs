@@ -114,14 +114,12 @@ pub fn timeline(title: &str, runs: &[TimelineRun]) -> Result<String, ChartError>
         title,
         &legend(runs),
         |area| {
-            let mut chart = ChartBuilder::on(area)
-                .margin_left(10)
-                .margin_right(24)
-                .margin_top(6)
-                .margin_bottom(6)
-                .x_label_area_size(44)
-                .y_label_area_size(28)
-                .build_cartesian_2d(t_min..t_top, 0.0..1.0)?;
+            let axes = frame::Axes {
+                top: 6,
+                y_labels: 28,
+                ..frame::Axes::PLOT
+            };
+            let mut chart = axes.build(area, t_min..t_top, 0.0..1.0)?;
             let fmt = |v: &f64| scale::fmt_num(*v);
             frame::mesh(&mut chart)
                 .disable_y_mesh()
