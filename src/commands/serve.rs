@@ -145,7 +145,7 @@ mod tests {
         write_summary(&mut out, &summary).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "served 12 requests (1 abandoned by their client) on 3 connections; peak in-flight n/a, busiest second 9\n\
+            "served 12 requests (1 abandoned by their client) on 3 connections; peak in-flight not measured by this engine, busiest second 9\n\
              answered 200 × 10, 429 × 1\n\
              server time p50 42 µs, p99 105 ms; beyond the injected delay p50 40 µs, p99 5.3 ms\n"
         );

@@ -121,7 +121,7 @@ pub enum PlacementKind {
     /// A mock API that was already up ([`crate::run::run_on`]): who started it, and
     /// where, is the caller's business.
     External,
-    /// No mock API: the scenario's `--target`, a real server ([`crate::run::run_target`]).
+    /// No mock API: the scenario's `--target`, a real server ([`crate::pipeline::run_target`]).
     Target,
 }
 
