@@ -8,6 +8,16 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 
+/// The child's side of the hand-over: the first line of stdin, parsed as JSON. `what`
+/// names it in errors ("the config from the parent").
+pub fn read_json_line<T: serde::de::DeserializeOwned>(what: &str) -> Result<T, Error> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Error::io(format!("reading {what}"), e))?;
+    serde_json::from_str(&line).map_err(|e| Error::Server(format!("{what} does not parse: {e}")))
+}
+
 /// How often a waiting parent looks at its child.
 const POLL: Duration = Duration::from_millis(20);
 

@@ -34,12 +34,7 @@ struct PointJob {
 /// One point, run in this process (started by [`sweep()`] as `fanout point`): reads its
 /// job (a `PointJob`) from stdin, runs it, prints its summary as JSON.
 pub fn point() -> Result<(), Error> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| Error::io("reading the point from the sweep", e))?;
-    let job: PointJob = serde_json::from_str(&line)
-        .map_err(|e| Error::Server(format!("the point from the sweep does not parse: {e}")))?;
+    let job: PointJob = crate::bounded::read_json_line("the point from the sweep")?;
     job.scenario.validate()?;
     let placement = super::placement_of(job.server)?;
     let output = run_fresh(&job.scenario, &placement, Default::default())?;

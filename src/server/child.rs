@@ -119,12 +119,7 @@ impl Drop for ChildServer {
 /// The child's side: read the config from stdin's first line, serve it, and answer
 /// ledger requests on stdin until it closes.
 pub fn serve_control_stdio() -> Result<(), Error> {
-    let mut first = String::new();
-    std::io::stdin()
-        .read_line(&mut first)
-        .map_err(|e| Error::io("reading the config from the parent", e))?;
-    let config: ServerConfig = serde_json::from_str(&first)
-        .map_err(|e| Error::Server(format!("the config from the parent does not parse: {e}")))?;
+    let config: ServerConfig = crate::bounded::read_json_line("the config from the parent")?;
     let config = &config;
     let stdout = std::io::stdout();
     let say = |line: &str| {

@@ -72,6 +72,22 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// Refuses a config no server should start from: a broken profile, one the engine
+    /// cannot serve, no workers or more than a run may ask for, no HTTP/2 streams.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.profile.validate().map_err(Error::InvalidScenario)?;
+        self.engine
+            .serves(&self.profile)
+            .map_err(Error::InvalidScenario)?;
+        if !(1..=crate::scenario::MAX_THREADS).contains(&self.workers) || self.h2_max_streams == 0 {
+            return Err(Error::InvalidScenario(format!(
+                "the server needs 1 to {} workers and at least one HTTP/2 stream",
+                crate::scenario::MAX_THREADS
+            )));
+        }
+        Ok(())
+    }
+
     /// A config on a free port with two workers and hyper's stream limit.
     pub fn new(profile: Profile, seed: u64) -> ServerConfig {
         ServerConfig {
@@ -151,11 +167,7 @@ enum Inner {
 impl MockApi {
     /// Starts a fresh server and waits until it accepts connections.
     pub fn start(config: &ServerConfig, placement: &Placement) -> Result<MockApi, Error> {
-        config.profile.validate().map_err(Error::InvalidScenario)?;
-        config
-            .engine
-            .serves(&config.profile)
-            .map_err(Error::InvalidScenario)?;
+        config.validate()?;
         match placement {
             Placement::InProcess => {
                 let server = InProcessServer::start(config)?;
@@ -218,6 +230,9 @@ enum Running {
 
 impl InProcessServer {
     fn start(config: &ServerConfig) -> Result<InProcessServer, Error> {
+        // Checked here too, not only in `MockApi::start`: a `serve --control stdio`
+        // child starts from a config that arrived on its stdin.
+        config.validate()?;
         match config.engine {
             Engine::Fanout => Self::start_fanout(config),
             Engine::Wiremock => {
