@@ -15,7 +15,7 @@ pub fn read_json_line<T: serde::de::DeserializeOwned>(what: &str) -> Result<T, E
     std::io::stdin()
         .read_line(&mut line)
         .map_err(|e| Error::io(format!("reading {what}"), e))?;
-    serde_json::from_str(&line).map_err(|e| Error::Server(format!("{what} does not parse: {e}")))
+    serde_json::from_str(&line).map_err(|e| Error::Internal(format!("{what} does not parse: {e}")))
 }
 
 /// How often a waiting parent looks at its child.
@@ -91,10 +91,13 @@ fn run_within(
             None if started.elapsed() >= limit => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(Error::Server(format!(
-                    "{what} did not finish within {:.0} s and was stopped",
-                    limit.as_secs_f64()
-                )));
+                return Err(Error::Child {
+                    what: what.to_string(),
+                    why: format!(
+                        "did not finish within {:.0} s and was stopped",
+                        limit.as_secs_f64()
+                    ),
+                });
             }
             None => std::thread::sleep(POLL),
         }

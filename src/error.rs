@@ -35,9 +35,28 @@ pub enum Error {
     )]
     TooFewFileDescriptors { needed: u64, soft: u64, hard: u64 },
 
-    /// The mock API could not be started or stopped cleanly.
+    /// The mock API could not be started, asked for its ledger, or stopped cleanly.
     #[error("mock API: {0}")]
     Server(String),
+
+    /// An HTTP client could not be built (a TLS set-up, a resolver, a pool).
+    #[error("HTTP client: {0}")]
+    Client(String),
+
+    /// A process fanout started (a sweep point, a Python peer, the peers' set-up)
+    /// failed, ran out of time, or printed something that does not parse. `what`
+    /// names it ("the sweep point async-unbounded at limit=8").
+    #[error("{what}: {why}")]
+    Child { what: String, why: String },
+
+    /// The news aggregator's article store (SQLite) failed.
+    #[error("article store: {0}")]
+    Store(String),
+
+    /// A fanout bug: something fanout guarantees did not hold (a request counted twice,
+    /// a ledger asked for entries it does not keep, a parent and child that disagree).
+    #[error("internal error, a fanout bug worth reporting: {0}")]
+    Internal(String),
 
     /// A report directory (`--out`) that cannot be created or written, found before
     /// the run.
@@ -66,8 +85,75 @@ impl Error {
         }
     }
 
-    /// True when the error is the user's input (exit code 2) rather than the machine.
+    /// True when the error is the user's input (exit code 2) rather than the machine
+    /// or fanout itself (exit code 1). A positive list: a new variant is not bad input
+    /// until it is named here.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, Error::Server(_) | Error::Io { .. } | Error::Report(_))
+        matches!(
+            self,
+            Error::InvalidDuration { .. }
+                | Error::InvalidScenario(_)
+                | Error::Profile { .. }
+                | Error::PortInUse { .. }
+                | Error::TooFewFileDescriptors { .. }
+                | Error::OutputDir { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_users_input_exits_with_two() {
+        let text = || "x".to_string();
+        let bad_input = [
+            Error::InvalidDuration {
+                text: text(),
+                why: text(),
+            },
+            Error::InvalidScenario(text()),
+            Error::Profile {
+                path: PathBuf::from("p.toml"),
+                why: text(),
+            },
+            Error::PortInUse { port: 8080 },
+            Error::TooFewFileDescriptors {
+                needed: 2,
+                soft: 1,
+                hard: 1,
+            },
+            Error::OutputDir {
+                path: PathBuf::from("out"),
+                why: text(),
+            },
+        ];
+        let not_input = [
+            Error::Server(text()),
+            Error::Client(text()),
+            Error::Child {
+                what: text(),
+                why: text(),
+            },
+            Error::Store(text()),
+            Error::Internal(text()),
+            Error::Report(text()),
+            Error::io("reading", std::io::Error::other("gone")),
+        ];
+        assert!(bad_input.iter().all(Error::is_bad_input));
+        assert!(!not_input.iter().any(Error::is_bad_input));
+    }
+
+    #[test]
+    fn a_child_error_names_the_child() {
+        let error = Error::Child {
+            what: "the sweep point async-unbounded at n=10".to_string(),
+            why: "failed: boom".to_string(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the sweep point async-unbounded at n=10: failed: boom"
+        );
     }
 }

@@ -228,14 +228,15 @@ pub fn run(
     let what = format!("the peer {}", peer.script);
     let output = crate::bounded::output_within(&mut command, limit, &what)?;
     if !output.status.success() {
-        return Err(Error::Server(format!(
-            "the peer {} failed: {}",
-            peer.script,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        return Err(Error::Child {
+            what,
+            why: format!("failed: {}", String::from_utf8_lossy(&output.stderr).trim()),
+        });
     }
-    let record: PeerRecord = serde_json::from_slice(&output.stdout)
-        .map_err(|e| Error::Server(format!("reading what {} printed: {e}", peer.script)))?;
+    let record: PeerRecord = serde_json::from_slice(&output.stdout).map_err(|e| Error::Child {
+        what: format!("the peer {}", peer.script),
+        why: format!("what it printed does not parse: {e}"),
+    })?;
     let ledger = server.ledger()?;
     let output = RunOutput {
         measurements: measurements(&record, scenario.n, &ledger)?,
@@ -262,11 +263,9 @@ fn measurements(
     let ms = |v: f64| Duration::try_from_secs_f64(v.max(0.0) / 1e3).unwrap_or(Duration::MAX);
     let mut samples = Vec::with_capacity(record.samples.len());
     for (seq, start, end, status, outcome) in &record.samples {
-        let outcome = Outcome::from_name(outcome).ok_or_else(|| {
-            Error::Server(format!(
-                "{} reported an unknown outcome '{outcome}'",
-                record.peer
-            ))
+        let outcome = Outcome::from_name(outcome).ok_or_else(|| Error::Child {
+            what: format!("the peer {}", record.peer),
+            why: format!("it reported an unknown outcome '{outcome}'"),
         })?;
         samples.push(Sample {
             seq: *seq,
@@ -292,7 +291,10 @@ fn measurements(
     let measurements = Measurements::new(samples, wall, started);
     measurements
         .check_accounting(n)
-        .map_err(|why| Error::Server(format!("{}: {why}", record.peer)))?;
+        .map_err(|why| Error::Child {
+            what: format!("the peer {}", record.peer),
+            why: format!("its requests do not add up: {why}"),
+        })?;
     Ok(measurements)
 }
 

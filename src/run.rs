@@ -91,6 +91,6 @@ fn measure(
     let measurements = Measurements::new(samples, wall, clock.started_unix_us);
     measurements
         .check_accounting(scenario.n)
-        .map_err(|why| Error::Server(format!("request accounting failed: {why}")))?;
+        .map_err(|why| Error::Internal(format!("request accounting failed: {why}")))?;
     Ok(measurements)
 }

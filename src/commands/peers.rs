@@ -45,9 +45,10 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
             return Ok(());
         }
         Err(peers::SetUpError::Failed(why)) => {
-            return Err(Error::Server(format!(
-                "the Python peers' set-up failed: {why}"
-            )));
+            return Err(Error::Child {
+                what: "the Python peers' set-up".to_string(),
+                why,
+            });
         }
     };
     let stopwatch = Stopwatch::start();

@@ -71,13 +71,15 @@ fn run_point(
     let output = crate::bounded::output_within_stdin(&mut command, line, limit, &what)?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error::Server(format!(
-            "the point {strategy} at {over_name}={value} failed: {}",
-            stderr.trim()
-        )));
+        return Err(Error::Child {
+            what,
+            why: format!("failed: {}", stderr.trim()),
+        });
     }
-    serde_json::from_slice(&output.stdout)
-        .map_err(|e| Error::Server(format!("reading the point {strategy} at {value}: {e}")))
+    serde_json::from_slice(&output.stdout).map_err(|e| Error::Child {
+        what,
+        why: format!("what it printed does not parse: {e}"),
+    })
 }
 
 /// Runs the sweep and reports it.

@@ -116,11 +116,11 @@ pub fn run(
         .store
         .then(|| ArticleStore::create(&store_dir.path().join("news.db")))
         .transpose()
-        .map_err(|e| Error::Server(e.to_string()))?;
+        .map_err(|e| Error::Store(e.to_string()))?;
     let log = RequestLog::new(scenario.profile.clone());
     let digest = if trial.concurrent {
         let aggregator = Aggregator::new(trial.timeout)
-            .map_err(|e| Error::Server(e.to_string()))?
+            .map_err(|e| Error::Client(e.to_string()))?
             .with_log(log.clone());
         runtime.block_on(aggregator.aggregate(&sources))
     } else {
@@ -134,7 +134,7 @@ pub fn run(
             .iter()
             .map(|r| store.save(r.articles.clone()));
         for saved in runtime.block_on(futures::future::join_all(saves)) {
-            saved.map_err(|e| Error::Server(e.to_string()))?;
+            saved.map_err(|e| Error::Store(e.to_string()))?;
         }
     }
     let measurements = log.measurements();
@@ -143,7 +143,7 @@ pub fn run(
         .as_ref()
         .map(ArticleStore::count)
         .transpose()
-        .map_err(|e| Error::Server(e.to_string()))?;
+        .map_err(|e| Error::Store(e.to_string()))?;
     let figures = NewsFigures {
         sources: digest.reports.len(),
         failed: digest.failures().len(),

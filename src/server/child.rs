@@ -131,7 +131,7 @@ pub fn serve_control_stdio() -> Result<(), Error> {
         InProcessServer::start(config)
     } else {
         // The parent joins the ledger entry by entry: it must get every entry.
-        Err(Error::Server(
+        Err(Error::Internal(
             "a child server records every ledger entry; it cannot aggregate".to_string(),
         ))
     };

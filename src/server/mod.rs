@@ -196,7 +196,7 @@ impl MockApi {
     pub fn ledger(&mut self) -> Result<LedgerRecord, Error> {
         match &mut self.inner {
             Inner::InProcess(server) => server.ledger.snapshot().ok_or_else(|| {
-                Error::Server("this server aggregates its ledger and keeps no entries".into())
+                Error::Internal("this server aggregates its ledger and keeps no entries".into())
             }),
             Inner::Child(server) => server.ledger(),
         }

@@ -235,7 +235,7 @@ impl Fetcher {
     /// A fetcher with one shared client built for `options`, on `clock`.
     pub(super) fn new(options: &ClientOptions, clock: RunClock) -> Result<Fetcher, Error> {
         let shared = client(options.http)
-            .map_err(|e| Error::Server(format!("building the HTTP client: {e}")))?;
+            .map_err(|e| Error::Client(format!("reqwest could not be built: {e}")))?;
         Ok(Fetcher {
             shared,
             reuse: options.reuse,
