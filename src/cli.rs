@@ -16,6 +16,7 @@ use crate::sweep::SweepOver;
 #[derive(Debug, Parser)]
 #[command(name = "fanout", version, about, long_about = None)]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -100,6 +101,7 @@ pub struct SweepArgs {
     /// Write README.md and sweep.svg to this directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The scenario to run.
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }
@@ -166,6 +168,7 @@ pub struct RunArgs {
     /// The strategy that makes the requests.
     #[arg(long, short = 's', value_enum, default_value = "async-concurrent")]
     pub strategy: Strategy,
+    /// The scenario to run.
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }
@@ -181,6 +184,7 @@ pub struct CompareArgs {
         default_value = "sync-sequential,sync-threads,async-sequential,async-concurrent,async-semaphore,async-buffered"
     )]
     pub strategies: Vec<Strategy>,
+    /// The scenario to run.
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }
@@ -232,6 +236,7 @@ pub struct ScenarioArgs {
     /// pitfall-async-sleep.
     #[arg(long, default_value = "100ms", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub work: Duration,
+    /// The faults the mock API injects.
     #[command(flatten)]
     pub faults: FaultArgs,
     /// End the whole run by then; unfinished requests count as cancelled.
@@ -308,6 +313,7 @@ pub struct ServeArgs {
     /// A TOML file of endpoints instead of one delay.
     #[arg(long)]
     pub profile: Option<PathBuf>,
+    /// The faults the mock API injects.
     #[command(flatten)]
     pub faults: FaultArgs,
     /// Stop after this long (default: until Ctrl-C).

@@ -12,7 +12,12 @@ use std::path::PathBuf;
 pub enum Error {
     /// A duration or latency distribution that does not parse.
     #[error("invalid duration '{text}': {why}")]
-    InvalidDuration { text: String, why: String },
+    InvalidDuration {
+        /// The text as given.
+        text: String,
+        /// What is wrong with it.
+        why: String,
+    },
 
     /// A scenario value out of range (a zero count, a zero limit, …).
     #[error("invalid scenario: {0}")]
@@ -20,20 +25,35 @@ pub enum Error {
 
     /// A profile file that cannot be read or does not describe endpoints.
     #[error("profile {path}: {why}")]
-    Profile { path: PathBuf, why: String },
+    Profile {
+        /// The profile file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
 
     /// The port asked for is taken by another process.
     #[error(
         "port {port} on 127.0.0.1 is already in use: pick another with --port, or 0 for a free one"
     )]
-    PortInUse { port: u16 },
+    PortInUse {
+        /// The port asked for.
+        port: u16,
+    },
 
     /// The run would need more file descriptors than this process may open.
     #[error(
         "this run needs about {needed} file descriptors but the limit is {soft} (hard limit {hard}); \
          raise it (ulimit -n {needed}), lower the concurrency, or run the mock API in its own process (--server child)"
     )]
-    TooFewFileDescriptors { needed: u64, soft: u64, hard: u64 },
+    TooFewFileDescriptors {
+        /// About how many the run would open.
+        needed: u64,
+        /// The soft limit now in force.
+        soft: u64,
+        /// The hard limit the soft one may be raised to.
+        hard: u64,
+    },
 
     /// The mock API could not be started, asked for its ledger, or stopped cleanly.
     #[error("mock API: {0}")]
@@ -47,7 +67,12 @@ pub enum Error {
     /// failed, ran out of time, or printed something that does not parse. `what`
     /// names it ("the sweep point async-unbounded at limit=8").
     #[error("{what}: {why}")]
-    Child { what: String, why: String },
+    Child {
+        /// Which process.
+        what: String,
+        /// How it failed.
+        why: String,
+    },
 
     /// The news aggregator's article store (SQLite) failed.
     #[error("article store: {0}")]
@@ -61,7 +86,12 @@ pub enum Error {
     /// A report directory (`--out`) that cannot be created or written, found before
     /// the run.
     #[error("--out {}: cannot write there ({why})", path.display())]
-    OutputDir { path: PathBuf, why: String },
+    OutputDir {
+        /// The directory as given.
+        path: PathBuf,
+        /// Why it cannot be written.
+        why: String,
+    },
 
     /// A chart or report that could not be drawn or written.
     #[error("report: {0}")]
@@ -70,7 +100,9 @@ pub enum Error {
     /// An operating-system failure outside any single request.
     #[error("{context}: {source}")]
     Io {
+        /// What fanout was doing.
         context: String,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

@@ -41,6 +41,11 @@
 //!
 //! A first read: `scenario.rs`, `strategy/mod.rs`, `pipeline.rs`, then `run.rs`.
 
+// A `pub` item that no one outside its module tree can reach says `pub(crate)` or
+// `pub(super)`, so `pub` always means "part of the library's API". (Tests, examples
+// and benches are not held to it: their helpers are `pub` to their own files.)
+#![warn(unreachable_pub)]
+
 pub mod attribution;
 pub mod bounded;
 pub mod calibrate;

@@ -166,10 +166,15 @@ pub struct Measurements {
 /// The percentiles of one latency distribution, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// The median.
     pub p50: f64,
+    /// 90 in 100 are at most this.
     pub p90: f64,
+    /// 99 in 100 are at most this.
     pub p99: f64,
+    /// The slowest.
     pub max: f64,
+    /// The arithmetic mean.
     pub mean: f64,
 }
 
@@ -255,6 +260,7 @@ pub struct MicrosHistogram(Histogram<u64>);
 impl MicrosHistogram {
     const HOUR_US: u64 = 3_600_000_000;
 
+    /// An empty histogram of one microsecond to an hour, at three significant digits.
     pub fn new() -> MicrosHistogram {
         MicrosHistogram(
             Histogram::<u64>::new_with_bounds(1, Self::HOUR_US, 3)

@@ -53,10 +53,16 @@ pub enum Schedule {
     /// One at a time.
     Sequential,
     /// At most `slots` at once, in submission order.
-    Limited { slots: usize },
+    Limited {
+        /// How many may be in flight.
+        slots: usize,
+    },
     /// One request every `interval_ms`, in submission order, as a correct rate
     /// limiter admits them.
-    Paced { interval_ms: f64 },
+    Paced {
+        /// The gap between admissions, in milliseconds.
+        interval_ms: f64,
+    },
 }
 
 /// The model's answer for one scenario.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Shows progress of one run until dropped.
-pub struct Progress {
+pub(super) struct Progress {
     /// Bumped by the strategies, one per finished request.
     pub completed: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -20,7 +20,7 @@ pub struct Progress {
 
 impl Progress {
     /// Starts watching a run of `total` requests labelled `label`.
-    pub fn start(label: &str, total: u64, enabled: bool) -> Progress {
+    pub(super) fn start(label: &str, total: u64, enabled: bool) -> Progress {
         let completed = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = (enabled && std::io::stderr().is_terminal()).then(|| {

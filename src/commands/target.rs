@@ -10,10 +10,10 @@ use crate::server::profile::{Endpoint, Profile};
 use crate::strategy::request::RequestUrl;
 
 /// Requests per second against a target when `--rate` is not given.
-pub const DEFAULT_RATE: f64 = 5.0;
+pub(super) const DEFAULT_RATE: f64 = 5.0;
 
 /// The URL, once it is certain fanout may and can load it.
-pub fn checked(url: &str, owned: bool) -> Result<String, Error> {
+pub(super) fn checked(url: &str, owned: bool) -> Result<String, Error> {
     let bad = |why: String| Err(Error::InvalidScenario(why));
     if !owned {
         return bad(format!(
@@ -29,7 +29,7 @@ pub fn checked(url: &str, owned: bool) -> Result<String, Error> {
 }
 
 /// One endpoint standing for the target (its delays are whatever the server does).
-pub fn profile() -> Profile {
+pub(super) fn profile() -> Profile {
     let mut endpoint = Endpoint::catch_all(Latency::Fixed(std::time::Duration::ZERO));
     endpoint.name = "target".to_string();
     Profile {

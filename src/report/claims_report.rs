@@ -85,11 +85,17 @@ pub fn tally(results: &[ClaimResult]) -> String {
 /// One claim for `--json`.
 #[derive(Debug, Serialize)]
 pub struct ClaimJson<'a> {
+    /// The claim's id in `claims.md` (D0-fig1, …).
     pub id: &'a str,
+    /// Reproduced, qualified or refuted, as computed from this run.
     pub verdict: Verdict,
+    /// Why, in one sentence with the figures.
     pub reason: &'a str,
+    /// Which tutorial made the claim.
     pub document: &'a str,
+    /// What this run measured.
     pub measured: &'a str,
+    /// What the model predicted.
     pub predicted: &'a str,
 }
 

@@ -19,14 +19,14 @@ use std::collections::HashMap;
 use super::ledger::LedgerMode;
 
 /// Keys per generation in the bounded table: about 1.6 MB each, at most.
-pub const GENERATION: usize = 50_000;
+pub(super) const GENERATION: usize = 50_000;
 
 /// An attempt count per (endpoint index, seq).
 type Counts = HashMap<(usize, u64), u32>;
 
 /// The attempt table of one server.
 #[derive(Debug, Default)]
-pub struct Attempts {
+pub(super) struct Attempts {
     /// `None`: keep every key; `Some(n)`: two generations of at most `n` keys.
     generation: Option<usize>,
     current: Counts,
@@ -36,7 +36,7 @@ pub struct Attempts {
 
 impl Attempts {
     /// The table a ledger of this mode goes with.
-    pub fn new(mode: LedgerMode) -> Attempts {
+    pub(super) fn new(mode: LedgerMode) -> Attempts {
         Attempts::bounded(match mode {
             LedgerMode::Recording => None,
             LedgerMode::Aggregating => Some(GENERATION),
@@ -51,7 +51,7 @@ impl Attempts {
     }
 
     /// Which attempt (from 0) this one is at request `seq` of endpoint `index`.
-    pub fn next(&mut self, index: usize, seq: Option<u64>) -> u32 {
+    pub(super) fn next(&mut self, index: usize, seq: Option<u64>) -> u32 {
         let Some(seq) = seq else {
             return 0;
         };
@@ -73,7 +73,7 @@ impl Attempts {
 
     /// Keys held now.
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.current.len() + self.previous.len()
     }
 }

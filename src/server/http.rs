@@ -62,7 +62,7 @@ pub(crate) struct ServerState {
 pub(crate) const UNNUMBERED_KEYS: u64 = u64::MAX / 2;
 
 impl ServerState {
-    pub fn new(profile: Profile, seed: u64, ledger: Arc<Ledger>) -> ServerState {
+    pub(super) fn new(profile: Profile, seed: u64, ledger: Arc<Ledger>) -> ServerState {
         let padding = profile.endpoints.iter().map(padding).collect();
         let unnumbered = profile
             .endpoints

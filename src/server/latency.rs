@@ -38,9 +38,19 @@ pub enum Latency {
     /// Every request waits exactly this long.
     Fixed(Duration),
     /// Uniform between `low` and `high` (inclusive).
-    Uniform { low: Duration, high: Duration },
+    Uniform {
+        /// The shortest delay.
+        low: Duration,
+        /// The longest delay.
+        high: Duration,
+    },
     /// Log-normal, described by the two figures people quote: the median and the p99.
-    LogNormal { median: Duration, p99: Duration },
+    LogNormal {
+        /// Half the requests wait less than this.
+        median: Duration,
+        /// 99 in 100 wait less than this.
+        p99: Duration,
+    },
 }
 
 impl Latency {

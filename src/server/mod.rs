@@ -108,7 +108,11 @@ pub enum Placement {
     /// On its own runtime and threads inside this process.
     InProcess,
     /// In a child process started from this executable (`fanout serve --control stdio`).
-    Child { fanout_exe: PathBuf },
+    Child {
+        /// The fanout executable to start (`std::env::current_exe`, or the one a
+        /// test builds).
+        fanout_exe: PathBuf,
+    },
 }
 
 impl Placement {

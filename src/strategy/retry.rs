@@ -22,8 +22,11 @@ use crate::measure::Outcome;
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Attempt {
+    /// How it ended.
     pub outcome: Outcome,
+    /// The HTTP status, when an answer came.
     pub status: Option<u16>,
+    /// The answer's body length.
     pub bytes: u64,
     /// The wait the server asked for, when it sent one ([`parse_retry_after`]).
     pub retry_after: Option<Duration>,
