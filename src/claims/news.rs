@@ -2,7 +2,7 @@
 //! Their trials run chapter 7's aggregator ([`crate::news`]) rather than a strategy,
 //! and carry its own figures ([`NewsFigures`]) beside the usual summary.
 
-use super::rules::{MODEL_TOLERANCE, matches_model, missing, near, pct, secs};
+use super::rules::{MODEL_TOLERANCE, matches_model, missing, near, pct, secs, speedup_text};
 use super::trial::{self, TrialKey};
 use super::{Judgement, Ran, Speedups, Verdict};
 use crate::news::trial::NewsFigures;
@@ -72,16 +72,8 @@ pub fn aggregator_speedup(runs: &[Ran]) -> Judgement {
             conc_news.sources - conc_news.failed,
             conc_news.sources,
         ),
-        measured: format!(
-            "{measured:.1}x ({} vs {})",
-            secs(seq.wall_ms),
-            secs(conc.wall_ms)
-        ),
-        predicted: format!(
-            "{model:.1}x ({} vs {})",
-            secs(seq.predicted_ms),
-            secs(conc.predicted_ms)
-        ),
+        measured: speedup_text(measured, seq.wall_ms, conc.wall_ms),
+        predicted: speedup_text(model, seq.predicted_ms, conc.predicted_ms),
         speedup: Some(Speedups {
             document: Some(DOCUMENT_SPEEDUP),
             model,

@@ -25,6 +25,15 @@ pub fn pct(value: f64, reference: f64) -> String {
     format!("{:+.0} %", (value / reference - 1.0) * 100.0)
 }
 
+/// A speedup with the two walls it comes from: "9.8x (10.2 s vs 1.04 s)".
+pub fn speedup_text(speedup: f64, sequential_ms: f64, concurrent_ms: f64) -> String {
+    format!(
+        "{speedup:.1}x ({} vs {})",
+        secs(sequential_ms),
+        secs(concurrent_ms)
+    )
+}
+
 /// True when `value` is within `tolerance` (relative) of `target`.
 pub fn near(value: f64, target: f64, tolerance: f64) -> bool {
     target > 0.0 && (value / target - 1.0).abs() <= tolerance
@@ -147,16 +156,8 @@ pub fn speedup_near(target: f64, runs: &[Ran]) -> Judgement {
     Judgement {
         verdict,
         reason: format!("{why}: {walls}"),
-        measured: format!(
-            "{measured:.1}x ({} vs {})",
-            secs(seq.wall_ms),
-            secs(conc.wall_ms)
-        ),
-        predicted: format!(
-            "{model:.1}x ({} vs {})",
-            secs(seq.predicted_ms),
-            secs(conc.predicted_ms)
-        ),
+        measured: speedup_text(measured, seq.wall_ms, conc.wall_ms),
+        predicted: speedup_text(model, seq.predicted_ms, conc.predicted_ms),
         speedup: Some(Speedups {
             document: Some(target),
             model,
