@@ -19,8 +19,8 @@
 //! - [`run`](mod@run): the one place where client, server and clock meet.
 //! - [`measure`]: one sample per request, outcomes, percentiles.
 //! - [`output`]: a run's raw result: scenario, samples, ledger, calibration, footprint.
-//! - [`model`]: the wall time a run should take, from the seeded delays, with overheads
-//!   measured by [`calibrate`]'s short probes.
+//! - [`model`]: the wall time a run should take, from the seeded delays and the link's
+//!   round trips, with overheads measured by [`calibrate`]'s short probes.
 //! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
 //! - [`sweep`]: one scenario over a range of n or of a limit, and its knee.
 //! - [`peers`]: the tutorials' Python clients run against the same mock API.

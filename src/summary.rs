@@ -97,7 +97,8 @@ pub struct CalibratedLimit {
     pub delay_ms: f64,
     /// Fresh connections per second, from the zero-delay probe of this run.
     pub connection_rate_per_s: f64,
-    /// `delay_ms + n / connection_rate_per_s`, ms.
+    /// `delay_ms + n / connection_rate_per_s`, plus the link's set-up and round trip
+    /// for a fresh connection (zero on loopback), ms.
     pub limit_ms: f64,
     /// `delay_ms / wall_ms`.
     pub efficiency_vs_delay: f64,
@@ -112,7 +113,10 @@ impl CalibratedLimit {
         if !scenario.opens_a_connection_per_request() || rate <= 0.0 || wall_ms <= 0.0 {
             return None;
         }
-        let limit_ms = delay_ms + scenario.n as f64 / rate * 1e3;
+        // Every request here opens a connection: it waits the link's set-up and one
+        // round trip (both zero on loopback) besides its delay.
+        let network_ms = crate::model::LinkCosts::of(scenario).exchange_ms(true);
+        let limit_ms = delay_ms + network_ms + scenario.n as f64 / rate * 1e3;
         Some(CalibratedLimit {
             delay_ms,
             connection_rate_per_s: rate,

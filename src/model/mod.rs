@@ -16,6 +16,12 @@
 //! first request; it is what turns "as fast as the slowest request" into "the slowest
 //! request plus n connection set-ups" at large n.
 //!
+//! The network between client and server ([`LinkCosts`]) is charged on top, from the
+//! scenario's link rather than from a probe: every request waits one round trip (its
+//! bytes out and its answer back), and a request that opens a connection waits the
+//! connection's own round trips first (TCP's handshake, then TLS's). The probes run on
+//! loopback, so they measure this machine and nothing of the emulated distance.
+//!
 //! Read next: [`crate::summary`], where the prediction meets the measurement as
 //! `predicted_ms` and `efficiency`.
 
@@ -26,6 +32,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::scenario::Scenario;
 use crate::strategy::Strategy;
+
+mod link;
+use link::Pool;
+pub use link::{Connections, LinkCosts};
 
 /// Costs measured by short probes before a run, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -152,46 +162,55 @@ pub fn delays_ms(scenario: &Scenario) -> Vec<f64> {
 
 /// Predicts the scenario's wall time and schedule.
 pub fn predict_scenario(scenario: &Scenario, calibration: &Calibration) -> Prediction {
-    let fresh_connections = if scenario.shares_one_connection() {
-        1
-    } else {
-        usize::MAX
-    };
     predict(
         schedule_of(scenario),
         &delays_ms(scenario),
         calibration,
-        fresh_connections,
+        Connections::of(scenario),
+        &LinkCosts::of(scenario),
     )
 }
 
 /// List scheduling of `delays` (ms, in submission order) on the schedule's slots.
-/// Slot j (from 0) is ready after j + 1 connection set-ups in a burst (at most
-/// `fresh_connections` of them are charged: HTTP/2 opens one), and never before the
-/// first connection is open; every request costs its delay plus the per-request overhead.
+///
+/// Slot j (from 0) is ready after j + 1 connection set-ups of this machine's CPU in a
+/// burst (HTTP/2 opens one, so it charges one), and never before the first connection
+/// is open. Every request costs the per-request overhead, one round trip and its delay;
+/// a request that opens a connection also waits the connection's round trips
+/// ([`LinkCosts::setup_ms`]). Round trips overlap; CPU set-ups queue.
 pub fn predict(
     schedule: Schedule,
     delays: &[f64],
     calibration: &Calibration,
-    fresh_connections: usize,
+    connections: Connections,
+    link: &LinkCosts,
 ) -> Prediction {
     let slots = match schedule {
         Schedule::Sequential => 1,
         Schedule::Limited { slots } => slots.clamp(1, delays.len().max(1)),
         Schedule::Paced { interval_ms } => {
-            return paced(schedule, interval_ms, delays, calibration);
+            return paced(
+                schedule,
+                interval_ms,
+                delays,
+                calibration,
+                connections,
+                link,
+            );
         }
     };
+    let charged_setups = connections.charged_setups();
     // Free times in integer nanoseconds, so the heap orders them exactly.
     let to_ns = |ms: f64| (ms.max(0.0) * 1e6).round() as u64;
     let mut free: BinaryHeap<Reverse<(u64, usize)>> = (0..slots)
         .map(|j| {
-            let setups = (j + 1).min(fresh_connections);
+            let setups = (j + 1).min(charged_setups);
             let ready =
                 (setups as f64 * calibration.connect_ms).max(calibration.first_connection_ms);
             Reverse((to_ns(ready), j))
         })
         .collect();
+    let mut opened = vec![false; slots];
     let mut starts = Vec::with_capacity(delays.len());
     let mut ends = Vec::with_capacity(delays.len());
     // The first `slots` requests each open their own slot (all start at once, each
@@ -203,170 +222,53 @@ pub fn predict(
             Some(own) => own,
             None => free.pop().expect("every slot is back in the heap"),
         };
+        let fresh = connections == Connections::PerRequest || !opened[slot];
+        opened[slot] = true;
         let start = free_at as f64 / 1e6;
-        let end = start + calibration.per_request_ms + delay;
+        let end = start + link.exchange_ms(fresh) + calibration.per_request_ms + delay;
         starts.push(start);
         ends.push(end);
         free.push(Reverse((to_ns(end), slot)));
     }
-    let wall_ms = ends.iter().copied().fold(0.0, f64::max);
-    Prediction {
-        schedule,
-        wall_ms,
-        starts_ms: starts,
-        ends_ms: ends,
-    }
+    Prediction::from_times(schedule, starts, ends)
 }
 
 /// Request i starts at i intervals (after the first connection), whatever else is in
-/// flight: a rate limiter paces starts, not completions.
+/// flight: a rate limiter paces starts, not completions. A pooled client reuses a
+/// connection that is idle when a request starts and opens one otherwise.
 fn paced(
     schedule: Schedule,
     interval_ms: f64,
     delays: &[f64],
     calibration: &Calibration,
+    connections: Connections,
+    link: &LinkCosts,
 ) -> Prediction {
-    let starts: Vec<f64> = (0..delays.len())
-        .map(|i| calibration.first_connection_ms + i as f64 * interval_ms)
-        .collect();
-    let ends: Vec<f64> = starts
-        .iter()
-        .zip(delays)
-        .map(|(start, delay)| start + calibration.per_request_ms + delay)
-        .collect();
-    let wall_ms = ends.iter().copied().fold(0.0, f64::max);
-    Prediction {
-        schedule,
-        wall_ms,
-        starts_ms: starts,
-        ends_ms: ends,
+    let mut pool = Pool::new(connections, link);
+    let mut starts = Vec::with_capacity(delays.len());
+    let mut ends = Vec::with_capacity(delays.len());
+    for (i, delay) in delays.iter().enumerate() {
+        let start = calibration.first_connection_ms + i as f64 * interval_ms;
+        let sent = pool.take(start);
+        let end = sent + calibration.per_request_ms + delay;
+        pool.give_back(end);
+        starts.push(start);
+        ends.push(end);
+    }
+    Prediction::from_times(schedule, starts, ends)
+}
+
+impl Prediction {
+    fn from_times(schedule: Schedule, starts_ms: Vec<f64>, ends_ms: Vec<f64>) -> Prediction {
+        let wall_ms = ends_ms.iter().copied().fold(0.0, f64::max);
+        Prediction {
+            schedule,
+            wall_ms,
+            starts_ms,
+            ends_ms,
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FREE: Calibration = Calibration {
-        per_request_ms: 0.0,
-        first_connection_ms: 0.0,
-        connect_ms: 0.0,
-        connection_rate_per_s: 0.0,
-    };
-
-    #[test]
-    fn sequential_is_the_sum_and_unbounded_the_max() {
-        let delays = [300.0, 100.0, 200.0];
-        let seq = predict(Schedule::Sequential, &delays, &FREE, usize::MAX);
-        assert_eq!(seq.wall_ms, 600.0);
-        assert_eq!(seq.starts_ms, vec![0.0, 300.0, 400.0]);
-        assert_eq!(seq.peak_in_flight(), 1);
-        let all = predict(Schedule::Limited { slots: 3 }, &delays, &FREE, usize::MAX);
-        assert_eq!(all.wall_ms, 300.0);
-        assert_eq!(all.peak_in_flight(), 3);
-    }
-
-    #[test]
-    fn list_scheduling_takes_the_slot_that_frees_first() {
-        // Two slots: 5 and 1 start at 0; 1 ends first, so 4 starts at 1 and ends at 5;
-        // then 2 takes the slot free at 5 (either: both free at 5), ending at 7.
-        let delays = [5.0, 1.0, 4.0, 2.0];
-        let p = predict(Schedule::Limited { slots: 2 }, &delays, &FREE, usize::MAX);
-        assert_eq!(p.starts_ms, vec![0.0, 0.0, 1.0, 5.0]);
-        assert_eq!(p.ends_ms, vec![5.0, 1.0, 5.0, 7.0]);
-        assert_eq!(p.wall_ms, 7.0);
-        assert_eq!(p.peak_in_flight(), 2);
-    }
-
-    #[test]
-    fn ten_requests_on_five_slots_take_two_waves() {
-        let p = predict(
-            Schedule::Limited { slots: 5 },
-            &[100.0; 10],
-            &FREE,
-            usize::MAX,
-        );
-        assert_eq!(p.wall_ms, 200.0);
-        assert_eq!(
-            p.in_flight_steps(),
-            vec![(0.0, 5), (100.0, 5), (200.0, 0)],
-            "the second wave starts as the first ends"
-        );
-    }
-
-    #[test]
-    fn overheads_add_per_request_and_per_fresh_connection() {
-        let calibration = Calibration {
-            per_request_ms: 1.0,
-            first_connection_ms: 0.25,
-            connect_ms: 0.5,
-            connection_rate_per_s: 0.0,
-        };
-        let seq = predict(Schedule::Sequential, &[10.0; 4], &calibration, usize::MAX);
-        assert_eq!(seq.wall_ms, 44.5, "one set-up, then four exchanges");
-        // Four fresh connections in a burst: the last starts after 4 × 0.5 ms.
-        let burst = predict(
-            Schedule::Limited { slots: 4 },
-            &[10.0; 4],
-            &calibration,
-            usize::MAX,
-        );
-        assert_eq!(burst.wall_ms, 13.0);
-        // Over one HTTP/2 connection, every request waits for that one set-up only.
-        let h2 = predict(Schedule::Limited { slots: 4 }, &[10.0; 4], &calibration, 1);
-        assert_eq!(h2.wall_ms, 11.5);
-        // A lone sequential client pays the first connection only.
-        let lone = Calibration {
-            connect_ms: 0.0,
-            ..calibration
-        };
-        let seq = predict(Schedule::Sequential, &[10.0; 2], &lone, usize::MAX);
-        assert_eq!(seq.wall_ms, 22.25);
-    }
-
-    #[test]
-    fn a_rate_paces_starts_not_completions() {
-        let p = predict(
-            Schedule::Paced { interval_ms: 100.0 },
-            &[250.0; 5],
-            &FREE,
-            usize::MAX,
-        );
-        assert_eq!(p.starts_ms, vec![0.0, 100.0, 200.0, 300.0, 400.0]);
-        assert_eq!(p.wall_ms, 650.0);
-        assert_eq!(p.peak_in_flight(), 3);
-    }
-
-    #[test]
-    fn empty_scenarios_predict_nothing() {
-        let p = predict(Schedule::Limited { slots: 3 }, &[], &FREE, usize::MAX);
-        assert_eq!(p.wall_ms, 0.0);
-        assert_eq!(p.peak_in_flight(), 0);
-    }
-}
-
-#[cfg(test)]
-mod burst_tests {
-    use super::*;
-
-    #[test]
-    fn a_burst_starts_every_request_at_its_own_connection_time() {
-        // Four requests at once, 1 ms per fresh connection, 2 ms delays: request 0 is
-        // done at 3 ms, before request 3's connection is ready at 4 ms, yet request 3
-        // still starts on its own connection, as a client spawning all four does.
-        let calibration = Calibration {
-            per_request_ms: 0.0,
-            first_connection_ms: 0.0,
-            connect_ms: 1.0,
-            connection_rate_per_s: 0.0,
-        };
-        let p = predict(
-            Schedule::Limited { slots: 4 },
-            &[2.0; 4],
-            &calibration,
-            usize::MAX,
-        );
-        assert_eq!(p.starts_ms, vec![1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(p.wall_ms, 6.0);
-    }
-}
+mod tests;

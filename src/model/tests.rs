@@ -1,0 +1,247 @@
+//! The model's arithmetic on small hand-checked cases.
+
+use super::*;
+
+const POOLED: Connections = Connections::Pooled;
+const LOOPBACK: LinkCosts = LinkCosts::LOOPBACK;
+
+const FREE: Calibration = Calibration {
+    per_request_ms: 0.0,
+    first_connection_ms: 0.0,
+    connect_ms: 0.0,
+    connection_rate_per_s: 0.0,
+};
+
+#[test]
+fn sequential_is_the_sum_and_unbounded_the_max() {
+    let delays = [300.0, 100.0, 200.0];
+    let seq = predict(Schedule::Sequential, &delays, &FREE, POOLED, &LOOPBACK);
+    assert_eq!(seq.wall_ms, 600.0);
+    assert_eq!(seq.starts_ms, vec![0.0, 300.0, 400.0]);
+    assert_eq!(seq.peak_in_flight(), 1);
+    let all = predict(
+        Schedule::Limited { slots: 3 },
+        &delays,
+        &FREE,
+        POOLED,
+        &LOOPBACK,
+    );
+    assert_eq!(all.wall_ms, 300.0);
+    assert_eq!(all.peak_in_flight(), 3);
+}
+
+#[test]
+fn list_scheduling_takes_the_slot_that_frees_first() {
+    // Two slots: 5 and 1 start at 0; 1 ends first, so 4 starts at 1 and ends at 5;
+    // then 2 takes the slot free at 5 (either: both free at 5), ending at 7.
+    let delays = [5.0, 1.0, 4.0, 2.0];
+    let p = predict(
+        Schedule::Limited { slots: 2 },
+        &delays,
+        &FREE,
+        POOLED,
+        &LOOPBACK,
+    );
+    assert_eq!(p.starts_ms, vec![0.0, 0.0, 1.0, 5.0]);
+    assert_eq!(p.ends_ms, vec![5.0, 1.0, 5.0, 7.0]);
+    assert_eq!(p.wall_ms, 7.0);
+    assert_eq!(p.peak_in_flight(), 2);
+}
+
+#[test]
+fn ten_requests_on_five_slots_take_two_waves() {
+    let p = predict(
+        Schedule::Limited { slots: 5 },
+        &[100.0; 10],
+        &FREE,
+        POOLED,
+        &LOOPBACK,
+    );
+    assert_eq!(p.wall_ms, 200.0);
+    assert_eq!(
+        p.in_flight_steps(),
+        vec![(0.0, 5), (100.0, 5), (200.0, 0)],
+        "the second wave starts as the first ends"
+    );
+}
+
+#[test]
+fn overheads_add_per_request_and_per_fresh_connection() {
+    let calibration = Calibration {
+        per_request_ms: 1.0,
+        first_connection_ms: 0.25,
+        connect_ms: 0.5,
+        connection_rate_per_s: 0.0,
+    };
+    let seq = predict(
+        Schedule::Sequential,
+        &[10.0; 4],
+        &calibration,
+        POOLED,
+        &LOOPBACK,
+    );
+    assert_eq!(seq.wall_ms, 44.5, "one set-up, then four exchanges");
+    // Four fresh connections in a burst: the last starts after 4 × 0.5 ms.
+    let burst = predict(
+        Schedule::Limited { slots: 4 },
+        &[10.0; 4],
+        &calibration,
+        POOLED,
+        &LOOPBACK,
+    );
+    assert_eq!(burst.wall_ms, 13.0);
+    // Over one HTTP/2 connection, every request waits for that one set-up only.
+    let h2 = predict(
+        Schedule::Limited { slots: 4 },
+        &[10.0; 4],
+        &calibration,
+        Connections::One,
+        &LOOPBACK,
+    );
+    assert_eq!(h2.wall_ms, 11.5);
+    // A lone sequential client pays the first connection only.
+    let lone = Calibration {
+        connect_ms: 0.0,
+        ..calibration
+    };
+    let seq = predict(Schedule::Sequential, &[10.0; 2], &lone, POOLED, &LOOPBACK);
+    assert_eq!(seq.wall_ms, 22.25);
+}
+
+#[test]
+fn a_rate_paces_starts_not_completions() {
+    let p = predict(
+        Schedule::Paced { interval_ms: 100.0 },
+        &[250.0; 5],
+        &FREE,
+        POOLED,
+        &LOOPBACK,
+    );
+    assert_eq!(p.starts_ms, vec![0.0, 100.0, 200.0, 300.0, 400.0]);
+    assert_eq!(p.wall_ms, 650.0);
+    assert_eq!(p.peak_in_flight(), 3);
+}
+
+#[test]
+fn empty_scenarios_predict_nothing() {
+    let p = predict(
+        Schedule::Limited { slots: 3 },
+        &[],
+        &FREE,
+        POOLED,
+        &LOOPBACK,
+    );
+    assert_eq!(p.wall_ms, 0.0);
+    assert_eq!(p.peak_in_flight(), 0);
+}
+
+#[test]
+fn a_burst_starts_every_request_at_its_own_connection_time() {
+    // Four requests at once, 1 ms per fresh connection, 2 ms delays: request 0 is
+    // done at 3 ms, before request 3's connection is ready at 4 ms, yet request 3
+    // still starts on its own connection, as a client spawning all four does.
+    let calibration = Calibration {
+        per_request_ms: 0.0,
+        first_connection_ms: 0.0,
+        connect_ms: 1.0,
+        connection_rate_per_s: 0.0,
+    };
+    let p = predict(
+        Schedule::Limited { slots: 4 },
+        &[2.0; 4],
+        &calibration,
+        POOLED,
+        &LOOPBACK,
+    );
+    assert_eq!(p.starts_ms, vec![1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(p.wall_ms, 6.0);
+}
+
+const CONTINENT: LinkCosts = LinkCosts {
+    rtt_ms: 40.0,
+    setup_round_trips: 2,
+};
+
+#[test]
+fn a_fresh_connection_waits_its_round_trips_and_a_reused_one_does_not() {
+    // TCP + TLS 1.3 at 40 ms: the first request costs 3 round trips and its delay,
+    // the second reuses the connection: 1 round trip and its delay.
+    let seq = predict(Schedule::Sequential, &[10.0; 2], &FREE, POOLED, &CONTINENT);
+    assert_eq!(seq.ends_ms, vec![130.0, 180.0]);
+    let per_request = predict(
+        Schedule::Sequential,
+        &[10.0; 2],
+        &FREE,
+        Connections::PerRequest,
+        &CONTINENT,
+    );
+    assert_eq!(per_request.ends_ms, vec![130.0, 260.0]);
+}
+
+#[test]
+fn round_trips_overlap_in_a_burst() {
+    // Four at once on fresh connections: each waits its own round trips, side by side.
+    let burst = predict(
+        Schedule::Limited { slots: 4 },
+        &[10.0; 4],
+        &FREE,
+        POOLED,
+        &CONTINENT,
+    );
+    assert_eq!(burst.wall_ms, 130.0);
+    // Two slots, four requests: the second wave reuses the first wave's connections.
+    let waves = predict(
+        Schedule::Limited { slots: 2 },
+        &[10.0; 4],
+        &FREE,
+        POOLED,
+        &CONTINENT,
+    );
+    assert_eq!(waves.wall_ms, 180.0);
+    // HTTP/2: everyone waits for the one connection, then a round trip each.
+    let h2 = predict(
+        Schedule::Limited { slots: 4 },
+        &[10.0; 4],
+        &FREE,
+        Connections::One,
+        &CONTINENT,
+    );
+    assert_eq!(h2.wall_ms, 130.0);
+}
+
+#[test]
+fn a_paced_pool_reuses_an_idle_connection_and_opens_one_when_none_is() {
+    // Every 100 ms, 10 ms delays at 40 ms: the first request opens (130 ms), so the
+    // second, at 100 ms, finds none idle and opens a second; the third, at 200 ms,
+    // reuses the first.
+    let p = predict(
+        Schedule::Paced { interval_ms: 100.0 },
+        &[10.0; 3],
+        &FREE,
+        POOLED,
+        &CONTINENT,
+    );
+    assert_eq!(p.ends_ms, vec![130.0, 230.0, 250.0]);
+    // Over HTTP/2 the second waits for nothing: the one connection is open at 80 ms.
+    let h2 = predict(
+        Schedule::Paced { interval_ms: 100.0 },
+        &[10.0; 3],
+        &FREE,
+        Connections::One,
+        &CONTINENT,
+    );
+    assert_eq!(h2.ends_ms, vec![130.0, 150.0, 250.0]);
+}
+
+#[test]
+fn loopback_charges_nothing() {
+    assert_eq!(LOOPBACK.exchange_ms(true), 0.0);
+    let p = predict(
+        Schedule::Paced { interval_ms: 100.0 },
+        &[250.0; 5],
+        &FREE,
+        Connections::PerRequest,
+        &LOOPBACK,
+    );
+    assert_eq!(p.wall_ms, 650.0);
+}
