@@ -14,6 +14,10 @@
 //! not dropped and retried a second later, and records one ledger entry per request.
 //! `fanout run --engine wiremock` runs the same scenario against wiremock itself,
 //! for comparison.
+//!
+//! With `--tls`, each accepted stream passes [`super::tls::accept`] before hyper sees
+//! it (`on_tls`, the one TLS step of the loop): the handshake is bounded by a timeout
+//! and by the server's shutdown, and one that fails is counted in the ledger.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
