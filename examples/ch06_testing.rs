@@ -127,6 +127,9 @@ const POLICY: Policy = Policy {
 
 /// A client for loopback: no proxy, and a bound on the whole request as a backstop.
 fn client() -> reqwest::Client {
+    // fanout builds reqwest with rustls on ring and no default provider: install it
+    // before the first client (the other examples start a fanout mock API, which does).
+    fanout::strategy::trust::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(5))

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::server::Engine;
 use crate::server::latency::{Latency, parse_duration};
+use crate::server::tls::TlsVersion;
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 use crate::sweep::SweepOver;
 
@@ -255,6 +256,11 @@ pub struct ScenarioArgs {
     /// Where the mock API runs: in its own process (default), or inside this one.
     #[arg(long, value_enum, default_value = "child")]
     pub server: ServerPlacement,
+    /// Serve the mock API over HTTPS offering only this TLS version (default: plain
+    /// HTTP), on a certificate made at start that fanout's clients trust. ALPN offers
+    /// h2 and http/1.1. Not with --engine wiremock, which has no TLS.
+    #[arg(long, value_enum)]
+    pub tls: Option<TlsVersion>,
     /// Print JSON (one object per run; compare prints {"runs": [...]}) instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -330,6 +336,15 @@ pub struct ServeArgs {
     /// every request: serve for hours on fanout's engine.
     #[arg(long, value_enum, default_value = "fanout")]
     pub engine: Engine,
+    /// Serve HTTPS offering only this TLS version, on a certificate made at start; its
+    /// CA certificate is written to a file (--ca-out) whose path is printed with the
+    /// flags clients need (curl --cacert, Python verify=, SSL_CERT_FILE).
+    #[arg(long, value_enum)]
+    pub tls: Option<TlsVersion>,
+    /// Where --tls writes the CA certificate (PEM; default: a file in a temporary
+    /// directory, removed when the server stops). A given path is kept.
+    #[arg(long, requires = "tls")]
+    pub ca_out: Option<PathBuf>,
     /// Internal: driven by a parent fanout over stdin/stdout (`stdio`); the config
     /// arrives as the first line on stdin, never on the command line, where any local
     /// user could read a profile's API keys.

@@ -9,8 +9,9 @@
 //!
 //! Data flows one way: scenario, run, measurements, summary, report.
 //!
-//! - [`server`]: the mock API on 127.0.0.1: endpoints and latency profiles, and the
-//!   [ledger](server::ledger), the server's record of every request and connection.
+//! - [`server`]: the mock API on 127.0.0.1: endpoints and latency profiles, the
+//!   [ledger](server::ledger), the server's record of every request and connection,
+//!   and [TLS](server::tls) on a certificate made at start.
 //! - [`scenario`]: what one run is: endpoints, request count, strategy, client options,
 //!   seed, deadline; refused early when it cannot run.
 //! - [`strategy`]: the closed set of ways to make the requests, sync and async.

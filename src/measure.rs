@@ -41,6 +41,10 @@ pub enum Outcome {
     /// The connection could not be made.
     #[serde(rename = "connect")]
     Connect,
+    /// The TLS handshake failed: the client does not trust the server's certificate,
+    /// or the two share no TLS version.
+    #[serde(rename = "tls")]
+    Tls,
     /// The connection broke after the request was sent, or the answer was malformed.
     #[serde(rename = "dropped")]
     Dropped,
@@ -51,13 +55,14 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Ok,
         Outcome::Http4xx,
         Outcome::Http429,
         Outcome::Http5xx,
         Outcome::Timeout,
         Outcome::Connect,
+        Outcome::Tls,
         Outcome::Dropped,
         Outcome::Cancelled,
     ];
@@ -86,6 +91,7 @@ impl Outcome {
             Outcome::Http5xx => "http_5xx",
             Outcome::Timeout => "timeout",
             Outcome::Connect => "connect",
+            Outcome::Tls => "tls",
             Outcome::Dropped => "dropped",
             Outcome::Cancelled => "cancelled",
         }
@@ -335,7 +341,7 @@ mod tests {
         let counts: BTreeMap<Outcome, u64> = Outcome::ALL.into_iter().zip(1..).collect();
         assert_eq!(
             serde_json::to_string(&counts).unwrap(),
-            r#"{"cancelled":8,"connect":6,"dropped":7,"http_429":3,"http_4xx":2,"http_5xx":4,"ok":1,"timeout":5}"#
+            r#"{"cancelled":9,"connect":6,"dropped":8,"http_429":3,"http_4xx":2,"http_5xx":4,"ok":1,"timeout":5,"tls":7}"#
         );
         let back: BTreeMap<Outcome, u64> =
             serde_json::from_str(&serde_json::to_string(&counts).unwrap()).unwrap();

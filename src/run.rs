@@ -20,7 +20,8 @@ use crate::output::RunOutput;
 use crate::scenario::Scenario;
 use crate::server::ledger::LedgerRecord;
 use crate::server::{MockApi, PlacementKind};
-use crate::strategy::{self, RunClock};
+use crate::strategy::trust::TrustedCa;
+use crate::strategy::{self, ClientOptions, RunClock};
 
 /// How long a run with failed requests waits before reading the ledger: long enough
 /// for the server to notice the connections the client abandoned and record them.
@@ -35,7 +36,8 @@ pub fn run_on(
     progress: Arc<AtomicU64>,
 ) -> Result<RunOutput, Error> {
     scenario.validate()?;
-    let measurements = measure(scenario, server.url(), progress)?;
+    let trusted_ca = server.ca_certificate().cloned().map(Arc::new);
+    let measurements = measure(scenario, server.url(), trusted_ca, progress)?;
     if measurements
         .samples
         .iter()
@@ -66,7 +68,7 @@ pub fn run_on_target(scenario: &Scenario, progress: Arc<AtomicU64>) -> Result<Ru
             "a run against a target needs the target and a pace".to_string(),
         ));
     }
-    let measurements = measure(scenario, "", progress)?;
+    let measurements = measure(scenario, "", None, progress)?;
     Ok(RunOutput {
         scenario: scenario.clone(),
         measurements,
@@ -78,15 +80,21 @@ pub fn run_on_target(scenario: &Scenario, progress: Arc<AtomicU64>) -> Result<Ru
 }
 
 /// The measuring itself: the requests against `base_url` (ignored for a target), made
-/// by the scenario's strategy on a clock that starts once its set-up is done.
+/// by the scenario's strategy on a clock that starts once its set-up is done, with
+/// clients that trust `trusted_ca` (the server's CA, when it serves TLS) and nothing else.
 fn measure(
     scenario: &Scenario,
     base_url: &str,
+    trusted_ca: TrustedCa,
     progress: Arc<AtomicU64>,
 ) -> Result<Measurements, Error> {
     let requests = scenario.requests(base_url)?;
     let clock = RunClock::start(scenario.deadline(), progress).paced(scenario.client.pace);
-    let (samples, clock) = strategy::execute(scenario.strategy, requests, &scenario.client, clock)?;
+    let client = ClientOptions {
+        trusted_ca,
+        ..scenario.client.clone()
+    };
+    let (samples, clock) = strategy::execute(scenario.strategy, requests, &client, clock)?;
     let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
     let measurements = Measurements::new(samples, wall, clock.started_unix_us);
     measurements

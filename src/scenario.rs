@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::server::profile::Profile;
+use crate::server::tls::TlsVersion;
 use crate::server::{Engine, ServerConfig};
 use crate::strategy::request::{PlannedRequest, RequestUrl};
 use crate::strategy::{ClientOptions, ClientReuse, HttpVersion, Strategy};
@@ -55,6 +56,10 @@ pub struct Scenario {
     /// A server the user owns, named with `--target`: every request goes to this URL,
     /// as given, instead of to the mock API.
     pub target: Option<String>,
+    /// The mock API serves HTTPS offering only this TLS version (`--tls`); `None`:
+    /// plain HTTP. Left out of the JSON when off, so plain runs read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsVersion>,
 }
 
 impl Scenario {
@@ -70,6 +75,7 @@ impl Scenario {
             server_workers: 2,
             engine: Engine::Fanout,
             target: None,
+            tls: None,
         }
     }
 
@@ -103,7 +109,11 @@ impl Scenario {
             return bad("--workers must be at least 1");
         }
         if self.strategy.is_sync() && self.client.http == HttpVersion::Http2 {
-            return bad("HTTP/2 (--http 2) needs an async strategy: ureq speaks HTTP/1.1 only");
+            return bad(if self.tls.is_some() {
+                "HTTP/2 (--http 2) needs an async strategy: ureq speaks HTTP/1.1 only, over TLS too (it offers no h2 by ALPN)"
+            } else {
+                "HTTP/2 (--http 2) needs an async strategy: ureq speaks HTTP/1.1 only"
+            });
         }
         let rates = [Some(self.client.rate), self.client.pace];
         if rates
@@ -130,19 +140,26 @@ impl Scenario {
         self.engine
             .serves(&self.profile)
             .map_err(Error::InvalidScenario)?;
+        self.engine
+            .serves_tls(self.tls)
+            .map_err(Error::InvalidScenario)?;
+        if self.tls.is_some() && self.target.is_some() {
+            return bad("--tls sets up the mock API's TLS; a --target server is not the mock API");
+        }
         // One URL per endpoint, parsed as the clients will parse every one of them.
         let plan = RequestPlan::new(self, URL_CHECK_BASE)?;
         let first_of_each = self.n.min(self.profile.endpoints.len() as u64);
         (0..first_of_each).try_for_each(|seq| plan.request(seq).map(|_| ()))
     }
 
-    /// The mock API this scenario runs against: its endpoints, seed, server workers and
-    /// engine. Every server a run starts (its own, the calibration probes', a peer's, the
+    /// The mock API this scenario runs against: its endpoints, seed, server workers,
+    /// engine and TLS. Every server a run starts (its own, the calibration probes', a peer's, the
     /// news trial's) is built from this, so they all use the run's engine.
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig {
             workers: self.server_workers,
             engine: self.engine,
+            tls: self.tls,
             ..ServerConfig::new(self.profile.clone(), self.seed)
         }
     }

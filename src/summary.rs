@@ -265,7 +265,11 @@ fn modelled(output: &RunOutput) -> bool {
         s.attempts <= 1
             && !matches!(
                 s.outcome,
-                Outcome::Cancelled | Outcome::Timeout | Outcome::Connect | Outcome::Dropped
+                Outcome::Cancelled
+                    | Outcome::Timeout
+                    | Outcome::Connect
+                    | Outcome::Tls
+                    | Outcome::Dropped
             )
     });
     let served_plain = output

@@ -31,8 +31,12 @@ pub struct Steps {
 }
 
 impl Steps {
-    /// Pauses between steps when the program was started with `--step`.
+    /// Pauses between steps when the program was started with `--step`. Every example
+    /// starts here, so this is also where ring becomes the process's rustls provider,
+    /// before the example builds its first reqwest client (which would panic without
+    /// one: see [`crate::strategy::trust`]).
     pub fn from_args() -> Steps {
+        crate::strategy::trust::install_crypto_provider();
         Steps::new(std::env::args().any(|arg| arg == "--step"))
     }
 

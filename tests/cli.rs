@@ -62,6 +62,28 @@ fn http2_with_a_sync_strategy_is_refused() {
 }
 
 #[test]
+fn bad_tls_input_is_refused_in_one_line() {
+    // The versions offered are named.
+    refused(&["run", "--tls", "1.1"], "1.3, 1.2");
+    refused(&["serve", "--tls", "1.1"], "1.3, 1.2");
+    refused(
+        &["run", "--tls", "1.3", "--engine", "wiremock"],
+        "wiremock cannot serve --tls 1.3: it has no TLS",
+    );
+    refused(
+        &[
+            "serve", "--tls", "1.2", "--engine", "wiremock", "--port", "0",
+        ],
+        "it has no TLS",
+    );
+    refused(
+        &["run", "--tls", "1.3", "-s", "sync-threads", "--http", "2"],
+        "over TLS too",
+    );
+    refused(&["serve", "--ca-out", "/tmp/x.pem"], "--tls");
+}
+
+#[test]
 fn broken_profiles_are_refused() {
     let dir = std::env::temp_dir().join(format!("fanout-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

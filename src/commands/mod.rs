@@ -60,12 +60,14 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
             backoff: args.backoff,
             work: args.work,
             pace: target.is_some().then_some(rate),
+            trusted_ca: None,
         },
         seed: args.seed,
         deadline: args.deadline,
         server_workers: args.server_workers,
         engine: args.engine,
         target,
+        tls: args.tls,
     };
     scenario.validate()?;
     Ok(scenario)

@@ -3,8 +3,14 @@
 //! and prints what its ledger saw when it stops. Its ledger aggregates
 //! ([`LedgerMode::Aggregating`]): a client may load it for hours, and its memory stays
 //! flat.
+//!
+//! With `--tls 1.3|1.2` it serves HTTPS on a certificate made at start. Its CA
+//! certificate (never a key) goes to a file, `--ca-out PATH` (kept) or one in a
+//! temporary directory (removed when the server stops), and the path is printed with
+//! what curl, Python and OpenSSL-based clients need to trust it.
 
 use std::io::{self, Write};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::cli::ServeArgs;
@@ -13,6 +19,7 @@ use crate::error::Error;
 use crate::server::aggregate::AggregateSummary;
 use crate::server::engine::count_or_not_measured;
 use crate::server::ledger::LedgerMode;
+use crate::server::tls::CaCertificate;
 use crate::server::{MockApi, Placement, ServerConfig, serve_control_stdio};
 
 /// Serves until interrupted or out of time.
@@ -26,8 +33,14 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     config.workers = args.workers;
     config.engine = args.engine;
     config.ledger = LedgerMode::Aggregating;
+    config.tls = args.tls;
     let mut server = MockApi::start(&config, &Placement::InProcess)?;
     println!("fanout mock API listening on {}", server.url());
+    // Held until the server stops: a temporary directory is removed when it drops.
+    let _ca_file = match server.ca_certificate() {
+        Some(ca) => Some(write_ca(ca, args.ca_out.as_deref(), &config, server.url())?),
+        None => None,
+    };
     if let Some(note) = config.engine.serve_note() {
         println!("{note}");
     }
@@ -61,6 +74,58 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
         .map_err(|e| Error::io("printing the summary", e))
 }
 
+/// Where the CA certificate was written; a temporary directory is removed when dropped.
+struct CaFile {
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Writes the CA certificate to `path` (or a temporary directory) and prints how each
+/// kind of client trusts it.
+fn write_ca(
+    ca: &CaCertificate,
+    path: Option<&Path>,
+    config: &ServerConfig,
+    url: &str,
+) -> Result<CaFile, Error> {
+    let (dir, path) = match path {
+        Some(path) => (None, path.to_path_buf()),
+        None => {
+            let dir = tempfile::Builder::new()
+                .prefix("fanout-serve-")
+                .tempdir()
+                .map_err(|e| Error::io("making a directory for the CA certificate", e))?;
+            let path = dir.path().join("fanout-ca.pem");
+            (Some(dir), path)
+        }
+    };
+    std::fs::write(&path, ca.pem()).map_err(|e| {
+        Error::InvalidScenario(format!(
+            "--ca-out {}: cannot write there ({e})",
+            path.display()
+        ))
+    })?;
+    let version = config.tls.map_or(String::new(), |v| v.to_string());
+    let kept = if dir.is_some() {
+        "removed when the server stops; --ca-out PATH keeps one"
+    } else {
+        "kept"
+    };
+    let shown = path.display();
+    let first_path = config
+        .profile
+        .endpoints
+        .first()
+        .map_or("/", |e| if e.path == "*" { "/" } else { e.path.as_str() });
+    println!("{version} only; ALPN offers h2 and http/1.1");
+    println!("CA certificate: {shown} ({kept}); trust it and nothing else:");
+    println!("  curl --cacert {shown} {url}{first_path}");
+    println!(
+        "  python: requests.get(url, verify=\"{shown}\")  or  httpx.get(url, verify=\"{shown}\")"
+    );
+    println!("  OpenSSL-based clients: SSL_CERT_FILE={shown}");
+    Ok(CaFile { _dir: dir })
+}
+
 /// What the server saw, in three lines: counts, statuses, server time.
 fn write_summary(out: &mut impl Write, s: &AggregateSummary) -> io::Result<()> {
     writeln!(
@@ -72,6 +137,13 @@ fn write_summary(out: &mut impl Write, s: &AggregateSummary) -> io::Result<()> {
         count_or_not_measured(s.peak_in_flight),
         s.max_per_second
     )?;
+    if s.tls_failed > 0 {
+        writeln!(
+            out,
+            "{} TLS handshakes failed or were abandoned half-way (no request on them)",
+            s.tls_failed
+        )?;
+    }
     if s.statuses.is_empty() {
         return Ok(());
     }

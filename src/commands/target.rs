@@ -22,7 +22,7 @@ pub(super) fn checked(url: &str, owned: bool) -> Result<String, Error> {
         ));
     }
     if url.starts_with("https://") {
-        return bad("--target must be an http:// URL: this build of fanout leaves TLS out (its clients talk to 127.0.0.1)".to_string());
+        return bad("--target must be an http:// URL: fanout's clients trust no TLS certificate but the mock API's own (--tls)".to_string());
     }
     RequestUrl::parse(url).map_err(|why| Error::InvalidScenario(format!("--target {why}")))?;
     Ok(url.to_string())

@@ -27,6 +27,9 @@ pub struct Aggregator {
 impl Aggregator {
     /// One client for every source; each request gives up after `timeout`.
     pub fn new(timeout: Duration) -> Result<Aggregator, reqwest::Error> {
+        // Its sources are plain HTTP, but reqwest needs a rustls provider to build any
+        // client (see `strategy::trust`).
+        crate::strategy::trust::install_crypto_provider();
         let client = reqwest::Client::builder().no_proxy().build()?;
         Ok(Aggregator {
             client,

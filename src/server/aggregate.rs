@@ -38,6 +38,9 @@ pub struct AggregateSummary {
     /// The most requests admitted at the same moment (`None` when the engine holds
     /// requests out of fanout's sight).
     pub peak_in_flight: Option<u64>,
+    /// TLS handshakes that did not finish (failed, timed out or abandoned half-way).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tls_failed: u64,
     /// The most requests that arrived within any one-second window that starts on a
     /// millisecond (see [`BusiestSecond`]).
     pub max_per_second: u64,
@@ -47,6 +50,10 @@ pub struct AggregateSummary {
     pub server_ms: Percentiles,
     /// Server time beyond the injected delay (reading, routing, timer lag, writing), ms.
     pub overhead_ms: Percentiles,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// The running figures of an aggregating ledger. One `add` per request, under the
@@ -93,6 +100,7 @@ impl Aggregate {
             abandoned: self.abandoned,
             statuses: self.statuses.clone(),
             connections: None,
+            tls_failed: 0,
             peak_in_flight: None,
             max_per_second: self.busiest.max(),
             arrival_spread_ms: self

@@ -3,7 +3,8 @@
 //! The parent starts `fanout serve --control stdio` and writes the server's config as
 //! one JSON line on its stdin (not on the command line: a profile may carry API keys,
 //! and any local user can read another process's arguments). The child starts an
-//! in-process server, prints one JSON line (`{"url": "…"}` or `{"error": "…"}`), then
+//! in-process server, prints one JSON line (`{"url": "…"}`, `{"tls": {"url": "https://…",
+//! "ca_pem": "…"}}` or `{"error": "…"}`), then
 //! reads commands from stdin, one per line:
 //!
 //! - `ledger`: the child prints the ledger as one JSON line;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::ledger::{LedgerMode, LedgerRecord};
+use super::tls::CaCertificate;
 use super::{InProcessServer, ServerConfig};
 use crate::error::Error;
 
@@ -27,6 +29,12 @@ use crate::error::Error;
 #[serde(rename_all = "snake_case")]
 enum Hello {
     Url(String),
+    /// An HTTPS server: its URL and the certificate of the CA it was made with (the
+    /// certificate only: the keys never leave the child).
+    Tls {
+        url: String,
+        ca_pem: String,
+    },
     /// The start-up error, and whether it was the user's input.
     Error {
         message: String,
@@ -42,7 +50,12 @@ pub(super) struct ChildServer {
 }
 
 impl ChildServer {
-    pub(super) fn start(exe: &Path, config: &ServerConfig) -> Result<(ChildServer, String), Error> {
+    /// Starts the child and waits for its Hello: the server, its URL, and its CA
+    /// certificate when it serves TLS.
+    pub(super) fn start(
+        exe: &Path,
+        config: &ServerConfig,
+    ) -> Result<(ChildServer, String, Option<CaCertificate>), Error> {
         let config_json = serde_json::to_string(config).expect("a config always serialises");
         let mut child = Command::new(exe)
             .args(["serve", "--control", "stdio"])
@@ -65,7 +78,11 @@ impl ChildServer {
         };
         let hello: Hello = server.read_line("start-up")?;
         match hello {
-            Hello::Url(url) => Ok((server, url)),
+            Hello::Url(url) => Ok((server, url, None)),
+            Hello::Tls { url, ca_pem } => {
+                let ca = CaCertificate::from_pem(&ca_pem)?;
+                Ok((server, url, Some(ca)))
+            }
             Hello::Error {
                 port_in_use: Some(port),
                 ..
@@ -150,7 +167,13 @@ pub fn serve_control_stdio() -> Result<(), Error> {
             return Err(error);
         }
     };
-    let hello = Hello::Url(format!("http://{}", server.addr));
+    let hello = match &server.tls {
+        Some(tls) => Hello::Tls {
+            url: server.url(),
+            ca_pem: tls.ca().pem().to_string(),
+        },
+        None => Hello::Url(server.url()),
+    };
     say(&serde_json::to_string(&hello).expect("serialises"));
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };

@@ -108,6 +108,17 @@ impl Engine {
         Ok(())
     }
 
+    /// `Ok` when this engine can serve `tls` (`None`: plain HTTP): wiremock has no TLS.
+    pub fn serves_tls(self, tls: Option<super::tls::TlsVersion>) -> Result<(), String> {
+        match (self, tls) {
+            (Engine::Wiremock, Some(version)) => Err(format!(
+                "wiremock cannot serve --tls {}: it has no TLS; use --engine fanout",
+                version.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// What an operator of a long-running `fanout serve` should know about this engine.
     pub fn serve_note(self) -> Option<&'static str> {
         match self {

@@ -14,6 +14,10 @@
 //! not dropped and retried a second later, and records one ledger entry per request.
 //! `fanout run --engine wiremock` runs the same scenario against wiremock itself,
 //! for comparison.
+//!
+//! With `--tls`, each accepted stream passes [`super::tls::accept`] before hyper sees
+//! it (`on_tls`, the one TLS step of the loop): the handshake is bounded by a timeout
+//! and by the server's shutdown, and one that fails is counted in the ledger.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,13 +30,16 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
 use super::attempts::Attempts;
 use super::fault::{ArrivalWindow, Decision, FaultKind, RetryAfter};
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::profile::Profile;
+use super::tls;
 
 /// How many connection attempts the kernel may queue before fanout accepts them. The
 /// kernel caps it at `net.core.somaxconn` (4096 on this project's machines).
@@ -148,12 +155,14 @@ pub(crate) fn bind(port: u16) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Accepts connections until `shutdown` changes, serving each on its own task.
+/// Accepts connections until `shutdown` changes, serving each on its own task; with
+/// `tls`, each connection first passes a TLS handshake ([`on_tls`]).
 pub(crate) async fn serve(
     listener: TcpListener,
     state: Arc<ServerState>,
     mut shutdown: watch::Receiver<()>,
     h2_max_streams: u32,
+    tls: Option<TlsAcceptor>,
 ) {
     loop {
         let stream = tokio::select! {
@@ -171,20 +180,90 @@ pub(crate) async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        let accepted_us = now_us();
         let connection = state.ledger.connection_opened();
         let state = state.clone();
-        let mut shutdown = shutdown.clone();
+        let shutdown = shutdown.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| answer(state.clone(), connection, request));
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            builder.http2().max_concurrent_streams(h2_max_streams);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = shutdown.changed() => {}
+            match tls {
+                None => serve_http(stream, state, connection, shutdown, h2_max_streams).await,
+                Some(acceptor) => {
+                    let served = Accepted {
+                        state,
+                        connection,
+                        accepted_us,
+                        shutdown,
+                        h2_max_streams,
+                    };
+                    on_tls(stream, &acceptor, served).await
+                }
             }
         });
+    }
+}
+
+/// What a connection's task carries from the accept loop to its HTTP service.
+struct Accepted {
+    state: Arc<ServerState>,
+    connection: u64,
+    accepted_us: u64,
+    shutdown: watch::Receiver<()>,
+    h2_max_streams: u32,
+}
+
+/// The TLS handshake on an accepted `stream`, raced against the server's shutdown, then
+/// HTTP on the TLS stream. A handshake that fails, times out or is abandoned half-way
+/// is counted in the ledger (it carried no request, so nothing else would count it).
+async fn on_tls<S>(stream: S, acceptor: &TlsAcceptor, mut accepted: Accepted)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let handshake = tokio::select! {
+        done = tls::accept(stream, acceptor) => done,
+        _ = accepted.shutdown.changed() => return,
+    };
+    let ledger = &accepted.state.ledger;
+    match handshake {
+        Ok((stream, protocol)) => {
+            ledger.connection_tls_done(
+                accepted.connection,
+                accepted.accepted_us,
+                now_us(),
+                protocol,
+            );
+            let Accepted {
+                state,
+                connection,
+                shutdown,
+                h2_max_streams,
+                ..
+            } = accepted;
+            serve_http(stream, state, connection, shutdown, h2_max_streams).await
+        }
+        Err(_) => ledger.tls_handshake_failed(),
+    }
+}
+
+/// HTTP/1.1 or HTTP/2 (hyper's auto builder reads the preface) on one connection until
+/// it closes or the server shuts down.
+async fn serve_http<S>(
+    stream: S,
+    state: Arc<ServerState>,
+    connection: u64,
+    mut shutdown: watch::Receiver<()>,
+    h2_max_streams: u32,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| answer(state.clone(), connection, request));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(h2_max_streams);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.changed() => {}
     }
 }
 

@@ -52,6 +52,22 @@ pub struct LedgerEntry {
     pub fault: Option<FaultKind>,
 }
 
+/// One accepted connection, as the server saw it (recorded, for now, for connections
+/// that finished a TLS handshake: the link's timings join it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionEntry {
+    /// The connection's number, as [`LedgerEntry::connection`] gives it.
+    pub id: u64,
+    /// When it was accepted, µs since the Unix epoch.
+    pub accepted_us: u64,
+    /// When its first byte arrived, µs, where the accept loop sees it.
+    pub first_byte_us: Option<u64>,
+    /// When its TLS handshake finished, µs; `None` on a plain connection.
+    pub tls_done_us: Option<u64>,
+    /// The protocol negotiated (ALPN: `h2` or `http/1.1`); `None` on a plain connection.
+    pub protocol: Option<String>,
+}
+
 /// A copy of the ledger taken after a run: every entry plus the connection count.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LedgerRecord {
@@ -60,6 +76,18 @@ pub struct LedgerRecord {
     /// TCP connections accepted since the server started; `None` when the engine
     /// cannot count them (wiremock).
     pub connections: Option<u64>,
+    /// Connections whose TLS handshake finished, in the order they finished (empty
+    /// without TLS, and then left out of the JSON).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connection_entries: Vec<ConnectionEntry>,
+    /// Connections whose TLS handshake failed, timed out or was abandoned half-way:
+    /// they carried no request, so no entry counts them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_failed: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// What a ledger keeps: the one decision between a bounded run and a server that may
@@ -92,6 +120,11 @@ pub struct Ledger {
     /// False for engines that accept connections and hold requests out of fanout's
     /// sight (wiremock): no connection count, no live peak in flight.
     own_engine: bool,
+    /// TLS connections' entries, kept only by a recording ledger (an aggregating one
+    /// keeps none, so `serve` stays flat however many connections it accepts).
+    tls_connections: Option<Mutex<Vec<ConnectionEntry>>>,
+    /// TLS handshakes that did not finish (failed, timed out, abandoned half-way).
+    tls_failed: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -110,10 +143,12 @@ impl Ledger {
             LedgerMode::Aggregating => Kept::Aggregate(Box::default()),
         };
         Ledger {
+            tls_connections: (mode == LedgerMode::Recording).then(Mutex::default),
             kept,
             connections: AtomicU64::new(0),
             peak_in_flight: AtomicU64::new(0),
             own_engine,
+            tls_failed: AtomicU64::new(0),
         }
     }
 
@@ -128,6 +163,30 @@ impl Ledger {
     /// Counts one accepted connection and returns its number.
     pub fn connection_opened(&self) -> u64 {
         self.connections.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Notes that connection `id`, accepted at `accepted_us`, finished its TLS handshake
+    /// at `tls_done_us` and negotiated `protocol`.
+    pub fn connection_tls_done(&self, id: u64, accepted_us: u64, tls_done_us: u64, protocol: &str) {
+        if let Some(entries) = &self.tls_connections {
+            lock(entries).push(ConnectionEntry {
+                id,
+                accepted_us,
+                first_byte_us: None,
+                tls_done_us: Some(tls_done_us),
+                protocol: Some(protocol.to_string()),
+            });
+        }
+    }
+
+    /// Counts one TLS handshake that did not finish.
+    pub fn tls_handshake_failed(&self) {
+        self.tls_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TLS handshakes that did not finish so far.
+    pub fn tls_failed(&self) -> u64 {
+        self.tls_failed.load(Ordering::Relaxed)
     }
 
     /// Notes that `now` requests are held at once. Read first: once the peak is
@@ -155,6 +214,12 @@ impl Ledger {
         Some(LedgerRecord {
             entries: lock(entries).clone(),
             connections: self.connection_count(),
+            connection_entries: self
+                .tls_connections
+                .as_ref()
+                .map(|c| lock(c).clone())
+                .unwrap_or_default(),
+            tls_failed: self.tls_failed(),
         })
     }
 
@@ -168,6 +233,7 @@ impl Ledger {
             peak_in_flight: self
                 .own_engine
                 .then(|| self.peak_in_flight.load(Ordering::Relaxed)),
+            tls_failed: self.tls_failed(),
             ..lock(aggregate).summary()
         }
     }
@@ -250,6 +316,7 @@ impl LedgerRecord {
         AggregateSummary {
             connections: self.connections,
             peak_in_flight: Some(peak_in_flight(&self.entries)),
+            tls_failed: self.tls_failed,
             ..aggregate.summary()
         }
     }
@@ -343,6 +410,7 @@ mod tests {
         let record = LedgerRecord {
             entries: vec![slow, dropped],
             connections: Some(2),
+            ..LedgerRecord::default()
         };
         let summary = record.summary();
         assert_eq!(summary.received, 2);

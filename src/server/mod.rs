@@ -17,8 +17,11 @@
 //! Two engines can answer ([`Engine`]): fanout's own (`http.rs`) and wiremock
 //! (`wiremock_engine.rs`); [`engine`] says what each serves and measures.
 //!
+//! With `--tls` ([`ServerConfig::tls`]), fanout's engine serves HTTPS on a certificate
+//! made at start ([`tls`]); [`MockApi::ca_certificate`] is what its clients must trust.
+//!
 //! Read in order: [`latency`], [`profile`], [`fault`], [`ledger`] and [`aggregate`],
-//! [`engine`], then `http.rs` (the handler).
+//! [`engine`], then `http.rs` (the handler) and [`tls`].
 
 pub mod aggregate;
 mod attempts;
@@ -29,6 +32,7 @@ mod http;
 pub mod latency;
 pub mod ledger;
 pub mod profile;
+pub mod tls;
 mod wiremock_engine;
 
 use std::path::PathBuf;
@@ -43,6 +47,7 @@ pub use child::serve_control_stdio;
 pub use engine::{Engine, Figure};
 use ledger::{Ledger, LedgerMode, LedgerRecord};
 use profile::Profile;
+use tls::{CaCertificate, ServerTls, TlsVersion};
 
 use crate::error::Error;
 
@@ -69,6 +74,9 @@ pub struct ServerConfig {
     /// Whether the ledger keeps every entry (bounded runs) or aggregates (`serve`).
     #[serde(default)]
     pub ledger: LedgerMode,
+    /// HTTPS with only this TLS version offered (`--tls`); `None`: plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsVersion>,
 }
 
 impl ServerConfig {
@@ -78,6 +86,9 @@ impl ServerConfig {
         self.profile.validate().map_err(Error::InvalidScenario)?;
         self.engine
             .serves(&self.profile)
+            .map_err(Error::InvalidScenario)?;
+        self.engine
+            .serves_tls(self.tls)
             .map_err(Error::InvalidScenario)?;
         if !(1..=crate::scenario::MAX_THREADS).contains(&self.workers) || self.h2_max_streams == 0 {
             return Err(Error::InvalidScenario(format!(
@@ -98,6 +109,7 @@ impl ServerConfig {
             h2_max_streams: DEFAULT_H2_MAX_STREAMS,
             engine: Engine::Fanout,
             ledger: LedgerMode::Recording,
+            tls: None,
         }
     }
 }
@@ -160,39 +172,54 @@ impl PlacementKind {
 /// A running mock API. Dropping it stops the server.
 pub struct MockApi {
     url: String,
+    /// The CA its certificate chains to, when it serves HTTPS.
+    ca: Option<CaCertificate>,
     inner: Inner,
 }
 
 enum Inner {
-    InProcess(InProcessServer),
+    /// Boxed: its runtime handle, ledger and TLS make it four times the other's size.
+    InProcess(Box<InProcessServer>),
     Child(child::ChildServer),
 }
 
 impl MockApi {
-    /// Starts a fresh server and waits until it accepts connections.
+    /// Starts a fresh server and waits until it accepts connections. Installs ring as
+    /// the process's rustls provider first, so a program that starts a mock API can
+    /// build reqwest clients of its own next ([`crate::strategy::trust`] says why).
     pub fn start(config: &ServerConfig, placement: &Placement) -> Result<MockApi, Error> {
+        crate::strategy::trust::install_crypto_provider();
         config.validate()?;
         match placement {
             Placement::InProcess => {
                 let server = InProcessServer::start(config)?;
                 Ok(MockApi {
-                    url: format!("http://{}", server.addr),
-                    inner: Inner::InProcess(server),
+                    url: server.url(),
+                    ca: server.tls.as_ref().map(|tls| tls.ca().clone()),
+                    inner: Inner::InProcess(Box::new(server)),
                 })
             }
             Placement::Child { fanout_exe } => {
-                let (server, url) = child::ChildServer::start(fanout_exe, config)?;
+                let (server, url, ca) = child::ChildServer::start(fanout_exe, config)?;
                 Ok(MockApi {
                     url,
+                    ca,
                     inner: Inner::Child(server),
                 })
             }
         }
     }
 
-    /// The base URL, `http://127.0.0.1:PORT`, without a trailing slash.
+    /// The base URL, `http://127.0.0.1:PORT` (`https://` with TLS), without a trailing
+    /// slash.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The CA certificate a client must trust to talk to this server over TLS (made
+    /// when it started); `None` for a plain-HTTP server.
+    pub fn ca_certificate(&self) -> Option<&CaCertificate> {
+        self.ca.as_ref()
     }
 
     /// A copy of the ledger: every request served so far and the connection count.
@@ -219,6 +246,8 @@ impl MockApi {
 struct InProcessServer {
     addr: std::net::SocketAddr,
     ledger: Arc<Ledger>,
+    /// The certificate and acceptor, when it serves HTTPS.
+    tls: Option<ServerTls>,
     running: Running,
 }
 
@@ -245,13 +274,22 @@ impl InProcessServer {
                 Ok(InProcessServer {
                     addr: server.addr,
                     ledger,
+                    tls: None,
                     running: Running::Wiremock(server),
                 })
             }
         }
     }
 
+    /// `http://127.0.0.1:PORT`, or `https://` when it serves TLS.
+    fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
     fn start_fanout(config: &ServerConfig) -> Result<InProcessServer, Error> {
+        let tls = config.tls.map(ServerTls::new).transpose()?;
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor().clone());
         let ledger = Arc::new(Ledger::new(config.ledger, true));
         let (shutdown, shutdown_rx) = watch::channel(());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -288,7 +326,7 @@ impl InProcessServer {
                         .local_addr()
                         .expect("a bound listener has an address");
                     let _ = ready_tx.send(Ok(addr));
-                    http::serve(listener, state, shutdown_rx, streams).await;
+                    http::serve(listener, state, shutdown_rx, streams, acceptor).await;
                 });
             })
             .map_err(|e| Error::io("starting the server thread", e))?;
@@ -298,6 +336,7 @@ impl InProcessServer {
         Ok(InProcessServer {
             addr,
             ledger,
+            tls,
             running: Running::Fanout {
                 shutdown: Some(shutdown),
                 thread: Some(thread),

@@ -19,6 +19,7 @@ use super::ClientOptions;
 use super::ratelimit::{Gcra, SlidingWindow};
 use super::request::PlannedRequest;
 use super::retry::{self, Attempt};
+use super::trust::{self, TrustedCa};
 use super::{AsyncStrategy, ClientReuse, HttpVersion, RunClock};
 use crate::error::Error;
 use crate::measure::{Outcome, Sample};
@@ -225,6 +226,8 @@ pub(super) struct Fetcher {
     shared: reqwest::Client,
     reuse: ClientReuse,
     http: HttpVersion,
+    /// The certificate every client (the shared one, and each per-request one) trusts.
+    trusted_ca: TrustedCa,
     timeout: Option<std::time::Duration>,
     retries: u32,
     backoff: std::time::Duration,
@@ -234,12 +237,13 @@ pub(super) struct Fetcher {
 impl Fetcher {
     /// A fetcher with one shared client built for `options`, on `clock`.
     pub(super) fn new(options: &ClientOptions, clock: RunClock) -> Result<Fetcher, Error> {
-        let shared = client(options.http)
+        let shared = client(options.http, &options.trusted_ca)
             .map_err(|e| Error::Client(format!("reqwest could not be built: {e}")))?;
         Ok(Fetcher {
             shared,
             reuse: options.reuse,
             http: options.http,
+            trusted_ca: options.trusted_ca.clone(),
             timeout: options.timeout,
             retries: options.retries,
             backoff: options.backoff,
@@ -325,7 +329,7 @@ impl Fetcher {
     async fn attempt(&self, request: &PlannedRequest) -> Attempt {
         let client = match self.reuse {
             ClientReuse::Shared => Ok(self.shared.clone()),
-            ClientReuse::PerRequest => client(self.http),
+            ClientReuse::PerRequest => client(self.http, &self.trusted_ca),
         };
         let failed = |outcome, status| Attempt {
             outcome,
@@ -363,24 +367,19 @@ impl Fetcher {
     }
 }
 
-/// A reqwest client for plain-HTTP loopback: no proxy lookup, no Nagle delay.
-fn client(http: HttpVersion) -> reqwest::Result<reqwest::Client> {
-    // Redirects are not followed: a redirect is an answer (its status is the outcome),
-    // and a `--target` run must never be sent on to a host nobody vouched for.
-    let builder = reqwest::Client::builder()
-        .no_proxy()
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none());
-    match http {
-        HttpVersion::Http1 => builder.http1_only(),
-        HttpVersion::Http2 => builder.http2_prior_knowledge(),
-    }
-    .build()
+/// A reqwest client for loopback, trusting exactly `ca` ([`trust::reqwest_builder`]).
+fn client(http: HttpVersion, ca: &TrustedCa) -> reqwest::Result<reqwest::Client> {
+    trust::reqwest_builder(http, ca.as_deref()).build()
 }
 
+/// Sorts a reqwest error into an outcome: a rustls error anywhere in its chain (a
+/// certificate not trusted, a handshake the server failed) is `tls`, before the connect
+/// error reqwest reports it as.
 fn classify(error: &reqwest::Error) -> Outcome {
     if error.is_timeout() {
         Outcome::Timeout
+    } else if trust::is_tls_failure(error) {
+        Outcome::Tls
     } else if error.is_connect() {
         Outcome::Connect
     } else {

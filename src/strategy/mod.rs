@@ -26,6 +26,7 @@ pub mod ratelimit;
 pub mod request;
 pub mod retry;
 mod sync;
+pub mod trust;
 
 pub use asynchronous::run as run_async;
 pub use options::ClientOptions;

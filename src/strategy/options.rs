@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::trust::TrustedCa;
 use super::{ClientReuse, HttpVersion};
 
 /// How the client behaves, across strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientOptions {
     /// Requests in flight at once for `async-semaphore`, `async-buffered`, `async-failfast`.
     pub limit: usize,
@@ -38,6 +39,12 @@ pub struct ClientOptions {
     /// Every attempt, whatever the strategy, waits its turn at this many per second
     /// (set for runs against a `--target` server; `None` otherwise).
     pub pace: Option<f64>,
+    /// The certificate the clients trust: the mock API's CA when it serves TLS, set
+    /// where a run meets its server ([`crate::run::run_on`]) from
+    /// [`crate::MockApi::ca_certificate`]. Not part of a scenario's JSON: each server
+    /// makes its own.
+    #[serde(skip)]
+    pub trusted_ca: TrustedCa,
 }
 
 impl ClientOptions {
@@ -60,6 +67,7 @@ impl Default for ClientOptions {
             backoff: Duration::from_millis(100),
             work: Duration::from_millis(100),
             pace: None,
+            trusted_ca: None,
         }
     }
 }

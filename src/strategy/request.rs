@@ -47,8 +47,9 @@ impl RequestUrl {
             }
             Err(error) => return refuse(&format!("is not a URL ({error})")),
         };
-        if url.scheme() != "http" {
-            return refuse("is not an http:// URL");
+        // https is the mock API's with --tls; a --target is refused it before this.
+        if !matches!(url.scheme(), "http" | "https") {
+            return refuse("is not an http:// or https:// URL");
         }
         if !url.username().is_empty() || url.password().is_some() {
             return refuse(

@@ -32,7 +32,8 @@ pub struct Attempt {
     pub retry_after: Option<Duration>,
 }
 
-/// True for outcomes a later attempt may turn into `ok`.
+/// True for outcomes a later attempt may turn into `ok` (not `tls`: a certificate the
+/// client does not trust stays untrusted).
 pub fn retryable(outcome: Outcome) -> bool {
     matches!(
         outcome,

@@ -15,13 +15,16 @@ use super::ClientOptions;
 use super::RunClock;
 use super::request::PlannedRequest;
 use super::retry::{self, Attempt};
+use super::trust;
 use crate::measure::{Outcome, Sample};
 use crate::strategy::ClientReuse;
 
-/// An agent that keeps up to `idle` connections alive per host and reports HTTP error
-/// statuses as answers, not as errors (fanout classifies them itself).
-fn agent(idle: usize) -> Agent {
+/// An agent that keeps up to `idle` connections alive per host, reports HTTP error
+/// statuses as answers, not as errors (fanout classifies them itself), and trusts
+/// exactly the run's CA ([`trust::ureq_tls`]).
+fn agent(idle: usize, options: &ClientOptions) -> Agent {
     Agent::config_builder()
+        .tls_config(trust::ureq_tls(options.trusted_ca.as_deref()))
         .http_status_as_error(false)
         .proxy(None)
         // A redirect is an answer, never followed (see the async client).
@@ -38,7 +41,7 @@ pub(super) fn sequential(
     options: &ClientOptions,
     clock: RunClock,
 ) -> (Vec<Sample>, RunClock) {
-    let shared = agent(1);
+    let shared = agent(1, options);
     let clock = clock.restarted();
     let samples = requests
         .iter()
@@ -54,7 +57,7 @@ pub(super) fn threads(
     clock: RunClock,
 ) -> (Vec<Sample>, RunClock) {
     let workers = options.threads.min(requests.len()).max(1);
-    let shared = agent(workers);
+    let shared = agent(workers, options);
     let next = AtomicUsize::new(0);
     let samples = Mutex::new(Vec::with_capacity(requests.len()));
     // Threads start as they are spawned: start the clock just before the first one.
@@ -100,7 +103,7 @@ fn fetch(
     let agent = match reuse {
         ClientReuse::Shared => shared,
         ClientReuse::PerRequest => {
-            fresh = agent(1);
+            fresh = agent(1, options);
             &fresh
         }
     };
@@ -198,9 +201,13 @@ fn attempt(
 }
 
 /// Sorts a ureq error into an outcome. A timeout that fired at the run's deadline
-/// counts as cancelled; before it, as the request's own timeout.
+/// counts as cancelled; before it, as the request's own timeout. A rustls error (a
+/// certificate not trusted, a failed handshake), as ureq's own variant or inside an
+/// I/O error, is `tls`.
 fn classify(error: &ureq::Error, clock: &RunClock) -> Outcome {
     match error {
+        ureq::Error::Rustls(_) => Outcome::Tls,
+        ureq::Error::Io(io) if trust::is_tls_failure(io) => Outcome::Tls,
         ureq::Error::Timeout(_) if clock.remaining().is_zero() => Outcome::Cancelled,
         ureq::Error::Timeout(_) => Outcome::Timeout,
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => Outcome::Connect,
