@@ -239,6 +239,7 @@ mod tests {
             ledger: LedgerRecord {
                 entries: vec![entry(0, 300, 100_400), entry(1, 500, finish)],
                 connections: Some(2),
+                ..LedgerRecord::default()
             },
             placement: crate::server::PlacementKind::InProcess,
             calibration: Calibration::default(),

@@ -20,7 +20,12 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     if args.control.as_deref() == Some("stdio") {
         return serve_control_stdio();
     }
-    let profile = super::profile(args.profile.as_deref(), args.delay, &args.faults)?;
+    let profile = super::profile(
+        args.profile.as_deref(),
+        args.delay,
+        &args.faults,
+        &args.network,
+    )?;
     let mut config = ServerConfig::new(profile, args.seed);
     config.port = args.port;
     config.workers = args.workers;
@@ -28,6 +33,12 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     config.ledger = LedgerMode::Aggregating;
     let mut server = MockApi::start(&config, &Placement::InProcess)?;
     println!("fanout mock API listening on {}", server.url());
+    let network = config.profile.network;
+    if !network.is_loopback() {
+        println!(
+            "behind an emulated network, {network}: a request on a new connection costs 2 round trips, on a reused one 1"
+        );
+    }
     if let Some(note) = config.engine.serve_note() {
         println!("{note}");
     }

@@ -32,6 +32,7 @@ use tokio::sync::watch;
 use super::attempts::Attempts;
 use super::fault::{ArrivalWindow, Decision, FaultKind, RetryAfter};
 use super::ledger::{Ledger, LedgerEntry, now_us};
+use super::link::Link;
 use super::profile::Profile;
 
 /// How many connection attempts the kernel may queue before fanout accepts them. The
@@ -148,13 +149,15 @@ pub(crate) fn bind(port: u16) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Accepts connections until `shutdown` changes, serving each on its own task.
+/// Accepts connections until `shutdown` changes, serving each on its own task, behind
+/// the profile's emulated network unless it is loopback ([`super::link`]).
 pub(crate) async fn serve(
     listener: TcpListener,
     state: Arc<ServerState>,
     mut shutdown: watch::Receiver<()>,
     h2_max_streams: u32,
 ) {
+    let link = Link::of(&state.profile.network, state.seed);
     loop {
         let stream = tokio::select! {
             biased;
@@ -170,22 +173,49 @@ pub(crate) async fn serve(
                 }
             },
         };
+        let accepted = tokio::time::Instant::now();
         let _ = stream.set_nodelay(true);
         let connection = state.ledger.connection_opened();
         let state = state.clone();
         let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| answer(state.clone(), connection, request));
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            builder.http2().max_concurrent_streams(h2_max_streams);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
+            // Dropping this future (at shutdown) drops the link's delayed bytes too.
+            let served = async move {
+                match link {
+                    None => serve_connection(stream, state, connection, h2_max_streams).await,
+                    Some(link) => {
+                        let ledger = state.ledger.clone();
+                        let first_byte = move || {
+                            ledger.update_connection(connection, |c| {
+                                c.first_byte_us = Some(now_us());
+                            })
+                        };
+                        let (stream, relay) = link.attach(stream, connection, accepted, first_byte);
+                        let served = serve_connection(stream, state, connection, h2_max_streams);
+                        tokio::join!(served, relay);
+                    }
+                }
+            };
             tokio::select! {
-                _ = conn.as_mut() => {}
+                _ = served => {}
                 _ = shutdown.changed() => {}
             }
         });
     }
+}
+
+/// Serves HTTP/1.1 or HTTP/2 (prior knowledge) on one accepted connection: a socket,
+/// or the server's side of an emulated link.
+async fn serve_connection<I>(io: I, state: Arc<ServerState>, connection: u64, h2_max_streams: u32)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| answer(state.clone(), connection, request));
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(h2_max_streams);
+    // A connection that ends in an error (a client gone mid-request) has nothing left
+    // to serve; its requests are in the ledger already.
+    let _ = builder.serve_connection(TokioIo::new(io), service).await;
 }
 
 /// A ledger entry that writes itself when dropped, so a request whose client went away

@@ -52,6 +52,25 @@ pub struct LedgerEntry {
     pub fault: Option<FaultKind>,
 }
 
+/// One accepted connection, as the server saw it: the set-up phases a request
+/// waterfall draws before the first request (times in µs since the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionEntry {
+    /// The connection's number, as [`LedgerEntry::connection`] names it.
+    pub id: u64,
+    /// When the kernel handed the connection to the accept loop (its TCP handshake
+    /// done at loopback speed).
+    pub accepted_us: u64,
+    /// When the client's first bytes reached the server through the emulated link;
+    /// `None` on loopback, where nothing holds them (they follow the accept at once),
+    /// and for a connection that never sent any.
+    pub first_byte_us: Option<u64>,
+    /// When the TLS handshake finished; `None` over plain HTTP.
+    pub tls_done_us: Option<u64>,
+    /// The protocol negotiated (ALPN over TLS, e.g. `h2`); `None` when none was.
+    pub protocol: Option<String>,
+}
+
 /// A copy of the ledger taken after a run: every entry plus the connection count.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LedgerRecord {
@@ -60,6 +79,10 @@ pub struct LedgerRecord {
     /// TCP connections accepted since the server started; `None` when the engine
     /// cannot count them (wiremock).
     pub connections: Option<u64>,
+    /// Every connection accepted, in accept order (empty when the engine cannot see
+    /// them).
+    #[serde(default)]
+    pub connection_entries: Vec<ConnectionEntry>,
 }
 
 /// What a ledger keeps: the one decision between a bounded run and a server that may
@@ -86,6 +109,10 @@ pub struct Ledger {
     /// Connections accepted, counted in the accept loop (wiremock has no hook for this,
     /// which is why fanout accepts connections itself).
     connections: AtomicU64,
+    /// One entry per accepted connection, for a recording ledger only: a server that
+    /// aggregates (`serve`) may accept connections for hours, and keeps none of them.
+    /// Its own lock: connections open while requests finish.
+    connection_entries: Option<Mutex<Vec<ConnectionEntry>>>,
     /// The most requests admitted at once, raised by the handler as it admits them
     /// (entries are written when requests finish, too late to tell what overlapped).
     peak_in_flight: AtomicU64,
@@ -110,6 +137,7 @@ impl Ledger {
             LedgerMode::Aggregating => Kept::Aggregate(Box::default()),
         };
         Ledger {
+            connection_entries: (mode == LedgerMode::Recording).then(Mutex::default),
             kept,
             connections: AtomicU64::new(0),
             peak_in_flight: AtomicU64::new(0),
@@ -125,9 +153,34 @@ impl Ledger {
         }
     }
 
-    /// Counts one accepted connection and returns its number.
+    /// Counts one accepted connection and returns its number. A recording ledger
+    /// notes when, under the same lock that numbers it, so entry `id` sits at index `id`.
     pub fn connection_opened(&self) -> u64 {
-        self.connections.fetch_add(1, Ordering::Relaxed)
+        let Some(entries) = &self.connection_entries else {
+            return self.connections.fetch_add(1, Ordering::Relaxed);
+        };
+        let mut entries = lock(entries);
+        let id = self.connections.fetch_add(1, Ordering::Relaxed);
+        entries.push(ConnectionEntry {
+            id,
+            accepted_us: now_us(),
+            first_byte_us: None,
+            tls_done_us: None,
+            protocol: None,
+        });
+        id
+    }
+
+    /// Changes what the ledger knows of connection `id` (its first byte, its TLS
+    /// handshake); nothing for an aggregating ledger, which keeps no connections.
+    pub fn update_connection(&self, id: u64, change: impl FnOnce(&mut ConnectionEntry)) {
+        let Some(entries) = &self.connection_entries else {
+            return;
+        };
+        let mut entries = lock(entries);
+        if let Some(entry) = usize::try_from(id).ok().and_then(|i| entries.get_mut(i)) {
+            change(entry);
+        }
     }
 
     /// Notes that `now` requests are held at once. Read first: once the peak is
@@ -155,6 +208,12 @@ impl Ledger {
         Some(LedgerRecord {
             entries: lock(entries).clone(),
             connections: self.connection_count(),
+            connection_entries: self
+                .connection_entries
+                .as_ref()
+                .filter(|_| self.own_engine)
+                .map(|c| lock(c).clone())
+                .unwrap_or_default(),
         })
     }
 
@@ -343,6 +402,7 @@ mod tests {
         let record = LedgerRecord {
             entries: vec![slow, dropped],
             connections: Some(2),
+            ..LedgerRecord::default()
         };
         let summary = record.summary();
         assert_eq!(summary.received, 2);

@@ -17,8 +17,12 @@
 //! Two engines can answer ([`Engine`]): fanout's own (`http.rs`) and wiremock
 //! (`wiremock_engine.rs`); [`engine`] says what each serves and measures.
 //!
-//! Read in order: [`latency`], [`profile`], [`fault`], [`ledger`] and [`aggregate`],
-//! [`engine`], then `http.rs` (the handler).
+//! Both engines serve behind the profile's emulated [`network`] (round trips, jitter,
+//! bandwidth), applied to each connection by `link.rs`.
+//!
+//! Read in order: [`latency`], [`profile`], [`network`], [`fault`], [`ledger`] and
+//! [`aggregate`], [`engine`], then `link.rs` (the emulated network) and `http.rs` (the
+//! handler).
 
 pub mod aggregate;
 mod attempts;
@@ -28,6 +32,8 @@ pub mod fault;
 mod http;
 pub mod latency;
 pub mod ledger;
+mod link;
+pub mod network;
 pub mod profile;
 mod wiremock_engine;
 
