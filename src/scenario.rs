@@ -148,14 +148,16 @@ impl Scenario {
     }
 
     /// The run's deadline: the one given, or twice the time the slowest possible delays
-    /// would take at this strategy's concurrency, plus 30 s of slack.
+    /// (with what the network may add to each request) would take at this strategy's
+    /// concurrency, plus 30 s of slack.
     pub fn deadline(&self) -> Duration {
         self.deadline.unwrap_or_else(|| {
+            let network = &self.profile.network;
             let slowest = self
                 .profile
                 .endpoints
                 .iter()
-                .map(|e| e.latency.generous_max())
+                .map(|e| e.latency.generous_max() + network.generous_request_cost(e.body_bytes))
                 .max()
                 .unwrap_or_default();
             let waves = self.n.div_ceil(self.concurrency() as u64);

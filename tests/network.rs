@@ -173,3 +173,29 @@ fn jitter_never_reorders_the_bytes_of_a_large_body() {
         assert!(padding.len() > 299_000 && padding.bytes().all(|b| b == b'x'));
     }
 }
+
+#[test]
+fn stopping_the_server_drops_the_bytes_the_link_still_holds() {
+    let mut profile = Profile::single(common::latency("0ms"));
+    profile.network = network(6_000.0);
+    let server = MockApi::start(&ServerConfig::new(profile, 1), &Placement::InProcess)
+        .expect("the server starts");
+    let url = format!("{}/items", server.url());
+    // The request's first bytes are held for 9 s: the server stops long before.
+    let client = std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build()
+            .into();
+        agent.get(&url).call().is_ok()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let stopping = std::time::Instant::now();
+    drop(server);
+    assert!(
+        stopping.elapsed() < Duration::from_secs(2),
+        "the server stops at once"
+    );
+    assert!(!client.join().expect("the client thread"), "no answer came");
+}

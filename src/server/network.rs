@@ -256,6 +256,13 @@ impl Network {
         }
     }
 
+    /// The most one request can cost on this network beyond its delay, generously: a
+    /// fresh connection's two round trips with the jitter at its widest both ways, and
+    /// `body_bytes` over the bandwidth. Deadlines add it to every request's delay.
+    pub fn generous_request_cost(&self, body_bytes: usize) -> Duration {
+        (self.rtt * 2 + self.jitter * 2).saturating_add(self.bandwidth.transfer_time(body_bytes))
+    }
+
     /// Refuses a network no link should emulate, naming the part at fault.
     pub fn validate(&self) -> Result<(), String> {
         for (name, value) in [("round-trip time", self.rtt), ("jitter", self.jitter)] {
@@ -429,5 +436,19 @@ mod tests {
         let after = scaled.bandwidth.transfer_time(body);
         assert!((after.as_secs_f64() / before.as_secs_f64() - 0.1).abs() < 1e-6);
         assert!(Network::default().scaled(0.1).is_loopback());
+    }
+
+    #[test]
+    fn a_request_may_cost_two_round_trips_and_its_body_on_the_wire() {
+        let mobile = Preset::Mobile.network();
+        // 2 × 60 ms + 2 × 15 ms, and 125 kB at 10 mbit (100 ms).
+        assert_eq!(
+            mobile.generous_request_cost(125_000),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            Network::default().generous_request_cost(1 << 20),
+            Duration::ZERO
+        );
     }
 }
