@@ -297,7 +297,7 @@ pub struct FaultArgs {
 #[command(next_help_heading = "Network")]
 pub struct NetworkArgs {
     /// The network to emulate, from its published round trips (default: loopback, or
-    /// the profile file's [network]).
+    /// the profile file's network table).
     #[arg(long, value_enum)]
     pub network: Option<Preset>,
     /// Round-trip time: a new connection costs one more, each request one (e.g. 80ms).

@@ -4,7 +4,7 @@
 //! On loopback a new connection costs about 0.1 ms and a request's bytes arrive at
 //! once; on the internet a TCP handshake costs a round trip, every request another, and
 //! a large body its size over the link's bandwidth. A [`Network`] says how far away the
-//! emulated API is; [`super::link`] makes every connection of the mock API pay it, for
+//! emulated API is; the link (`server/link.rs`) makes every connection of the mock API pay it, for
 //! any client, in any language.
 //!
 //! The same keys work on the command line and in a profile's TOML; flags override the
@@ -29,7 +29,7 @@
 //! child process's JSON, a sweep point's scenario, the Python peers' server), so the
 //! network reaches all of them without another field to forget.
 //!
-//! Read next: [`super::link`], which applies it to each accepted connection.
+//! Read next: `server/link.rs`, which applies it to each accepted connection.
 
 use std::fmt;
 use std::str::FromStr;
