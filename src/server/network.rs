@@ -193,9 +193,11 @@ impl fmt::Display for Bandwidth {
         let Bandwidth::BitsPerSecond(bits) = *self else {
             return f.write_str("unlimited");
         };
+        // The largest unit that shows the figure exactly in three decimals, so that the
+        // text (what a child server reads) parses back to the same bits.
         let (value, unit) = match bits {
-            b if b >= 1_000_000_000 => (b as f64 / 1e9, "gbit"),
-            b if b >= 1_000_000 => (b as f64 / 1e6, "mbit"),
+            b if b >= 1_000_000_000 && b % 1_000_000 == 0 => (b as f64 / 1e9, "gbit"),
+            b if b >= 1_000_000 && b % 1_000 == 0 => (b as f64 / 1e6, "mbit"),
             b => (b as f64 / 1e3, "kbit"),
         };
         let value = format!("{value:.3}");
@@ -387,6 +389,10 @@ mod tests {
         assert!("fast".parse::<Bandwidth>().is_err());
         assert!("10bit".parse::<Bandwidth>().is_err());
         assert_eq!(Bandwidth::BitsPerSecond(2_500_000).to_string(), "2.5mbit");
+        for bits in [33_333_333, 1_000_001_000, 1_234] {
+            let text = Bandwidth::BitsPerSecond(bits).to_string();
+            assert_eq!(text.parse(), Ok(Bandwidth::BitsPerSecond(bits)), "{text}");
+        }
     }
 
     #[test]
