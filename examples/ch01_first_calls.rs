@@ -27,6 +27,7 @@ fn three_endpoints() -> Profile {
             endpoint("posts", 700),
         ],
         limits: Default::default(),
+        network: Default::default(),
     }
 }
 

@@ -171,6 +171,7 @@ fn limited(delay: Duration, limits: ServerLimits) -> Profile {
     Profile {
         endpoints: vec![Endpoint::catch_all(Latency::Fixed(delay))],
         limits,
+        network: Default::default(),
     }
 }
 
@@ -237,6 +238,7 @@ async fn main() -> anyhow::Result<()> {
     let (_server, urls) = start(Profile {
         endpoints,
         limits: ServerLimits::default(),
+        network: Default::default(),
     })?;
     for (url, delay) in urls.iter().zip(&delays) {
         println!("  {url}  waits {}", seconds(*delay));

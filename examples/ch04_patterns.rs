@@ -72,6 +72,7 @@ fn profile() -> Profile {
             endpoint("varied", Latency::Uniform { low, high }),
         ],
         limits: Default::default(),
+        network: Default::default(),
     }
 }
 

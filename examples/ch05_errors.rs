@@ -100,6 +100,7 @@ fn profile() -> Profile {
             with_status(401, 50, "private"),
         ],
         limits: Default::default(),
+        network: Default::default(),
     }
 }
 

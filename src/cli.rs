@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::server::Engine;
 use crate::server::latency::{Latency, parse_duration};
+use crate::server::network::{Bandwidth, Network, Preset};
 use crate::server::tls::TlsVersion;
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 use crate::sweep::SweepOver;
@@ -76,6 +77,9 @@ pub struct PeersArgs {
     /// connections: the conns column then reads n/m, not measured).
     #[arg(long, value_enum, default_value = "fanout")]
     pub engine: Engine,
+    /// The emulated network between client and mock API.
+    #[command(flatten)]
+    pub network: NetworkArgs,
 }
 
 /// `fanout sweep`.
@@ -240,6 +244,9 @@ pub struct ScenarioArgs {
     /// The faults the mock API injects.
     #[command(flatten)]
     pub faults: FaultArgs,
+    /// The emulated network between client and mock API.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// End the whole run by then; unfinished requests count as cancelled.
     #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub deadline: Option<Duration>,
@@ -297,6 +304,61 @@ pub struct FaultArgs {
     pub max_in_flight: Option<u32>,
 }
 
+/// The emulated network between every client and the mock API; each flag replaces
+/// that part of the preset, or of the profile file's `[network]`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Network")]
+pub struct NetworkArgs {
+    /// The network to emulate, from its published round trips (default: loopback, or
+    /// the profile file's network table).
+    #[arg(long, value_enum)]
+    pub network: Option<Preset>,
+    /// Round-trip time: a new connection costs one more, each request one (e.g. 80ms).
+    #[arg(long, value_parser = parse_network_duration, allow_hyphen_values = true)]
+    pub rtt: Option<Duration>,
+    /// Width of the window each one-way delay is drawn from, centred on rtt/2; seeded,
+    /// and bytes never reorder (e.g. 5ms).
+    #[arg(long, value_parser = parse_network_duration, allow_hyphen_values = true)]
+    pub jitter: Option<Duration>,
+    /// Per connection, each direction: 20mbit, 500kbit, 1gbit, 2MB/s (bytes), or
+    /// unlimited.
+    #[arg(long, value_parser = parse_bandwidth, allow_hyphen_values = true)]
+    pub bandwidth: Option<Bandwidth>,
+}
+
+impl NetworkArgs {
+    /// `base` (the profile's network) with these flags applied: `--network` replaces it
+    /// with a preset, then each part given replaces that part.
+    pub fn apply(&self, base: Network) -> Network {
+        let mut network = self.network.map_or(base, Preset::network);
+        if let Some(rtt) = self.rtt {
+            network.rtt = rtt;
+        }
+        if let Some(jitter) = self.jitter {
+            network.jitter = jitter;
+        }
+        if let Some(bandwidth) = self.bandwidth {
+            network.bandwidth = bandwidth;
+        }
+        network
+    }
+}
+
+fn parse_network_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text).map_err(|e| e.to_string())?;
+    if duration > crate::server::network::MAX_RTT {
+        return Err(format!(
+            "is above the {} limit",
+            crate::server::latency::format_duration(crate::server::network::MAX_RTT)
+        ));
+    }
+    Ok(duration)
+}
+
+fn parse_bandwidth(text: &str) -> Result<Bandwidth, String> {
+    text.parse()
+}
+
 /// `--server`; also sent to a sweep's points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -322,6 +384,9 @@ pub struct ServeArgs {
     /// The faults the mock API injects.
     #[command(flatten)]
     pub faults: FaultArgs,
+    /// The emulated network between client and mock API.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// Stop after this long (default: until Ctrl-C).
     #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,

@@ -165,14 +165,21 @@ impl Scenario {
     }
 
     /// The run's deadline: the one given, or twice the time the slowest possible delays
-    /// would take at this strategy's concurrency, plus 30 s of slack.
+    /// (with what the network may add to each request) would take at this strategy's
+    /// concurrency, plus 30 s of slack.
     pub fn deadline(&self) -> Duration {
         self.deadline.unwrap_or_else(|| {
+            let network = &self.profile.network;
+            let tls_round_trips = self.tls.map_or(0, |tls| tls.handshake_round_trips());
             let slowest = self
                 .profile
                 .endpoints
                 .iter()
-                .map(|e| e.latency.generous_max())
+                .map(|e| {
+                    e.latency.generous_max()
+                        + network.generous_request_cost(e.body_bytes)
+                        + network.rtt * tls_round_trips
+                })
                 .max()
                 .unwrap_or_default();
             let waves = self.n.div_ceil(self.concurrency() as u64);

@@ -25,7 +25,8 @@ pub struct RunSummary {
     pub strategy: Strategy,
     /// Requests asked for.
     pub n: u64,
-    /// The endpoints and their latencies, e.g. `items=500ms`.
+    /// The endpoints and their latencies, e.g. `items=500ms`, and the emulated network
+    /// when it is not loopback: `items=500ms over continent (rtt 40ms)`.
     pub profile: String,
     /// The concurrency limit, for the strategies that take one.
     pub limit: Option<usize>,
@@ -157,13 +158,16 @@ impl RunSummary {
         let scenario = &output.scenario;
         let m = &output.measurements;
         let strategy = scenario.strategy;
-        let profile = scenario
+        let mut profile = scenario
             .profile
             .endpoints
             .iter()
             .map(|e| format!("{}={}", e.name, e.latency))
             .collect::<Vec<_>>()
             .join(",");
+        if !scenario.profile.network.is_loopback() {
+            profile = format!("{profile} over {}", scenario.profile.network);
+        }
         let entries = &output.ledger.entries;
         let prediction = model::predict_scenario(scenario, &output.calibration);
         let wall_ms = m.wall.as_secs_f64() * 1e3;

@@ -51,6 +51,28 @@ fn bad_durations_are_refused_with_the_reason() {
 }
 
 #[test]
+fn bad_networks_are_refused_with_the_reason() {
+    refused(&["run", "--rtt", "-1ms"], "negative");
+    refused(&["run", "--rtt", "11s"], "above the 10s limit");
+    refused(&["run", "--jitter", "soon"], "invalid duration");
+    refused(&["run", "--bandwidth", "0"], "above zero");
+    refused(
+        &["serve", "--bandwidth", "10parsecs"],
+        "unknown bandwidth unit",
+    );
+    refused(&["sweep", "--network", "moon"], "continent");
+    refused(&["peers", "--network", "moon"], "possible values");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("far.toml");
+    std::fs::write(
+        &path,
+        "[[endpoint]]\nname='a'\npath='/a'\nlatency='1ms'\n[network]\npreset='moon'\n",
+    )
+    .unwrap();
+    refused(&["run", "--profile", path.to_str().unwrap()], "moon");
+}
+
+#[test]
 fn unknown_strategy_is_refused() {
     refused(&["run", "--strategy", "async-telepathy"], "async-telepathy");
     refused(&["compare", "--strategies", "sync-sequential,nope"], "nope");

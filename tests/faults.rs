@@ -1,6 +1,7 @@
 //! The fault matrix: every fault against every strategy ends with each request counted
 //! exactly once, as the kinds the fault produces; nothing outlives its deadline; and a
-//! property test over random small scenarios and fault mixes checks the accounting.
+//! property test over random small scenarios, fault mixes and networks checks the
+//! accounting.
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use fanout::server::fault::Fault;
+use fanout::server::network::Network;
 use fanout::server::profile::Profile;
 use fanout::{MockApi, Outcome, Placement, RunSummary, Scenario, ServerConfig, Strategy};
 use proptest::prelude::{ProptestConfig, prop_assert, prop_assert_eq, proptest};
@@ -256,8 +258,16 @@ proptest! {
         hang in proptest::bool::weighted(0.1),
         limit in 1usize..5,
         seed in 0u64..1000,
+        rtt_us in proptest::prop_oneof![proptest::strategy::Just(0u64), 200u64..8_000],
+        jitter_us in proptest::prop_oneof![proptest::strategy::Just(0u64), 0u64..4_000],
     ) {
         let mut s = with_fault(strategy, n, Fault { error_rate, drop_rate, hang, ..Fault::default() });
+        // A small network, or none: every request still ends exactly once behind a link.
+        s.profile.network = Network {
+            rtt: Duration::from_micros(rtt_us),
+            jitter: Duration::from_micros(jitter_us),
+            ..Network::default()
+        };
         s.client.limit = limit;
         s.client.threads = limit;
         s.seed = seed;

@@ -18,7 +18,7 @@ pub use run::run;
 pub use serve::serve;
 pub use sweep::{point, sweep};
 
-use crate::cli::{FaultArgs, ScenarioArgs, ServerPlacement};
+use crate::cli::{FaultArgs, NetworkArgs, ScenarioArgs, ServerPlacement};
 use crate::error::Error;
 use crate::scenario::Scenario;
 use crate::server::Placement;
@@ -35,7 +35,12 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
         .transpose()?;
     let profile = match &target {
         Some(_) => target::profile(),
-        None => profile(args.profile.as_deref(), args.delay, &args.faults)?,
+        None => profile(
+            args.profile.as_deref(),
+            args.delay,
+            &args.faults,
+            &args.network,
+        )?,
     };
     let default_rate = if target.is_some() {
         target::DEFAULT_RATE
@@ -74,11 +79,12 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
 }
 
 /// The endpoints: a profile file, or one catch-all endpoint from `--delay` and the
-/// fault flags. Server-wide limits given as flags apply to either.
+/// fault flags. Server-wide limits and the network given as flags apply to either.
 fn profile(
     file: Option<&std::path::Path>,
     delay: crate::server::latency::Latency,
     faults: &FaultArgs,
+    network: &NetworkArgs,
 ) -> Result<Profile, Error> {
     let mut profile = match file {
         Some(path) => Profile::from_file(path)?,
@@ -100,6 +106,7 @@ fn profile(
     if faults.max_in_flight.is_some() {
         profile.limits.max_in_flight = faults.max_in_flight;
     }
+    profile.network = network.apply(profile.network);
     profile.validate().map_err(Error::InvalidScenario)?;
     Ok(profile)
 }

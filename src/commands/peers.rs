@@ -14,6 +14,7 @@ use crate::peers::{self, Python};
 use crate::pipeline::run_fresh;
 use crate::report::peers_report::{self, Row};
 use crate::scenario::Scenario;
+use crate::server::latency::Latency;
 use crate::server::profile::Profile;
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
@@ -25,12 +26,8 @@ struct Runs<'a> {
 
 /// Sets the peers up, runs both scenarios, prints (and with `--out` writes) the result.
 pub fn peers(args: &PeersArgs) -> Result<(), Error> {
-    let concurrent = scenario(args.n, Profile::single(args.delay), args);
-    let sequential = scenario(
-        args.sequential_n,
-        Profile::single(args.sequential_delay),
-        args,
-    );
+    let concurrent = scenario(args.n, args.delay, args);
+    let sequential = scenario(args.sequential_n, args.sequential_delay, args);
     concurrent.validate()?;
     sequential.validate()?;
     let placement = super::placement_of(crate::cli::ServerPlacement::Child)?;
@@ -102,7 +99,10 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
     printed.map_err(|e| Error::io("writing the report", e))
 }
 
-fn scenario(n: u64, profile: Profile, args: &PeersArgs) -> Scenario {
+/// `n` requests to one endpoint answering after `delay`, behind the flags' network.
+fn scenario(n: u64, delay: Latency, args: &PeersArgs) -> Scenario {
+    let mut profile = Profile::single(delay);
+    profile.network = args.network.apply(profile.network);
     let mut scenario = Scenario::new(profile, n, Strategy::AsyncConcurrent);
     scenario.seed = args.seed;
     scenario.engine = args.engine;

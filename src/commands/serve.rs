@@ -27,7 +27,12 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     if args.control.as_deref() == Some("stdio") {
         return serve_control_stdio();
     }
-    let profile = super::profile(args.profile.as_deref(), args.delay, &args.faults)?;
+    let profile = super::profile(
+        args.profile.as_deref(),
+        args.delay,
+        &args.faults,
+        &args.network,
+    )?;
     let mut config = ServerConfig::new(profile, args.seed);
     config.port = args.port;
     config.workers = args.workers;
@@ -41,6 +46,14 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
         Some(ca) => Some(write_ca(ca, args.ca_out.as_deref(), &config, server.url())?),
         None => None,
     };
+    let network = config.profile.network;
+    if !network.is_loopback() {
+        let setup = 1 + config.tls.map_or(0, |tls| tls.handshake_round_trips());
+        println!(
+            "behind an emulated network, {network}: a request on a new connection costs {} round trips, on a reused one 1",
+            setup + 1
+        );
+    }
     if let Some(note) = config.engine.serve_note() {
         println!("{note}");
     }

@@ -35,6 +35,7 @@ pub(super) fn profile() -> Profile {
     Profile {
         endpoints: vec![endpoint],
         limits: Default::default(),
+        network: Default::default(),
     }
 }
 

@@ -20,7 +20,12 @@ use std::collections::BinaryHeap;
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::Scenario;
+use crate::server::network::Bandwidth;
 use crate::strategy::ClientReuse;
+
+/// Bytes of status line and headers an answer carries besides its body, about: what
+/// hyper writes for fanout's JSON answers (status, date, content type and length).
+pub(super) const ANSWER_HEADER_BYTES: usize = 150;
 
 /// The emulated link's costs, ms: all zero on loopback.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +36,8 @@ pub struct LinkCosts {
     /// 1 for TCP, plus 1 for TLS 1.3 or 2 for TLS 1.2. 0 on loopback, where the kernel
     /// completes a handshake in microseconds.
     pub setup_round_trips: u32,
+    /// Each direction of each connection; an answer takes its size over it to cross.
+    pub bandwidth: Bandwidth,
 }
 
 impl LinkCosts {
@@ -38,11 +45,28 @@ impl LinkCosts {
     pub const LOOPBACK: LinkCosts = LinkCosts {
         rtt_ms: 0.0,
         setup_round_trips: 0,
+        bandwidth: Bandwidth::Unlimited,
     };
 
-    /// The link the scenario's mock API emulates.
-    pub fn of(_scenario: &Scenario) -> LinkCosts {
-        LinkCosts::LOOPBACK
+    /// The link the scenario's mock API emulates, with its TLS handshake's round trips.
+    /// A `--target` is a real server the model knows nothing of: loopback.
+    pub fn of(scenario: &Scenario) -> LinkCosts {
+        let network = &scenario.profile.network;
+        if scenario.target.is_some() || network.is_loopback() {
+            return LinkCosts::LOOPBACK;
+        }
+        let tls = scenario.tls.map_or(0, |tls| tls.handshake_round_trips());
+        LinkCosts {
+            rtt_ms: network.rtt.as_secs_f64() * 1e3,
+            setup_round_trips: 1 + tls,
+            bandwidth: network.bandwidth,
+        }
+    }
+
+    /// How long an answer with a `body_bytes` body takes to cross the link, ms.
+    pub fn transfer_ms(&self, body_bytes: usize) -> f64 {
+        let bytes = body_bytes.saturating_add(ANSWER_HEADER_BYTES);
+        self.bandwidth.transfer_time(bytes).as_secs_f64() * 1e3
     }
 
     /// What opening a connection makes its first request wait, ms.

@@ -162,12 +162,20 @@ pub fn delays_ms(scenario: &Scenario) -> Vec<f64> {
 
 /// Predicts the scenario's wall time and schedule.
 pub fn predict_scenario(scenario: &Scenario, calibration: &Calibration) -> Prediction {
+    let link = LinkCosts::of(scenario);
+    // An answer's bytes over the bandwidth hold its connection as its delay does.
+    let endpoints = &scenario.profile.endpoints;
+    let busy_ms: Vec<f64> = delays_ms(scenario)
+        .into_iter()
+        .enumerate()
+        .map(|(seq, delay)| delay + link.transfer_ms(endpoints[seq % endpoints.len()].body_bytes))
+        .collect();
     predict(
         schedule_of(scenario),
-        &delays_ms(scenario),
+        &busy_ms,
         calibration,
         Connections::of(scenario),
-        &LinkCosts::of(scenario),
+        &link,
     )
 }
 

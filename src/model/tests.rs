@@ -160,6 +160,7 @@ fn a_burst_starts_every_request_at_its_own_connection_time() {
 const CONTINENT: LinkCosts = LinkCosts {
     rtt_ms: 40.0,
     setup_round_trips: 2,
+    bandwidth: crate::server::network::Bandwidth::Unlimited,
 };
 
 #[test]

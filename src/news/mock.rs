@@ -168,6 +168,7 @@ pub fn profile(sources: &[MockSource]) -> Profile {
     Profile {
         endpoints: sources.iter().flat_map(MockSource::endpoints).collect(),
         limits: Default::default(),
+        network: Default::default(),
     }
 }
 

@@ -12,6 +12,12 @@
 //! - [`Engine::serves`] says whether it can serve a profile's faults and limits; a
 //!   scenario it cannot serve is refused before anything starts, in one line.
 //!
+//! Both serve behind the emulated [`network`](super::network): fanout's engine relays
+//! each connection it accepts through the link; wiremock accepts its own, so a relay
+//! listens in front of it and relays each connection to it through the same link
+//! (only when the network is not loopback). The per-connection ledger (accept, first
+//! byte) is fanout's engine's alone.
+//!
 //! Read next: [`super::fault`] for the faults themselves.
 
 use serde::{Deserialize, Serialize};

@@ -38,6 +38,7 @@ use tokio_rustls::TlsAcceptor;
 use super::attempts::Attempts;
 use super::fault::{ArrivalWindow, Decision, FaultKind, RetryAfter};
 use super::ledger::{Ledger, LedgerEntry, now_us};
+use super::link::Link;
 use super::profile::Profile;
 use super::tls;
 
@@ -155,8 +156,9 @@ pub(crate) fn bind(port: u16) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Accepts connections until `shutdown` changes, serving each on its own task; with
-/// `tls`, each connection first passes a TLS handshake ([`on_tls`]).
+/// Accepts connections until `shutdown` changes, serving each on its own task, behind
+/// the profile's emulated network unless it is loopback ([`super::link`]), and with
+/// `tls`, after a TLS handshake through that network ([`serve_tls`]).
 pub(crate) async fn serve(
     listener: TcpListener,
     state: Arc<ServerState>,
@@ -164,6 +166,7 @@ pub(crate) async fn serve(
     h2_max_streams: u32,
     tls: Option<TlsAcceptor>,
 ) {
+    let link = Link::of(&state.profile.network, state.seed);
     loop {
         let stream = tokio::select! {
             biased;
@@ -179,25 +182,38 @@ pub(crate) async fn serve(
                 }
             },
         };
+        let accepted = tokio::time::Instant::now();
         let _ = stream.set_nodelay(true);
-        let accepted_us = now_us();
         let connection = state.ledger.connection_opened();
         let state = state.clone();
-        let shutdown = shutdown.clone();
+        let mut shutdown = shutdown.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
-            match tls {
-                None => serve_http(stream, state, connection, shutdown, h2_max_streams).await,
-                Some(acceptor) => {
-                    let served = Accepted {
-                        state,
-                        connection,
-                        accepted_us,
-                        shutdown,
-                        h2_max_streams,
-                    };
-                    on_tls(stream, &acceptor, served).await
+            // Dropping this future (at shutdown) drops the link's delayed bytes too.
+            let served = async move {
+                let on = Accepted {
+                    state,
+                    connection,
+                    h2_max_streams,
+                    tls,
+                };
+                match link {
+                    None => on.serve(stream).await,
+                    Some(link) => {
+                        let ledger = on.state.ledger.clone();
+                        let first_byte = move || {
+                            ledger.update_connection(connection, |c| {
+                                c.first_byte_us = Some(now_us());
+                            })
+                        };
+                        let (stream, relay) = link.attach(stream, connection, accepted, first_byte);
+                        tokio::join!(on.serve(stream), relay);
+                    }
                 }
+            };
+            tokio::select! {
+                _ = served => {}
+                _ = shutdown.changed() => {}
             }
         });
     }
@@ -207,64 +223,61 @@ pub(crate) async fn serve(
 struct Accepted {
     state: Arc<ServerState>,
     connection: u64,
-    accepted_us: u64,
-    shutdown: watch::Receiver<()>,
     h2_max_streams: u32,
+    tls: Option<TlsAcceptor>,
 }
 
-/// The TLS handshake on an accepted `stream`, raced against the server's shutdown, then
-/// HTTP on the TLS stream. A handshake that fails, times out or is abandoned half-way
-/// is counted in the ledger (it carried no request, so nothing else would count it).
-async fn on_tls<S>(stream: S, acceptor: &TlsAcceptor, mut accepted: Accepted)
+impl Accepted {
+    /// HTTP on `stream` (a socket, or the server's side of an emulated link), after a
+    /// TLS handshake when the server has TLS.
+    async fn serve<S>(self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        match self.tls.clone() {
+            None => {
+                serve_connection(stream, self.state, self.connection, self.h2_max_streams).await
+            }
+            Some(acceptor) => serve_tls(stream, &acceptor, self).await,
+        }
+    }
+}
+
+/// The TLS handshake on an accepted `stream`, then HTTP on the TLS stream. A handshake
+/// that fails, times out or is abandoned half-way is counted in the ledger (it carried
+/// no request, so nothing else would count it). The caller races it against shutdown.
+async fn serve_tls<S>(stream: S, acceptor: &TlsAcceptor, accepted: Accepted)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let handshake = tokio::select! {
-        done = tls::accept(stream, acceptor) => done,
-        _ = accepted.shutdown.changed() => return,
-    };
     let ledger = &accepted.state.ledger;
-    match handshake {
+    match tls::accept(stream, acceptor).await {
         Ok((stream, protocol)) => {
-            ledger.connection_tls_done(
-                accepted.connection,
-                accepted.accepted_us,
-                now_us(),
-                protocol,
-            );
+            ledger.connection_tls_done(accepted.connection, now_us(), protocol);
             let Accepted {
                 state,
                 connection,
-                shutdown,
                 h2_max_streams,
                 ..
             } = accepted;
-            serve_http(stream, state, connection, shutdown, h2_max_streams).await
+            serve_connection(stream, state, connection, h2_max_streams).await
         }
         Err(_) => ledger.tls_handshake_failed(),
     }
 }
 
-/// HTTP/1.1 or HTTP/2 (hyper's auto builder reads the preface) on one connection until
-/// it closes or the server shuts down.
-async fn serve_http<S>(
-    stream: S,
-    state: Arc<ServerState>,
-    connection: u64,
-    mut shutdown: watch::Receiver<()>,
-    h2_max_streams: u32,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+/// Serves HTTP/1.1 or HTTP/2 (hyper's auto builder reads the preface) on one
+/// connection until it closes.
+async fn serve_connection<I>(io: I, state: Arc<ServerState>, connection: u64, h2_max_streams: u32)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request| answer(state.clone(), connection, request));
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder.http2().max_concurrent_streams(h2_max_streams);
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = shutdown.changed() => {}
-    }
+    // A connection that ends in an error (a client gone mid-request) has nothing left
+    // to serve; its requests are in the ledger already.
+    let _ = builder.serve_connection(TokioIo::new(io), service).await;
 }
 
 /// A ledger entry that writes itself when dropped, so a request whose client went away

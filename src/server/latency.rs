@@ -111,7 +111,7 @@ pub(crate) fn unit_draw(seed: u64, endpoint: usize, seq: u64) -> f64 {
 }
 
 /// Sebastiano Vigna's splitmix64 finaliser: spreads nearby integers over all 64 bits.
-fn splitmix64(x: u64) -> u64 {
+pub(crate) fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

@@ -52,19 +52,22 @@ pub struct LedgerEntry {
     pub fault: Option<FaultKind>,
 }
 
-/// One accepted connection, as the server saw it (recorded, for now, for connections
-/// that finished a TLS handshake: the link's timings join it).
+/// One accepted connection, as the server saw it: the set-up phases a request
+/// waterfall draws before the first request (times in µs since the Unix epoch).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionEntry {
-    /// The connection's number, as [`LedgerEntry::connection`] gives it.
+    /// The connection's number, as [`LedgerEntry::connection`] names it.
     pub id: u64,
-    /// When it was accepted, µs since the Unix epoch.
+    /// When the kernel handed the connection to the accept loop (its TCP handshake
+    /// done at loopback speed).
     pub accepted_us: u64,
-    /// When its first byte arrived, µs, where the accept loop sees it.
+    /// When the client's first bytes reached the server through the emulated link;
+    /// `None` on loopback, where nothing holds them (they follow the accept at once),
+    /// and for a connection that never sent any.
     pub first_byte_us: Option<u64>,
-    /// When its TLS handshake finished, µs; `None` on a plain connection.
+    /// When the TLS handshake finished; `None` over plain HTTP.
     pub tls_done_us: Option<u64>,
-    /// The protocol negotiated (ALPN: `h2` or `http/1.1`); `None` on a plain connection.
+    /// The protocol negotiated (ALPN over TLS, e.g. `h2`); `None` when none was.
     pub protocol: Option<String>,
 }
 
@@ -76,9 +79,9 @@ pub struct LedgerRecord {
     /// TCP connections accepted since the server started; `None` when the engine
     /// cannot count them (wiremock).
     pub connections: Option<u64>,
-    /// Connections whose TLS handshake finished, in the order they finished (empty
-    /// without TLS, and then left out of the JSON).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Every connection accepted, in accept order (empty when the engine cannot see
+    /// them).
+    #[serde(default)]
     pub connection_entries: Vec<ConnectionEntry>,
     /// Connections whose TLS handshake failed, timed out or was abandoned half-way:
     /// they carried no request, so no entry counts them.
@@ -114,15 +117,16 @@ pub struct Ledger {
     /// Connections accepted, counted in the accept loop (wiremock has no hook for this,
     /// which is why fanout accepts connections itself).
     connections: AtomicU64,
+    /// One entry per accepted connection, for a recording ledger only: a server that
+    /// aggregates (`serve`) may accept connections for hours, and keeps none of them.
+    /// Its own lock: connections open while requests finish.
+    connection_entries: Option<Mutex<Vec<ConnectionEntry>>>,
     /// The most requests admitted at once, raised by the handler as it admits them
     /// (entries are written when requests finish, too late to tell what overlapped).
     peak_in_flight: AtomicU64,
     /// False for engines that accept connections and hold requests out of fanout's
     /// sight (wiremock): no connection count, no live peak in flight.
     own_engine: bool,
-    /// TLS connections' entries, kept only by a recording ledger (an aggregating one
-    /// keeps none, so `serve` stays flat however many connections it accepts).
-    tls_connections: Option<Mutex<Vec<ConnectionEntry>>>,
     /// TLS handshakes that did not finish (failed, timed out, abandoned half-way).
     tls_failed: AtomicU64,
 }
@@ -143,7 +147,7 @@ impl Ledger {
             LedgerMode::Aggregating => Kept::Aggregate(Box::default()),
         };
         Ledger {
-            tls_connections: (mode == LedgerMode::Recording).then(Mutex::default),
+            connection_entries: (mode == LedgerMode::Recording).then(Mutex::default),
             kept,
             connections: AtomicU64::new(0),
             peak_in_flight: AtomicU64::new(0),
@@ -160,23 +164,43 @@ impl Ledger {
         }
     }
 
-    /// Counts one accepted connection and returns its number.
+    /// Counts one accepted connection and returns its number. A recording ledger
+    /// notes when, under the same lock that numbers it, so entry `id` sits at index `id`.
     pub fn connection_opened(&self) -> u64 {
-        self.connections.fetch_add(1, Ordering::Relaxed)
+        let Some(entries) = &self.connection_entries else {
+            return self.connections.fetch_add(1, Ordering::Relaxed);
+        };
+        let mut entries = lock(entries);
+        let id = self.connections.fetch_add(1, Ordering::Relaxed);
+        entries.push(ConnectionEntry {
+            id,
+            accepted_us: now_us(),
+            first_byte_us: None,
+            tls_done_us: None,
+            protocol: None,
+        });
+        id
     }
 
-    /// Notes that connection `id`, accepted at `accepted_us`, finished its TLS handshake
-    /// at `tls_done_us` and negotiated `protocol`.
-    pub fn connection_tls_done(&self, id: u64, accepted_us: u64, tls_done_us: u64, protocol: &str) {
-        if let Some(entries) = &self.tls_connections {
-            lock(entries).push(ConnectionEntry {
-                id,
-                accepted_us,
-                first_byte_us: None,
-                tls_done_us: Some(tls_done_us),
-                protocol: Some(protocol.to_string()),
-            });
+    /// Changes what the ledger knows of connection `id` (its first byte, its TLS
+    /// handshake); nothing for an aggregating ledger, which keeps no connections.
+    pub fn update_connection(&self, id: u64, change: impl FnOnce(&mut ConnectionEntry)) {
+        let Some(entries) = &self.connection_entries else {
+            return;
+        };
+        let mut entries = lock(entries);
+        if let Some(entry) = usize::try_from(id).ok().and_then(|i| entries.get_mut(i)) {
+            change(entry);
         }
+    }
+
+    /// Notes that connection `id` finished its TLS handshake at `tls_done_us` and
+    /// negotiated `protocol`.
+    pub fn connection_tls_done(&self, id: u64, tls_done_us: u64, protocol: &str) {
+        self.update_connection(id, |entry| {
+            entry.tls_done_us = Some(tls_done_us);
+            entry.protocol = Some(protocol.to_string());
+        });
     }
 
     /// Counts one TLS handshake that did not finish.
@@ -215,8 +239,9 @@ impl Ledger {
             entries: lock(entries).clone(),
             connections: self.connection_count(),
             connection_entries: self
-                .tls_connections
+                .connection_entries
                 .as_ref()
+                .filter(|_| self.own_engine)
                 .map(|c| lock(c).clone())
                 .unwrap_or_default(),
             tls_failed: self.tls_failed(),

@@ -17,11 +17,15 @@
 //! Two engines can answer ([`Engine`]): fanout's own (`http.rs`) and wiremock
 //! (`wiremock_engine.rs`); [`engine`] says what each serves and measures.
 //!
-//! With `--tls` ([`ServerConfig::tls`]), fanout's engine serves HTTPS on a certificate
-//! made at start ([`tls`]); [`MockApi::ca_certificate`] is what its clients must trust.
+//! Both engines serve behind the profile's emulated [`network`] (round trips, jitter,
+//! bandwidth), applied to each connection by `link.rs`. With `--tls`
+//! ([`ServerConfig::tls`]), fanout's engine serves HTTPS on a certificate made at start
+//! ([`tls`]), its handshake passing through that link; [`MockApi::ca_certificate`] is
+//! what its clients must trust.
 //!
-//! Read in order: [`latency`], [`profile`], [`fault`], [`ledger`] and [`aggregate`],
-//! [`engine`], then `http.rs` (the handler) and [`tls`].
+//! Read in order: [`latency`], [`profile`], [`network`], [`fault`], [`ledger`] and
+//! [`aggregate`], [`engine`], then `link.rs` (the emulated network), `http.rs` (the
+//! handler) and [`tls`].
 
 pub mod aggregate;
 mod attempts;
@@ -31,6 +35,8 @@ pub mod fault;
 mod http;
 pub mod latency;
 pub mod ledger;
+mod link;
+pub mod network;
 pub mod profile;
 pub mod tls;
 mod wiremock_engine;

@@ -20,6 +20,9 @@
 //!
 //! [limits]                      # optional, server-wide: 429 past these
 //! max_per_second = 20
+//!
+//! [network]                     # optional: see [`crate::server::network`]
+//! preset = "continent"
 //! ```
 //!
 //! A run sends request `seq` to endpoint `seq % endpoints.len()`, so a profile of three
@@ -33,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use super::fault::{Fault, ServerLimits};
 use super::latency::Latency;
+use super::network::Network;
 use crate::error::Error;
 
 /// The largest response body a profile may ask for.
@@ -207,6 +211,12 @@ pub struct Profile {
     /// Server-wide limits past which requests are answered 429.
     #[serde(default)]
     pub limits: ServerLimits,
+    /// The emulated network between every client and this API (loopback by default,
+    /// and then left out of the JSON, so a loopback profile reads as it always did).
+    /// It lives here, not beside the profile, because every server is started from a
+    /// profile (see [`crate::server::network`]).
+    #[serde(default, skip_serializing_if = "Network::is_loopback")]
+    pub network: Network,
 }
 
 impl Profile {
@@ -215,6 +225,7 @@ impl Profile {
         Profile {
             endpoints: vec![Endpoint::catch_all(latency)],
             limits: ServerLimits::default(),
+            network: Network::default(),
         }
     }
 
@@ -242,6 +253,7 @@ impl Profile {
             ));
         }
         self.limits.validate()?;
+        self.network.validate()?;
         for (i, endpoint) in self.endpoints.iter().enumerate() {
             endpoint.validate()?;
             let clash = self.endpoints[..i]
@@ -279,8 +291,9 @@ impl Profile {
         })
     }
 
-    /// The same endpoints, every one answering with `latency`, without faults or
-    /// server-wide limits: what calibration probes run against.
+    /// The same endpoints, every one answering with `latency`, without faults,
+    /// server-wide limits or network: what calibration probes run against. The probes
+    /// measure this machine's costs; what the network adds is known from its figures.
     pub fn with_latency(&self, latency: Latency) -> Profile {
         let mut changed = self.clone();
         for endpoint in &mut changed.endpoints {
@@ -288,15 +301,18 @@ impl Profile {
             endpoint.fault = Fault::default();
         }
         changed.limits = ServerLimits::default();
+        changed.network = Network::default();
         changed
     }
 
-    /// The same profile with every latency multiplied by `factor`.
+    /// The same profile with every latency, and the network's round trips, multiplied
+    /// by `factor` (see [`Network::scaled`]).
     pub fn scaled(&self, factor: f64) -> Profile {
         let mut scaled = self.clone();
         for endpoint in &mut scaled.endpoints {
             endpoint.latency = endpoint.latency.scaled(factor);
         }
+        scaled.network = self.network.scaled(factor);
         scaled
     }
 }
@@ -394,6 +410,7 @@ mod tests {
         let empty = Profile {
             endpoints: vec![],
             limits: ServerLimits::default(),
+            network: Network::default(),
         };
         assert!(empty.validate().is_err());
     }

@@ -23,6 +23,11 @@
 //!
 //! [`super::Engine::serves`] refuses the last two before the server starts.
 //!
+//! A network other than loopback is emulated by a relay in front of wiremock: it
+//! accepts on the port asked for, connects to wiremock, and passes the bytes through
+//! the same link as fanout's engine (`link.rs`), so both engines pay the same round
+//! trips. It counts nothing: wiremock's ledger still has no connections.
+//!
 //! wiremock serves on one current-thread runtime of its own and keeps every matched
 //! request in memory for the server's life; fanout starts a fresh server per run, so
 //! that memory is bounded by one run's requests.
@@ -38,6 +43,7 @@ use super::attempts::Attempts;
 use super::fault::{ArrivalWindow, Decision, Fault, FaultKind, RETRY_AFTER_MS, RetryAfter};
 use super::http::{body_json, padding, seq_of};
 use super::ledger::{Ledger, LedgerEntry, now_us};
+use super::link::Link;
 use super::profile::Endpoint;
 use crate::error::Error;
 
@@ -51,10 +57,16 @@ pub(super) struct WiremockServer {
     /// Dropping the server stops it (it is not from wiremock's pool).
     server: Option<MockServer>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// The relay that emulates the network in front of wiremock, when there is one;
+    /// dropping its runtime drops every connection it holds and their delayed bytes.
+    front: Option<Box<tokio::runtime::Runtime>>,
 }
 
 impl Drop for WiremockServer {
     fn drop(&mut self) {
+        if let Some(front) = self.front.take() {
+            front.shutdown_background();
+        }
         drop(self.server.take());
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
@@ -160,7 +172,8 @@ impl Respond for LedgerResponder {
     }
 }
 
-/// Starts wiremock on 127.0.0.1:`config.port` with one mock per endpoint.
+/// Starts wiremock on 127.0.0.1:`config.port` with one mock per endpoint; behind a
+/// relay on that port that emulates the profile's network, when it is not loopback.
 ///
 /// The start-up runs on a thread of its own, so a caller inside a tokio runtime (an
 /// example's `#[tokio::main]`) can start one too: blocking on a runtime from inside
@@ -170,27 +183,65 @@ pub(super) fn start(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<Wiremo
         .enable_all()
         .build()
         .map_err(|e| Error::io("building the wiremock start-up runtime", e))?;
+    let link = Link::of(&config.profile.network, config.seed);
+    // Behind a relay, wiremock listens on a free port and the relay on the one asked for.
+    let wiremock_port = if link.is_some() { 0 } else { config.port };
     let server = std::thread::scope(|scope| {
         scope
-            .spawn(|| runtime.block_on(register(config, ledger)))
+            .spawn(|| runtime.block_on(register(config, wiremock_port, ledger)))
             .join()
             .map_err(|_| Error::Server("wiremock's start-up thread panicked".to_string()))
     })??;
+    let (addr, front) = match link {
+        None => (*server.address(), None),
+        Some(link) => {
+            let (addr, front) = start_front(config, *server.address(), link)?;
+            (addr, Some(Box::new(front)))
+        }
+    };
     Ok(WiremockServer {
-        addr: *server.address(),
+        addr,
         server: Some(server),
         runtime: Some(runtime),
+        front,
     })
 }
 
-/// Starts the server and registers one mock per endpoint.
-async fn register(config: &ServerConfig, ledger: Arc<Ledger>) -> Result<MockServer, Error> {
+/// The relay in front of wiremock: a runtime of its own (the server's worker count),
+/// accepting on `config.port` and relaying each connection to wiremock through `link`.
+fn start_front(
+    config: &ServerConfig,
+    wiremock: std::net::SocketAddr,
+    link: Link,
+) -> Result<(std::net::SocketAddr, tokio::runtime::Runtime), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.workers.max(1))
+        .thread_name("fanout-link-front")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("building the network relay's runtime", e))?;
+    let listener = runtime
+        .block_on(async { super::http::bind(config.port) })
+        .map_err(|e| super::bind_error(config.port, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("reading the relay's address", e))?;
+    runtime.spawn(super::link::front(listener, wiremock, link));
+    Ok((addr, runtime))
+}
+
+/// Starts the server on `port` and registers one mock per endpoint.
+async fn register(
+    config: &ServerConfig,
+    port: u16,
+    ledger: Arc<Ledger>,
+) -> Result<MockServer, Error> {
     let mode = ledger.mode();
     // The same deep backlog as fanout's engine, so a burst of connects is not
     // dropped by the kernel before wiremock ever sees it.
-    let listener = super::http::bind(config.port)
+    let listener = super::http::bind(port)
         .and_then(|l| l.into_std())
-        .map_err(|e| super::bind_error(config.port, e))?;
+        .map_err(|e| super::bind_error(port, e))?;
     let server = MockServer::builder()
         .listener(listener)
         .disable_request_recording()

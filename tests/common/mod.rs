@@ -23,6 +23,7 @@ pub fn failing_scenario(strategy: Strategy, n: u64, delay: &str, status: u16) ->
         Profile {
             endpoints: vec![endpoint],
             limits: Default::default(),
+            network: Default::default(),
         },
         n,
         strategy,

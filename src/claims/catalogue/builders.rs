@@ -30,6 +30,7 @@ pub fn endpoints(delays_s: &[f64], ctx: &Context) -> Profile {
     Profile {
         endpoints,
         limits: Default::default(),
+        network: Default::default(),
     }
 }
 
