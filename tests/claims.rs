@@ -9,7 +9,9 @@ use fanout::attribution::Attribution;
 use fanout::claims::catalogue::catalogue;
 use fanout::claims::rules::{limit_held, speedup_near};
 use fanout::claims::trial::Mode;
-use fanout::claims::{ClaimResult, Judgement, Ran, Speedups, TrialKey, Verdict, behaviour};
+use fanout::claims::{
+    ClaimResult, Judgement, Ran, Setting, Speedups, TrialKey, Verdict, behaviour,
+};
 use fanout::measure::{Measurements, Outcome, Percentiles};
 use fanout::model::Calibration;
 use fanout::report::claims_report::write_table;
@@ -324,6 +326,7 @@ fn the_claims_table_prints_the_same_way_every_time() {
     let results = vec![
         ClaimResult {
             claim: claims[0],
+            setting: Setting::Loopback,
             judgement: judgement(
                 Verdict::Reproduced,
                 "6.6x (2.01 s vs 0.31 s)",
@@ -338,6 +341,7 @@ fn the_claims_table_prints_the_same_way_every_time() {
         },
         ClaimResult {
             claim: claims[3],
+            setting: Setting::InternetLike,
             judgement: judgement(
                 Verdict::Qualified,
                 "1 vs 500 connections",
@@ -348,6 +352,7 @@ fn the_claims_table_prints_the_same_way_every_time() {
         },
         ClaimResult {
             claim: claims[2],
+            setting: Setting::Loopback,
             judgement: judgement(Verdict::Pending, "-", "-", None),
             runs: Vec::new(),
         },
@@ -659,4 +664,25 @@ fn every_rule_finds_the_trials_its_own_plan_makes() {
             judged.reason
         );
     }
+}
+
+#[test]
+fn every_claim_run_over_the_network_is_in_the_catalogue_and_runs_on_loopback_too() {
+    let claims = catalogue();
+    for id in Setting::OVER_THE_NETWORK {
+        let claim = claims
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("{id} is not in the catalogue"));
+        assert!(Setting::InternetLike.applies_to(claim));
+        assert!(Setting::Loopback.applies_to(claim));
+    }
+    let loopback_only = claims
+        .iter()
+        .filter(|c| !Setting::InternetLike.applies_to(c))
+        .count();
+    assert_eq!(
+        loopback_only,
+        claims.len() - Setting::OVER_THE_NETWORK.len()
+    );
 }

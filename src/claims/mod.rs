@@ -31,6 +31,8 @@ pub use trial::{Ran, Trial, TrialKey};
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::server::network::{Network, Preset};
+use crate::server::tls::TlsVersion;
 use crate::server::{Engine, Placement};
 
 /// The three source documents.
@@ -97,15 +99,93 @@ pub struct Context {
     pub seed: u64,
     /// The HTTP server every trial's mock API runs on.
     pub engine: Engine,
+    /// The network between client and mock API, and its TLS.
+    pub setting: Setting,
 }
 
 impl Context {
-    /// A context on fanout's own engine.
+    /// A context on fanout's own engine, over loopback.
     pub fn new(time_scale: f64, seed: u64) -> Context {
         Context {
             time_scale,
             seed,
             engine: Engine::Fanout,
+            setting: Setting::Loopback,
+        }
+    }
+
+    /// The network every trial's mock API emulates, its round trips scaled with the
+    /// delays.
+    pub fn network(&self) -> Network {
+        self.setting.network().scaled(self.time_scale)
+    }
+}
+
+/// Where a claim's trials run: on loopback, where a connection is free, or over an
+/// internet-like link, where the tutorials measured.
+///
+/// The tutorials called real APIs over HTTPS, tens of milliseconds away: every new
+/// connection paid a TCP handshake and a TLS one, every request a round trip. On
+/// loopback those cost a tenth of a millisecond, so the claims that turn on connections
+/// ([`Setting::applies_to`]) run in both settings and the report shows both rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Setting {
+    /// 127.0.0.1 over plain HTTP: nothing added.
+    Loopback,
+    /// The `continent` preset (40 ms round trips at time scale 1) with TLS 1.3.
+    InternetLike,
+}
+
+impl Setting {
+    /// Both settings, loopback first.
+    pub const ALL: [Setting; 2] = [Setting::Loopback, Setting::InternetLike];
+
+    /// The claims whose verdict turns on connections or round trips: they run in both
+    /// settings; every other claim runs on loopback only.
+    pub const OVER_THE_NETWORK: [&'static str; 6] = [
+        "D0-fig1",
+        "D0-100",
+        "D0-reuse",
+        "D0-h2",
+        "D2-session",
+        "D2-pool",
+    ];
+
+    /// True when `claim` runs in this setting.
+    pub fn applies_to(self, claim: &Claim) -> bool {
+        self == Setting::Loopback || Setting::OVER_THE_NETWORK.contains(&claim.id)
+    }
+
+    /// The name reports print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Setting::Loopback => "loopback",
+            Setting::InternetLike => "internet-like",
+        }
+    }
+
+    /// The network at time scale 1.
+    pub fn network(self) -> Network {
+        match self {
+            Setting::Loopback => Preset::Loopback.network(),
+            Setting::InternetLike => Preset::Continent.network(),
+        }
+    }
+
+    /// The TLS version the mock API serves, if any.
+    pub fn tls(self) -> Option<TlsVersion> {
+        match self {
+            Setting::Loopback => None,
+            Setting::InternetLike => Some(TlsVersion::Tls13),
+        }
+    }
+
+    /// What a report says of it: `loopback` or `continent (rtt 40ms) + TLS 1.3`.
+    pub fn describe(self) -> String {
+        match self.tls() {
+            None => self.network().to_string(),
+            Some(tls) => format!("{} + TLS {tls}", self.network()),
         }
     }
 }
@@ -160,6 +240,8 @@ pub struct Claim {
 pub struct ClaimResult {
     /// The row.
     pub claim: Claim,
+    /// The network its trials ran over.
+    pub setting: Setting,
     /// The verdict and its figures.
     pub judgement: Judgement,
     /// The trials, for charts.
@@ -179,7 +261,24 @@ pub fn evaluate(
     let judgement = (claim.judge)(context, &runs);
     Ok(ClaimResult {
         claim: *claim,
+        setting: context.setting,
         judgement,
         runs,
     })
+}
+
+impl ClaimResult {
+    /// The row's name in tables: the claim's id, with the setting when it is not
+    /// loopback (`D0-reuse internet-like`).
+    pub fn label(&self) -> String {
+        match self.setting {
+            Setting::Loopback => self.claim.id.to_string(),
+            setting => format!("{} {}", self.claim.id, setting.name()),
+        }
+    }
+
+    /// The row's name in file names and anchors: `D0-reuse`, `D0-reuse-internet-like`.
+    pub fn slug(&self) -> String {
+        self.label().replace(' ', "-")
+    }
 }

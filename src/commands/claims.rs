@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::run_info::Stopwatch;
 use crate::claims::catalogue::catalogue;
-use crate::claims::{Claim, ClaimResult, Context, evaluate};
+use crate::claims::{Claim, ClaimResult, Context, Setting, evaluate};
 use crate::cli::ClaimsArgs;
 use crate::error::Error;
 use crate::report::claims_report::{self, ReportSettings, json_rows};
@@ -30,19 +30,28 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
     if let Some(dir) = &out_dir {
         crate::report::out_dir::prepare(dir)?;
     }
-    let context = Context {
-        engine: args.engine,
-        ..Context::new(args.time_scale, args.seed)
-    };
     let stopwatch = Stopwatch::start();
     let mut results: Vec<ClaimResult> = Vec::with_capacity(selected.len());
-    for claim in &selected {
+    // Each claim's internet-like row right after its loopback one, so they read side
+    // by side.
+    let rows = selected.iter().flat_map(|claim| {
+        settings(args)
+            .into_iter()
+            .filter(|setting| setting.applies_to(claim))
+            .map(move |setting| (claim, setting))
+    });
+    for (claim, setting) in rows {
+        let context = Context {
+            engine: args.engine,
+            setting,
+            ..Context::new(args.time_scale, args.seed)
+        };
         let claim_started = Instant::now();
         let result = evaluate(claim, &context, &placement)?;
         if !args.json {
             eprintln!(
-                "{:<14} {:<12} {:>6.1} s",
-                claim.id,
+                "{:<28} {:<12} {:>6.1} s",
+                result.label(),
                 result.judgement.verdict.name(),
                 claim_started.elapsed().as_secs_f64()
             );
@@ -89,6 +98,17 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Where the claims run: loopback, and internet-like for the claims that turn on
+/// connections, unless `--loopback-only`. wiremock has no TLS, so on it every claim
+/// runs on loopback only.
+fn settings(args: &ClaimsArgs) -> Vec<Setting> {
+    if args.loopback_only || args.engine != crate::server::Engine::Fanout {
+        vec![Setting::Loopback]
+    } else {
+        Setting::ALL.to_vec()
+    }
 }
 
 /// ` --engine wiremock`, or nothing for the default engine: the flag that reruns a report.

@@ -18,7 +18,7 @@ use super::columns::{Align, Table, render};
 use super::run_info::{Header, RunInfo};
 use crate::claims::behaviour::scaling_points;
 use crate::claims::trial::{self, Mode, TrialKey};
-use crate::claims::{ClaimResult, Verdict};
+use crate::claims::{ClaimResult, Setting, Verdict};
 use crate::strategy::Strategy;
 
 /// How and where the report's runs happened, for its header.
@@ -41,8 +41,8 @@ pub struct ChartFile {
     pub name: String,
     /// Its caption.
     pub caption: String,
-    /// The claim it belongs to, or `None` for the summary charts.
-    pub claim: Option<&'static str>,
+    /// The row it belongs to ([`ClaimResult::slug`]), or `None` for the summary charts.
+    pub claim: Option<String>,
     /// The SVG document.
     pub svg: String,
 }
@@ -53,7 +53,7 @@ pub fn write_table(out: &mut impl Write, results: &[ClaimResult]) -> io::Result<
         Table::new(["id", "document", "model", "measured", "verdict"].map(|h| (h, Align::Left)));
     for r in results {
         table.row([
-            r.claim.id,
+            &r.label(),
             r.claim.figure,
             &r.judgement.predicted,
             &r.judgement.measured,
@@ -87,6 +87,8 @@ pub fn tally(results: &[ClaimResult]) -> String {
 pub struct ClaimJson<'a> {
     /// The claim's id in `claims.md` (D0-fig1, …).
     pub id: &'a str,
+    /// Where its trials ran: `loopback` or `internet-like`.
+    pub setting: Setting,
     /// Reproduced, qualified or refuted, as computed from this run.
     pub verdict: Verdict,
     /// Why, in one sentence with the figures.
@@ -105,6 +107,7 @@ pub fn json_rows(results: &[ClaimResult]) -> Vec<ClaimJson<'_>> {
         .iter()
         .map(|r| ClaimJson {
             id: r.claim.id,
+            setting: r.setting,
             verdict: r.judgement.verdict,
             reason: &r.judgement.reason,
             document: r.claim.figure,
@@ -123,7 +126,7 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
         .filter_map(|r| {
             let s = r.judgement.speedup?;
             Some(SpeedupGroup {
-                label: r.claim.id.to_string(),
+                label: r.label(),
                 document: s.document,
                 model: s.model,
                 measured: s.measured,
@@ -140,13 +143,18 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
         });
     }
     for result in results.iter().filter(|r| !r.runs.is_empty()) {
-        let id = result.claim.id;
+        let id = result.slug();
+        let id = id.as_str();
+        let title = result.label();
         if !scaling_points(&result.runs).is_empty() {
             files.push(ChartFile {
                 name: format!("{id}-scaling.svg"),
                 caption: "Wall time and speedup against n, measured and modelled".to_string(),
-                claim: Some(id),
-                svg: charts::scaling(&format!("{id}: speedup against n"), &scaling_series(result))?,
+                claim: Some(id.to_string()),
+                svg: charts::scaling(
+                    &format!("{title}: speedup against n"),
+                    &scaling_series(result),
+                )?,
             });
             continue;
         }
@@ -159,8 +167,8 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
             name: format!("{id}-timeline.svg"),
             caption: "One bar per request, from its start to its end, coloured by outcome"
                 .to_string(),
-            claim: Some(id),
-            svg: charts::timeline(&format!("{id}: requests over time"), &lanes)?,
+            claim: Some(id.to_string()),
+            svg: charts::timeline(&format!("{title}: requests over time"), &lanes)?,
         });
         let limit = result.runs.iter().find_map(|r| r.summary.limit);
         if limit.is_some()
@@ -177,9 +185,9 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
             files.push(ChartFile {
                 name: format!("{id}-in-flight.svg"),
                 caption: "Requests the server held at once, from its ledger".to_string(),
-                claim: Some(id),
+                claim: Some(id.to_string()),
                 svg: charts::in_flight(
-                    &format!("{id}: in flight at the server"),
+                    &format!("{title}: in flight at the server"),
                     &series,
                     limit.map(|l| l as u64),
                 )?,
@@ -229,9 +237,9 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
                     "Arrivals at the server per {} window, with the promised count",
                     crate::duration::ms(window_us as f64 / 1e3)
                 ),
-                claim: Some(id),
+                claim: Some(id.to_string()),
                 svg: charts::requests_per_window_of(
-                    &format!("{id}: arrivals per window at the server"),
+                    &format!("{title}: arrivals per window at the server"),
                     &series,
                     promised,
                     window_us as f64 / 1e6,
@@ -247,8 +255,8 @@ pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
             files.push(ChartFile {
                 name: format!("{id}-latency.svg"),
                 caption: "Client-side latency percentiles per trial".to_string(),
-                claim: Some(id),
-                svg: charts::latency_percentiles(&format!("{id}: latency percentiles"), &rows)?,
+                claim: Some(id.to_string()),
+                svg: charts::latency_percentiles(&format!("{title}: latency percentiles"), &rows)?,
             });
         }
     }
@@ -339,7 +347,7 @@ pub fn write_markdown(
     );
     for r in results {
         verdicts.row([
-            format!("[{}](#{})", r.claim.id, r.claim.id.to_lowercase()),
+            format!("[{}](#{})", r.label(), r.slug().to_lowercase()),
             escape(r.claim.figure),
             escape(&r.judgement.predicted),
             escape(&r.judgement.measured),
@@ -347,6 +355,18 @@ pub fn write_markdown(
         ]);
     }
     write!(md, "{}", verdicts.markdown())?;
+    if results.iter().any(|r| r.setting != Setting::Loopback) {
+        writeln!(
+            md,
+            "\nRows marked *{}* ran the same trials over {}, its round trips scaled \
+             with the delays (×{}): the tutorials' own setting, where a new connection \
+             costs a TCP and a TLS round trip. The other rows ran on loopback over plain \
+             HTTP, where a connection costs a tenth of a millisecond.",
+            Setting::InternetLike.name(),
+            Setting::InternetLike.describe(),
+            settings.time_scale
+        )?;
+    }
     write_images(md, files, None)?;
     for r in results {
         write_claim(md, r, files)?;
@@ -356,7 +376,7 @@ pub fn write_markdown(
 
 /// One claim's section: what it says, the verdict, its trials and its charts.
 fn write_claim(md: &mut impl fmt::Write, r: &ClaimResult, files: &[ChartFile]) -> fmt::Result {
-    writeln!(md, "\n## {}\n", r.claim.id)?;
+    writeln!(md, "\n## {}\n", r.label())?;
     writeln!(
         md,
         "*{}, {}.* {}. Document's figure: {}.\n",
@@ -405,16 +425,12 @@ fn write_claim(md: &mut impl fmt::Write, r: &ClaimResult, files: &[ChartFile]) -
             writeln!(md, "\n{legend}.")?;
         }
     }
-    write_images(md, files, Some(r.claim.id))
+    write_images(md, files, Some(&r.slug()))
 }
 
 /// The charts of one claim (or the summary charts, for `None`), one paragraph each.
-fn write_images(
-    md: &mut impl fmt::Write,
-    files: &[ChartFile],
-    claim: Option<&'static str>,
-) -> fmt::Result {
-    for file in files.iter().filter(|f| f.claim == claim) {
+fn write_images(md: &mut impl fmt::Write, files: &[ChartFile], claim: Option<&str>) -> fmt::Result {
+    for file in files.iter().filter(|f| f.claim.as_deref() == claim) {
         writeln!(md, "\n![{}]({})", file.caption, file.name)?;
     }
     Ok(())

@@ -40,11 +40,13 @@ pub fn single(latency: &str, ctx: &Context) -> Profile {
     Profile::single(latency.scaled(ctx.time_scale))
 }
 
-/// A scenario of `n` requests on the context's seed and engine.
-pub fn scenario(profile: Profile, n: u64, strategy: Strategy, ctx: &Context) -> Scenario {
+/// A scenario of `n` requests on the context's seed, engine, network and TLS.
+pub fn scenario(mut profile: Profile, n: u64, strategy: Strategy, ctx: &Context) -> Scenario {
+    profile.network = ctx.network();
     Scenario {
         seed: ctx.seed,
         engine: ctx.engine,
+        tls: ctx.setting.tls(),
         ..Scenario::new(profile, n, strategy)
     }
 }
