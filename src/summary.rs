@@ -98,13 +98,20 @@ pub struct CalibratedLimit {
     pub delay_ms: f64,
     /// Fresh connections per second, from the zero-delay probe of this run.
     pub connection_rate_per_s: f64,
-    /// `delay_ms + n / connection_rate_per_s`, plus the link's set-up and round trip
-    /// for a fresh connection (zero on loopback), ms.
+    /// What the emulated link adds to a request on a fresh connection: its set-up round
+    /// trips and one more, ms (zero on loopback, and then left out of the JSON).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub network_ms: f64,
+    /// `delay_ms + network_ms + n / connection_rate_per_s`, ms.
     pub limit_ms: f64,
     /// `delay_ms / wall_ms`.
     pub efficiency_vs_delay: f64,
     /// `limit_ms / wall_ms`.
     pub efficiency_vs_limit: f64,
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 impl CalibratedLimit {
@@ -120,6 +127,7 @@ impl CalibratedLimit {
         let limit_ms = delay_ms + network_ms + scenario.n as f64 / rate * 1e3;
         Some(CalibratedLimit {
             delay_ms,
+            network_ms,
             connection_rate_per_s: rate,
             limit_ms,
             efficiency_vs_delay: delay_ms / wall_ms,

@@ -109,9 +109,14 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     if let Some(c) = &s.calibrated_limit {
         writeln!(
             out,
-            "  limit      {} = slowest delay {} + {} requests / {:.0} fresh connections per s;  wall / delay {:.2}x, wall / limit {:.2}x",
+            "  limit      {} = slowest delay {}{} + {} requests / {:.0} fresh connections per s;  wall / delay {:.2}x, wall / limit {:.2}x",
             human_ms(c.limit_ms),
             human_ms(c.delay_ms),
+            if c.network_ms > 0.0 {
+                format!(" + network {}", human_ms(c.network_ms))
+            } else {
+                String::new()
+            },
             s.n,
             c.connection_rate_per_s,
             1.0 / c.efficiency_vs_delay,
