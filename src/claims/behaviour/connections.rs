@@ -66,9 +66,20 @@ pub fn client_reuse(runs: &[Ran]) -> Judgement {
     ) else {
         return missing("sequential shared or per-request");
     };
-    let per_request =
-        |s: &crate::summary::RunSummary| (s.wall_ms - s.delays_ms.sum).max(0.0) / s.n as f64;
-    let (cost_shared, cost_fresh) = (per_request(shared), per_request(fresh));
+    // What each request costs beyond its delay, measured and modelled: on loopback a
+    // connection's set-up, over a network its round trips as well.
+    let beyond_delay = |wall_ms: f64, s: &crate::summary::RunSummary| {
+        (wall_ms - s.delays_ms.sum).max(0.0) / s.n as f64
+    };
+    let (cost_shared, cost_fresh) = (
+        beyond_delay(shared.wall_ms, shared),
+        beyond_delay(fresh.wall_ms, fresh),
+    );
+    let (model_shared, model_fresh) = (
+        beyond_delay(shared.predicted_ms, shared),
+        beyond_delay(fresh.predicted_ms, fresh),
+    );
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let (c_shared, c_fresh) = match (connections(shared), connections(fresh)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(not_measured), _) | (_, Err(not_measured)) => return not_measured,
@@ -98,12 +109,17 @@ pub fn client_reuse(runs: &[Ran]) -> Judgement {
     Judgement {
         verdict,
         reason: format!(
-            "sequential: a shared client opened {c_shared} connection(s) and cost {cost_shared:.2} ms per request beyond the delay; a client per request opened {c_fresh} and cost {cost_fresh:.2} ms{concurrent}"
+            "sequential: a shared client opened {c_shared} connection(s) and cost {cost_shared:.2} ms per request beyond the delay; a client per request opened {c_fresh} and cost {cost_fresh:.2} ms (the model: {model_shared:.2} and {model_fresh:.2}); shared over per-request wall {:.3}, the model's {:.3}{concurrent}",
+            ratio(shared.wall_ms, fresh.wall_ms),
+            ratio(shared.predicted_ms, fresh.predicted_ms),
         ),
         measured: format!(
             "{c_shared} vs {c_fresh} conns, {cost_shared:.2} vs {cost_fresh:.2} ms/req"
         ),
-        predicted: format!("1 vs {} conns", fresh.n),
+        predicted: format!(
+            "1 vs {} conns, {model_shared:.2} vs {model_fresh:.2} ms/req",
+            fresh.n
+        ),
         speedup: None,
     }
 }
