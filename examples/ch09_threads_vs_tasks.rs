@@ -247,6 +247,9 @@ fn live_threads_context_switches() -> Option<u64> {
 
 /// The child's side: run one variant, measure it, print one JSON line.
 fn child(variant: &str, url: &str, n: usize) -> anyhow::Result<()> {
+    // A child never calls Steps::from_args, which installs ring as rustls' provider for
+    // the parent: without one, building the "tasks" variant's reqwest client panics.
+    fanout::strategy::trust::install_crypto_provider();
     let sampler = ThreadSampler::start()?;
     let (wall, ok, switches) = match variant {
         "idle" => (Duration::ZERO, 0, None),

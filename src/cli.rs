@@ -80,6 +80,12 @@ pub struct PeersArgs {
     /// The emulated network between client and mock API.
     #[command(flatten)]
     pub network: NetworkArgs,
+    /// Serve every run's mock API over HTTPS offering only this TLS version (default:
+    /// plain HTTP). fanout's clients and the Python peers alike trust exactly its CA
+    /// certificate, which each peer gets in a temporary file (`--cafile`). Not with
+    /// --engine wiremock, which has no TLS.
+    #[arg(long, value_enum)]
+    pub tls: Option<TlsVersion>,
 }
 
 /// `fanout sweep`.

@@ -9,10 +9,18 @@
 //! is its pattern's schedule (all at once, a limit, one after another) with no overheads,
 //! the tutorials' promise: its efficiency says what the client itself cost.
 //!
+//! Over TLS (`fanout peers --tls 1.3`) the peer's mock API serves HTTPS on a CA made
+//! at its start; the CA certificate goes to a temporary file, removed when the peer is
+//! done, whose path the peer gets as `--cafile`: it trusts exactly that certificate
+//! (an `ssl.SSLContext(cafile=...)` for httpx and aiohttp, `verify=` for requests),
+//! never the system's store. The network travels in the scenario's profile, so the
+//! peer's connections pay the same emulated round trips as fanout's own.
+//!
 //! The peers run from a virtual environment with pinned versions that
 //! `peers/python/setup.sh` creates; where Python is missing, the set-up says so and
 //! the peers are skipped.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -24,6 +32,7 @@ use crate::measure::{Measurements, Outcome, Sample};
 use crate::model::Calibration;
 use crate::output::RunOutput;
 use crate::scenario::Scenario;
+use crate::server::tls::CaCertificate;
 use crate::server::{MockApi, Placement};
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
@@ -205,6 +214,8 @@ pub fn run(
     placement: &Placement,
 ) -> Result<PeerRun, Error> {
     let mut server = MockApi::start(&scenario.server_config(), placement)?;
+    // Held until the peer has run: the file is removed when this drops.
+    let ca_file = server.ca_certificate().map(write_ca_file).transpose()?;
     let mut modelled = scenario.clone();
     modelled.strategy = peer.schedule;
     if !peer.limited && peer.schedule == Strategy::AsyncSemaphore {
@@ -222,6 +233,9 @@ pub fn run(
         .args(peer.args);
     if peer.limited {
         command.args(["--limit", &scenario.client.limit.to_string()]);
+    }
+    if let Some(ca_file) = &ca_file {
+        command.arg("--cafile").arg(ca_file.path());
     }
     // The peer stops itself at its deadline; a peer that does not is stopped here.
     let limit = deadline.saturating_add(Duration::from_secs(30));
@@ -252,6 +266,19 @@ pub fn run(
         record,
         output,
     })
+}
+
+/// The CA certificate in a temporary PEM file of its own, for a peer's `--cafile`.
+fn write_ca_file(ca: &CaCertificate) -> Result<tempfile::NamedTempFile, Error> {
+    let failed = |e| Error::io("writing the mock API's CA certificate for a peer", e);
+    let mut file = tempfile::Builder::new()
+        .prefix("fanout-peer-ca-")
+        .suffix(".pem")
+        .tempfile()
+        .map_err(failed)?;
+    file.write_all(ca.pem().as_bytes()).map_err(failed)?;
+    file.flush().map_err(failed)?;
+    Ok(file)
 }
 
 /// The peer's rows as samples, every request of `0..n` exactly once.

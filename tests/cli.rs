@@ -103,6 +103,13 @@ fn bad_tls_input_is_refused_in_one_line() {
         "over TLS too",
     );
     refused(&["serve", "--ca-out", "/tmp/x.pem"], "--tls");
+    // The peers take the same flag, refused the same way before any Python runs.
+    refused(&["peers", "--tls", "1.1"], "1.3, 1.2");
+    refused(
+        &["peers", "--tls", "1.3", "--engine", "wiremock"],
+        "it has no TLS",
+    );
+    refused(&["peers", "--rtt", "-1ms", "--tls", "1.2"], "negative");
 }
 
 #[test]

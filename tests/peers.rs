@@ -1,20 +1,16 @@
 //! `fanout peers` end to end: the Python peers beside fanout's strategies, on a small
 //! scenario. Where Python or its packages are not available the command says so and
-//! skips; this test then checks that it said so and exited cleanly.
+//! skips; these tests then check that it said so and exited cleanly.
 
 use std::process::Command;
 
-#[test]
-fn the_peers_run_beside_fanout_or_say_why_not() {
+/// Runs `fanout peers` with `args` and `--json`: every run, or `None` when the Python
+/// peers were skipped (and the command said so).
+fn peers(args: &[&str]) -> Option<Vec<serde_json::Value>> {
     let output = Command::new(env!("CARGO_BIN_EXE_fanout"))
-        .args(["peers", "-n", "20", "--delay", "20ms", "--limit", "5"])
-        .args([
-            "--sequential-n",
-            "3",
-            "--sequential-delay",
-            "10ms",
-            "--json",
-        ])
+        .arg("peers")
+        .args(args)
+        .arg("--json")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the binary runs");
@@ -23,10 +19,29 @@ fn the_peers_run_beside_fanout_or_say_why_not() {
     if output.stdout.is_empty() {
         assert!(stderr.contains("Python peers skipped"), "{stderr}");
         eprintln!("skipped: {stderr}");
-        return;
+        return None;
     }
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let runs = json["runs"].as_array().unwrap();
+    Some(json["runs"].as_array().unwrap().clone())
+}
+
+#[test]
+fn the_peers_run_beside_fanout_or_say_why_not() {
+    let Some(runs) = peers(&[
+        "-n",
+        "20",
+        "--delay",
+        "20ms",
+        "--limit",
+        "5",
+        "--sequential-n",
+        "3",
+        "--sequential-delay",
+        "10ms",
+    ]) else {
+        return;
+    };
+    let runs = &runs;
     let python: Vec<&serde_json::Value> = runs
         .iter()
         .filter(|r| r["library"].as_str().unwrap().contains("Python"))
@@ -57,5 +72,42 @@ fn the_peers_run_beside_fanout_or_say_why_not() {
             "{}",
             run["label"]
         );
+    }
+}
+
+#[test]
+fn the_peers_trust_the_mock_apis_ca_and_pay_the_same_network() {
+    // TLS 1.3 over a 10 ms round trip: every client, Rust or Python, must trust the CA
+    // made at the server's start (an untrusted one would end as `tls`), and each
+    // pays the handshake's round trips on every connection it opens.
+    let rtt_ms = 10.0;
+    let Some(runs) = peers(&[
+        "-n",
+        "6",
+        "--delay",
+        "10ms",
+        "--limit",
+        "3",
+        "--sequential-n",
+        "2",
+        "--sequential-delay",
+        "5ms",
+        "--rtt",
+        "10ms",
+        "--tls",
+        "1.3",
+    ]) else {
+        return;
+    };
+    assert_eq!(runs.len(), 5 + 7, "5 fanout strategies and 7 peer runs");
+    for run in &runs {
+        let summary = &run["summary"];
+        let n = summary["n"].as_u64().unwrap();
+        assert_eq!(summary["outcomes"]["ok"], n, "{}: {summary}", run["label"]);
+        assert_eq!(summary["server"]["received"], n, "{}", run["label"]);
+        // A first request on a fresh TLS 1.3 connection waits TCP's round trip, TLS's,
+        // and its own: at least 3 RTT, whoever the client (loose: a floor, no ceiling).
+        let wall = summary["wall_ms"].as_f64().unwrap();
+        assert!(wall >= 3.0 * rtt_ms, "{}: wall {wall} ms", run["label"]);
     }
 }

@@ -35,6 +35,8 @@ async def fetch(session, rec: fanout_peer.Recorder, base: str, seq: int) -> None
             rec.finish(seq, response.status)
     except TimeoutError:  # aiohttp's ServerTimeoutError and friends are TimeoutErrors
         rec.fail(seq, "timeout")
+    except aiohttp.ClientSSLError:  # a certificate not trusted, a failed handshake
+        rec.fail(seq, "tls")
     except aiohttp.ClientConnectorError:  # refused, unreachable, not resolvable
         rec.fail(seq, "connect")
     except aiohttp.ClientError:  # disconnected, truncated, malformed
@@ -46,7 +48,10 @@ async def fetch(session, rec: fanout_peer.Recorder, base: str, seq: int) -> None
 
 async def run(args) -> dict:
     rec = fanout_peer.Recorder(args.n, args.deadline)
-    connector = aiohttp.TCPConnector(limit=args.limit)  # 0: no limit
+    # 0: no limit. Over https, trust exactly --cafile (aiohttp's default, True, is the
+    # system's store).
+    ssl_setting = fanout_peer.ssl_context(args) or True
+    connector = aiohttp.TCPConnector(limit=args.limit, ssl=ssl_setting)
     timeout = aiohttp.ClientTimeout(total=args.timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         rec.begin()

@@ -8,8 +8,10 @@ fanout's own strategies, so the two can be laid side by side:
 - every request `i` is `GET {BASE}/items?seq={i}`; the `seq` gives it the server's
   seeded delay for request `i` and lets fanout join this record with its ledger;
 - every request ends as exactly one outcome (`ok`, `http_4xx`, `http_429`, `http_5xx`,
-  `timeout`, `connect`, `dropped`, `cancelled`), with the meanings of fanout's
+  `timeout`, `connect`, `tls`, `dropped`, `cancelled`), with the meanings of fanout's
   `src/measure.rs`;
+- over HTTPS (`fanout serve --tls 1.3`, `fanout peers --tls 1.3`) a peer trusts exactly
+  the CA certificate named by `--cafile`, never the system's store (`ssl_context`);
 - times are milliseconds from the run's start, and latency percentiles are computed as
   fanout computes them (an HdrHistogram with three significant digits).
 
@@ -21,8 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import resource
+import ssl
 import sys
 import time
 import urllib.parse
@@ -37,6 +41,7 @@ OUTCOMES = (
     "http_5xx",
     "timeout",
     "connect",
+    "tls",
     "dropped",
     "cancelled",
 )
@@ -87,6 +92,13 @@ def parser(description: str) -> argparse.ArgumentParser:
         help="end the whole run by then; unfinished requests count as cancelled "
         "(default 120)",
     )
+    p.add_argument(
+        "--cafile",
+        default=None,
+        metavar="PEM",
+        help="for an https:// URL, trust exactly this CA certificate (the one "
+        "`fanout serve --tls` writes), not the system's store",
+    )
     return p
 
 
@@ -113,8 +125,36 @@ def parse(p: argparse.ArgumentParser, argv: Optional[list[str]] = None) -> argpa
         url.port  # parsed lazily: 'http://host:99999' fails only here
     except ValueError:
         p.error(f"--url has an invalid port: {args.url!r}")
+    if args.cafile is not None:
+        if url.scheme != "https":
+            p.error(f"--cafile is for an https:// URL, got {args.url!r}")
+        if not os.path.isfile(args.cafile):
+            p.error(f"--cafile {args.cafile!r} is not a file")
     args.url = args.url.rstrip("/")
     return args
+
+
+def ssl_context(args: argparse.Namespace) -> Optional[ssl.SSLContext]:
+    """The TLS settings of an https:// run: a context that trusts exactly `--cafile`
+    (given a CA file, `create_default_context` loads that file and not the system's
+    store) and checks the host name as for any site; `None` without `--cafile`, which
+    leaves each library to its own default."""
+    if args.cafile is None:
+        return None
+    return ssl.create_default_context(cafile=args.cafile)
+
+
+def caused_by_tls(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, is an `ssl.SSLError` (a
+    certificate not trusted, a version not offered, a handshake cut short): the
+    libraries wrap it in their own connect errors, and fanout names it `tls`."""
+    seen = 0
+    while error is not None and seen < 20:
+        if isinstance(error, ssl.SSLError):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 def item_url(base: str, seq: int) -> str:

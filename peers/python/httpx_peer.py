@@ -68,7 +68,11 @@ def client(args: argparse.Namespace) -> httpx.AsyncClient:
         max_connections=max_connections(args),
         max_keepalive_connections=keepalive,
     )
-    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(args.timeout))
+    # Over https, trust exactly --cafile: httpx 0.28 takes an SSLContext as `verify`.
+    verify = fanout_peer.ssl_context(args) or True
+    return httpx.AsyncClient(
+        limits=limits, timeout=httpx.Timeout(args.timeout), verify=verify
+    )
 
 
 def pool_fields(args: argparse.Namespace) -> dict:
@@ -82,7 +86,8 @@ def classify(error: httpx.HTTPError) -> str:
     if isinstance(error, httpx.TimeoutException):  # connect, read, write or pool wait
         return "timeout"
     if isinstance(error, httpx.ConnectError):
-        return "connect"
+        # A failed TLS handshake arrives as a ConnectError raised from ssl.SSLError.
+        return "tls" if fanout_peer.caused_by_tls(error) else "connect"
     return "dropped"  # the connection broke, or the answer was malformed or truncated
 
 

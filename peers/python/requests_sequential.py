@@ -28,6 +28,8 @@ def classify(error: requests.RequestException) -> str:
     """Names the way a call failed, in fanout's terms."""
     if isinstance(error, requests.Timeout):  # ConnectTimeout and ReadTimeout
         return "timeout"
+    if isinstance(error, requests.exceptions.SSLError):  # a ConnectionError too
+        return "tls"
     if isinstance(error, requests.ConnectionError):
         # requests wraps urllib3's error: a refused or unresolvable connect arrives as
         # MaxRetryError(reason=NewConnectionError); anything else broke after connecting.
@@ -40,6 +42,9 @@ def classify(error: requests.RequestException) -> str:
 def run(args) -> dict:
     rec = fanout_peer.Recorder(args.n, args.deadline)
     with requests.Session() as session:
+        # Over https, trust exactly --cafile, not certifi's bundle. Given per call: a
+        # session's `verify` would yield to REQUESTS_CA_BUNDLE from the environment.
+        verify = args.cafile or True
         rec.begin()
         for seq in range(args.n):
             left = rec.remaining_s()
@@ -48,7 +53,9 @@ def run(args) -> dict:
             budget = min(args.timeout, left)
             rec.start(seq)
             try:
-                response = session.get(fanout_peer.item_url(args.url, seq), timeout=budget)
+                response = session.get(
+                    fanout_peer.item_url(args.url, seq), timeout=budget, verify=verify
+                )
                 rec.finish(seq, response.status_code)  # the body is read by now
             except requests.RequestException as error:
                 outcome = classify(error)

@@ -1,5 +1,10 @@
 //! `fanout peers`: the Python peers and fanout's strategies on the same two scenarios
 //! (everything at once, and one after another), a fresh mock API each, one table.
+//!
+//! Both scenarios carry the flags' network and TLS, so every row, Rust or Python, pays
+//! the same round trips and handshakes and the figures stay comparable: with
+//! `--network continent --tls 1.3` a fresh connection costs three round trips for
+//! reqwest, ureq, httpx, aiohttp and requests alike.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,8 +19,10 @@ use crate::peers::{self, Python};
 use crate::pipeline::run_fresh;
 use crate::report::peers_report::{self, Row};
 use crate::scenario::Scenario;
-use crate::server::latency::Latency;
+use crate::server::latency::{Latency, format_duration};
+use crate::server::network::{Bandwidth, Network};
 use crate::server::profile::Profile;
+use crate::server::tls::TlsVersion;
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
 
@@ -48,6 +55,9 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
             });
         }
     };
+    if !args.json {
+        eprintln!("{}", link_line(&concurrent));
+    }
     let stopwatch = Stopwatch::start();
     let mut rows = Vec::new();
     for (scenario, rust, python_peers) in [
@@ -106,9 +116,42 @@ fn scenario(n: u64, delay: Latency, args: &PeersArgs) -> Scenario {
     let mut scenario = Scenario::new(profile, n, Strategy::AsyncConcurrent);
     scenario.seed = args.seed;
     scenario.engine = args.engine;
+    scenario.tls = args.tls;
     scenario.client.limit = args.limit;
     scenario.client.threads = args.limit.min(crate::scenario::MAX_THREADS);
     scenario
+}
+
+/// What every row's connections pass through: `network: loopback, plain HTTP`.
+fn link_line(scenario: &Scenario) -> String {
+    let tls = scenario
+        .tls
+        .map_or("plain HTTP".to_string(), |tls| tls.to_string());
+    format!("network: {}, {tls}", scenario.profile.network)
+}
+
+/// The flags that give `network` and `tls` again, for the report's command line:
+/// ` --network continent --tls 1.3`, or nothing for plain loopback.
+fn link_flags(network: &Network, tls: Option<TlsVersion>) -> String {
+    let mut flags = String::new();
+    if !network.is_loopback() {
+        match network.preset() {
+            Some(preset) => flags.push_str(&format!(" --network {}", preset.name())),
+            None => {
+                flags.push_str(&format!(" --rtt {}", format_duration(network.rtt)));
+                if !network.jitter.is_zero() {
+                    flags.push_str(&format!(" --jitter {}", format_duration(network.jitter)));
+                }
+                if network.bandwidth != Bandwidth::Unlimited {
+                    flags.push_str(&format!(" --bandwidth {}", network.bandwidth));
+                }
+            }
+        }
+    }
+    if let Some(tls) = tls {
+        flags.push_str(&format!(" --tls {}", tls.name()));
+    }
+    flags
 }
 
 /// The repository the peers live in: the working directory when it holds them, else
@@ -140,7 +183,7 @@ fn write_report(
     let run = stopwatch.info(
         total_s,
         format!(
-            "cargo run --release -- peers -n {} --delay {} --limit {} --sequential-n {} --sequential-delay {} --seed {}{} --out {}",
+            "cargo run --release -- peers -n {} --delay {} --limit {} --sequential-n {} --sequential-delay {} --seed {}{}{} --out {}",
             args.n,
             args.delay,
             args.limit,
@@ -148,6 +191,7 @@ fn write_report(
             args.sequential_delay,
             args.seed,
             super::claims::engine_flag(args.engine),
+            link_flags(&args.network.apply(Network::default()), args.tls),
             dir.display()
         ),
     );

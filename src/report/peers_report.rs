@@ -63,6 +63,28 @@ impl Row {
     }
 }
 
+/// The network and TLS every row ran over, for the report's settings table; nothing on
+/// plain loopback, so today's reports read as before.
+fn link_settings(rows: &[Row]) -> Vec<(&'static str, String)> {
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    let (network, tls) = (
+        first.output.scenario.profile.network,
+        first.output.scenario.tls,
+    );
+    if network.is_loopback() && tls.is_none() {
+        return Vec::new();
+    }
+    vec![
+        ("network", network.to_string()),
+        (
+            "TLS",
+            tls.map_or("off (plain HTTP)".to_string(), |tls| tls.to_string()),
+        ),
+    ]
+}
+
 /// The terminal table, grouped by scenario (n).
 pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     let right = |h| (h, Align::Right);
@@ -85,7 +107,7 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     write!(out, "{table}")?;
     writeln!(
         out,
-        "\npromise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum); eff = promise / wall; conns and peak are the server's own count"
+        "\npromise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum, plus the emulated network's round trips); eff = promise / wall; conns and peak are the server's own count"
     )?;
     match not_measured_legend(rows.iter().map(|r| &r.summary)) {
         Some(legend) => writeln!(out, "{legend}"),
@@ -198,8 +220,9 @@ pub fn write_markdown(
         "The tutorials' own patterns, written fresh in Python (`peers/python/`: `requests`, `httpx` with `gather`, a `TaskGroup` and a semaphore, `aiohttp` with a `TCPConnector` limit), run against the same mock API as fanout's strategies, a fresh server each, and measured the same way: the client's record of each request joined with the server's ledger.\n"
     )?;
     writeln!(md, "{}\n", verdict(rows))?;
+    let settings = link_settings(rows);
     let header = Header {
-        settings: &[],
+        settings: &settings,
         took: "took",
         regenerate_note: "",
     };
@@ -231,7 +254,7 @@ pub fn write_markdown(
     write!(md, "{}", table.markdown())?;
     writeln!(
         md,
-        "\n*Promise* is the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum of the delays); *eff* = promise / wall. *conns* and *server peak* are the server's own count.\n"
+        "\n*Promise* is the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum of the delays, plus the emulated network's round trips and handshakes); *eff* = promise / wall. *conns* and *server peak* are the server's own count.\n"
     )?;
     if let Some(legend) = not_measured_legend(rows.iter().map(|r| &r.summary)) {
         writeln!(md, "{legend}.\n")?;
