@@ -173,6 +173,10 @@ pub struct RunArgs {
     /// The strategy that makes the requests.
     #[arg(long, short = 's', value_enum, default_value = "async-concurrent")]
     pub strategy: Strategy,
+    /// Write waterfall.svg (the first 50 requests, each split into queued, TCP, TLS,
+    /// sent, server and back) and timeline.svg to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// The scenario to run.
     #[command(flatten)]
     pub scenario: ScenarioArgs,
