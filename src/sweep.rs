@@ -299,6 +299,51 @@ mod tests {
     }
 
     #[test]
+    fn round_trips_are_evenly_spaced_from_zero() {
+        assert_eq!(linear_points(0, 200, 5), vec![0, 50, 100, 150, 200]);
+        assert_eq!(linear_points(0, 2, 9), vec![0, 1, 2]);
+        assert_eq!(SweepOver::Rtt.points(0, 200, 3), vec![0, 100, 200]);
+        assert!(SweepOver::Rtt.check_range(0, 10_000).is_ok());
+        assert!(SweepOver::Rtt.check_range(0, 10_001).is_err());
+        assert!(SweepOver::N.check_range(0, 10).is_err());
+        let base = crate::Scenario::new(
+            crate::server::profile::Profile::single("10ms".parse().unwrap()),
+            5,
+            Strategy::AsyncSemaphore,
+        );
+        let far = at(&base, SweepOver::Rtt, 80);
+        assert_eq!(far.profile.network.rtt, Duration::from_millis(80));
+        assert_eq!(far.n, 5);
+    }
+
+    #[test]
+    fn client_setups_read_as_they_are_named() {
+        for name in [
+            "shared",
+            "per-request",
+            "shared-h1",
+            "per-request-h2",
+            "shared-h2",
+        ] {
+            let setup: ClientSetup = name.parse().unwrap();
+            assert_eq!(setup.name(), name);
+        }
+        let h2: ClientSetup = "h2".parse().unwrap();
+        assert_eq!(h2.name(), "shared-h2");
+        assert!("pooled".parse::<ClientSetup>().is_err());
+        assert!("shared-h3".parse::<ClientSetup>().is_err());
+        let base = crate::Scenario::new(
+            crate::server::profile::Profile::single("10ms".parse().unwrap()),
+            5,
+            Strategy::AsyncConcurrent,
+        );
+        let setup: ClientSetup = "per-request-h2".parse().unwrap();
+        let applied = setup.apply(&base);
+        assert_eq!(applied.client.reuse, ClientReuse::PerRequest);
+        assert_eq!(applied.client.http, HttpVersion::Http2);
+    }
+
+    #[test]
     fn sync_threads_get_a_thread_per_request_when_n_is_swept() {
         let base = crate::Scenario::new(
             crate::server::profile::Profile::single("10ms".parse().unwrap()),

@@ -118,16 +118,25 @@ pub fn write_markdown(
         settings.profile,
         sweep::KNEE
     )?;
+    if settings.over == "rtt" {
+        writeln!(
+            md,
+            "Over rtt the swept value is the emulated network's round trip, in ms (0 is loopback). Promise and model both charge what the network charges: a fresh connection's TCP handshake (one round trip) and TLS (one more for 1.3, two for 1.2), and one round trip per request; a setup that opens fewer connections pays fewer handshakes.\n"
+        )?;
+    }
     let header = Header {
         settings: &[],
         took: "sweep took",
         regenerate_note: "",
     };
     settings.run.write_markdown(md, &header)?;
-    writeln!(
-        md,
-        "![Wall time, efficiency, throughput and the client's peak memory across the sweep](sweep.svg)\n"
-    )?;
+    let chart_alt = match settings.over.as_str() {
+        "rtt" => {
+            "Wall time against the round trip per series, the model dashed, and measured over model"
+        }
+        _ => "Wall time, efficiency, throughput and the client's peak memory across the sweep",
+    };
+    writeln!(md, "![{chart_alt}](sweep.svg)\n")?;
     writeln!(
         md,
         "Where each point's time went: the request that ended last (it sets the wall), split into the client's start, the send lag, the injected delay, the server's time beyond it, and the receive (see `src/attribution.rs`).\n"

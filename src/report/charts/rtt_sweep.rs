@@ -79,12 +79,10 @@ pub fn rtt_sweep(title: &str, series: &[SweepSeries]) -> Result<String, ChartErr
         .map(|p| p.1)
         .fold(0.0, f64::max);
     let wall_y = 0.0..scale::linear_top(y_max, 0.08);
-    let ratio_top = all
-        .iter()
-        .flat_map(|c| &c.ratio)
-        .map(|p| p.1)
-        .fold(1.2, f64::max)
-        .min(3.0);
+    // Zoomed around 1, so a few percent off the model shows, but never past 0.5..2.
+    let ratios = || all.iter().flat_map(|c| &c.ratio).map(|p| p.1);
+    let ratio_y =
+        ratios().fold(0.9, f64::min).max(0.5) - 0.02..ratios().fold(1.1, f64::max).min(2.0) + 0.02;
     let empty = all.iter().all(|c| c.wall.is_empty());
     let x_desc = "round-trip time (ms)";
 
@@ -119,7 +117,7 @@ pub fn rtt_sweep(title: &str, series: &[SweepSeries]) -> Result<String, ChartErr
             y_labels: 48,
             ..frame::Axes::PANEL
         };
-        let mut chart = axes.build(&panels[1], x.clone(), 0.0..ratio_top)?;
+        let mut chart = axes.build(&panels[1], x.clone(), ratio_y)?;
         frame::mesh(&mut chart)
             .x_labels(6)
             .y_labels(6)
