@@ -10,7 +10,7 @@ use crate::server::latency::{Latency, parse_duration};
 use crate::server::network::{Bandwidth, Network, Preset};
 use crate::server::tls::TlsVersion;
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
-use crate::sweep::SweepOver;
+use crate::sweep::{ClientSetup, SweepOver};
 
 /// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
 /// sync (ureq) and async (reqwest) clients against a local mock API with seeded delays
@@ -99,13 +99,19 @@ pub struct SweepArgs {
         default_value = "async-concurrent"
     )]
     pub strategies: Vec<Strategy>,
-    /// What to vary: the request count, or the concurrency limit (--limit; also the
-    /// thread count of sync-threads).
+    /// What to vary: the request count, the concurrency limit (--limit; also the
+    /// thread count of sync-threads), or the network's round-trip time (ms).
     #[arg(long, value_enum, default_value = "n")]
     pub over: SweepOver,
-    /// The swept values, FROM..TO, inclusive, spaced on a log scale.
-    #[arg(long, default_value = "1..10000", value_parser = parse_range)]
-    pub range: SweepRange,
+    /// The swept values, FROM..TO, inclusive: spaced on a log scale for n and limit
+    /// (default 1..10000), evenly for rtt, in ms (default 0..200; 0 is loopback).
+    #[arg(long, value_parser = parse_range, allow_hyphen_values = true)]
+    pub range: Option<SweepRange>,
+    /// Client setups to compare, comma-separated, each a series beside every strategy:
+    /// shared or per-request, optionally with -h1 or -h2 (e.g.
+    /// shared-h1,per-request-h1,shared-h2). Default: the scenario's --client and --http.
+    #[arg(long, value_delimiter = ',')]
+    pub clients: Vec<ClientSetup>,
     /// How many points in the range (duplicates after rounding are dropped).
     #[arg(long, default_value = "9", value_parser = parse_points)]
     pub points: usize,
@@ -130,11 +136,22 @@ fn parse_range(text: &str) -> Result<SweepRange, String> {
     let (from, to) = text
         .split_once("..")
         .ok_or_else(|| "is not a range (write FROM..TO, e.g. 1..10000)".to_string())?;
-    let (from, to) = (parse_count(from)?, parse_count(to)?);
+    let (from, to) = (parse_bound(from)?, parse_bound(to)?);
     if from > to {
         return Err(format!("starts at {from}, after its end {to}"));
     }
     Ok(SweepRange { from, to })
+}
+
+/// A range's bound: a whole number, 0 allowed (a round trip of 0 is loopback; n and
+/// limit refuse it once `--over` is known).
+fn parse_bound(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<i128>() {
+        Ok(value) if (0..=i128::from(u64::MAX)).contains(&value) => Ok(value as u64),
+        Ok(value) if value < 0 => Err(format!("starts or ends at {value}: it is negative")),
+        Ok(_) => Err("is too large".to_string()),
+        Err(_) => Err("is not a whole number".to_string()),
+    }
 }
 
 fn parse_points(text: &str) -> Result<usize, String> {
@@ -184,6 +201,10 @@ pub struct RunArgs {
     /// The strategy that makes the requests.
     #[arg(long, short = 's', value_enum, default_value = "async-concurrent")]
     pub strategy: Strategy,
+    /// Write waterfall.svg (the first 50 requests, each split into queued, TCP, TLS,
+    /// sent, server and back) and timeline.svg to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// The scenario to run.
     #[command(flatten)]
     pub scenario: ScenarioArgs,

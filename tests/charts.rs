@@ -7,8 +7,8 @@
 
 use fanout::report::charts::{
     InFlightSeries, LatencyRow, RateSeries, ScalingPoint, ScalingSeries, SpeedupGroup, TimelineBar,
-    TimelineRun, in_flight, latency_percentiles, requests_per_window, scaling, speedup_bars,
-    timeline,
+    TimelineRun, WaterfallPhase, WaterfallRow, WaterfallSpan, in_flight, latency_percentiles,
+    requests_per_window, scaling, speedup_bars, timeline, waterfall,
 };
 
 /// Colours the charts promise (Okabe-Ito), as the SVG writes them.
@@ -654,4 +654,91 @@ fn a_crowded_legend_keeps_to_four_rows_and_counts_the_rest() {
         .filter_map(|(e, _)| attr(e, "y"))
         .collect();
     assert_eq!(rows.len(), 4);
+}
+
+/// A waterfall row from `(phase, start, end)` triples.
+fn row(seq: u64, spans: &[(WaterfallPhase, f64, f64)]) -> WaterfallRow {
+    WaterfallRow {
+        seq,
+        spans: spans
+            .iter()
+            .map(|&(phase, start_ms, end_ms)| WaterfallSpan {
+                phase,
+                start_ms,
+                end_ms,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn a_waterfall_draws_a_bar_per_phase_of_every_request_and_says_when_it_is_cut() {
+    use WaterfallPhase::{Connect, Queued, Receive, Send, Server, Tls, Unmatched};
+    // Two fresh connections (queued, TCP, TLS first), then requests reusing them, then
+    // one the server never saw.
+    let mut rows = vec![
+        row(
+            0,
+            &[(Queued, 0.0, 1.0), (Connect, 1.0, 61.0), (Tls, 61.0, 101.0)],
+        ),
+        row(1, &[(Connect, 0.0, 60.0), (Tls, 60.0, 100.0)]),
+    ];
+    for r in &mut rows {
+        let end = r.spans.last().unwrap().end_ms;
+        r.spans.push(WaterfallSpan {
+            phase: Send,
+            start_ms: end,
+            end_ms: end + 20.0,
+        });
+    }
+    for seq in 2..6 {
+        let t = 200.0 + seq as f64;
+        rows.push(row(
+            seq,
+            &[
+                (Send, t, t + 20.0),
+                (Server, t + 20.0, t + 70.0),
+                (Receive, t + 70.0, t + 90.0),
+            ],
+        ));
+    }
+    rows.push(row(6, &[(Unmatched, 0.0, f64::NAN)]));
+    rows.push(row(7, &[(Unmatched, 5.0, 300.0)]));
+    let svg = waterfall("Waterfall", &rows, 120).unwrap();
+    let document = roxmltree::Document::parse(&svg).expect("the waterfall is valid XML");
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    // Each phase's bars, plus its one legend swatch.
+    let bars = |colour: &str| filled(&svg, "rect", colour).len() - 1;
+    assert_eq!(bars(GREY), 1, "queued");
+    assert_eq!(bars(ORANGE), 2, "TCP connect");
+    assert_eq!(bars("#CC79A7"), 2, "TLS");
+    assert_eq!(bars("#56B4E9"), 6, "request sent");
+    assert_eq!(bars("#009E73"), 4, "server");
+    assert_eq!(bars(BLUE), 4, "answer back");
+    assert_eq!(
+        bars(VERMILLION),
+        1,
+        "no server record: the NaN span is skipped"
+    );
+    let texts = all_text(&svg);
+    for name in [
+        "TCP connect",
+        "TLS",
+        "request sent",
+        "server",
+        "answer back",
+    ] {
+        assert!(texts.iter().any(|t| t == name), "{name} in the legend");
+    }
+    assert!(
+        texts.iter().any(|t| t.contains("first 8 of 120 requests")),
+        "the cut is named: {texts:?}"
+    );
+}
+
+#[test]
+fn an_empty_waterfall_says_so() {
+    let svg = waterfall("Nothing", &[], 0).unwrap();
+    assert_svg(&svg);
+    assert!(all_text(&svg).iter().any(|t| t == "no data"));
 }

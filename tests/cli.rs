@@ -419,6 +419,87 @@ fn sweep_json_names_each_point_and_the_knee() {
     refused(&["sweep", "--range", "ten"], "not a range");
 }
 
+#[test]
+fn an_rtt_sweep_runs_each_client_setup_at_each_round_trip() {
+    let output = fanout(&[
+        "sweep",
+        "--over",
+        "rtt",
+        "--range",
+        "0..20",
+        "--points",
+        "2",
+        "-n",
+        "4",
+        "--delay",
+        "10ms",
+        "--strategies",
+        "async-semaphore",
+        "--limit",
+        "2",
+        "--clients",
+        "shared-h1,per-request-h1,shared-h2",
+        "--server",
+        "in-process",
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sweep: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let points = sweep["points"].as_array().unwrap();
+    let seen: Vec<(String, u64)> = points
+        .iter()
+        .map(|p| {
+            let series = p["series"].as_str().unwrap().to_string();
+            (series, p["value"].as_u64().unwrap())
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = ["shared-h1", "per-request-h1", "shared-h2"]
+        .iter()
+        .flat_map(|s| [(s.to_string(), 0), (s.to_string(), 20)])
+        .collect();
+    assert_eq!(seen, expected);
+    for point in points {
+        assert_eq!(point["summary"]["outcomes"]["ok"], 4);
+    }
+    // The server counts what each setup opened: a connection per request, or one in all.
+    let connections = |series: &str| {
+        points
+            .iter()
+            .filter(|p| p["series"] == series)
+            .map(|p| p["summary"]["server"]["connections"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(connections("per-request-h1"), [4, 4]);
+    assert_eq!(connections("shared-h2"), [1, 1]);
+}
+
+#[test]
+fn bad_rtt_sweeps_are_refused_in_one_line() {
+    refused(&["sweep", "--over", "rtt", "--range", "-5..10"], "negative");
+    refused(
+        &["sweep", "--over", "rtt", "--range", "0..20000"],
+        "longest round trip",
+    );
+    refused(&["sweep", "--over", "n", "--range", "0..10"], "at least 1");
+    refused(&["sweep", "--clients", "pooled"], "not a client setup");
+    refused(
+        &[
+            "sweep",
+            "--over",
+            "rtt",
+            "--strategies",
+            "sync-sequential",
+            "--clients",
+            "shared-h2",
+        ],
+        "async strategy",
+    );
+}
+
 /// Asserts exit code 2, exactly one line on stderr that mentions `needle`, no panic,
 /// and `secret` nowhere in stdout or stderr.
 fn refused_in_one_line(args: &[&str], needle: &str, secret: &str) {

@@ -1,5 +1,6 @@
-//! `fanout sweep`: each strategy at each swept value, a fresh server per point; a
-//! table (or JSON), and with `--out` a report with its chart.
+//! `fanout sweep`: each series (a strategy, or a strategy under a client setup) at
+//! each swept value, a fresh server per point; a table (or JSON), and with `--out` a
+//! report with its charts.
 
 use std::io::Write;
 
@@ -43,6 +44,28 @@ pub fn point() -> Result<(), Error> {
         .map_err(std::io::Error::from)
         .and_then(|_| writeln!(out))
         .map_err(|e| Error::io("writing the point", e))
+}
+
+/// Each series' name and base scenario, in the order they run: every strategy, under
+/// every `--clients` setup when some are given. A series is named after its strategy,
+/// its setup (when one strategy is swept under several setups), or both.
+fn series_bases(args: &SweepArgs) -> Result<Vec<(String, Scenario)>, Error> {
+    let mut bases = Vec::new();
+    for strategy in &args.strategies {
+        let base = super::scenario(&args.scenario, *strategy)?;
+        if args.clients.is_empty() {
+            bases.push((strategy.name().to_string(), base));
+            continue;
+        }
+        for setup in &args.clients {
+            let name = match args.strategies.len() {
+                1 => setup.name(),
+                _ => format!("{strategy} {}", setup.name()),
+            };
+            bases.push((name, setup.apply(&base)));
+        }
+    }
+    Ok(bases)
 }
 
 /// Runs one point in a fresh `fanout point` process and reads its summary back.
@@ -92,31 +115,37 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
     if let Some(dir) = &args.out {
         crate::report::out_dir::prepare(dir)?;
     }
-    let values = sweep::log_points(args.range.from, args.range.to, args.points);
+    let (from, to) = args
+        .range
+        .map_or(args.over.default_range(), |r| (r.from, r.to));
+    args.over
+        .check_range(from, to)
+        .map_err(Error::InvalidScenario)?;
+    let values = args.over.points(from, to, args.points);
     let placement = super::placement(&args.scenario)?;
     let mut plan = Vec::new();
-    for strategy in &args.strategies {
-        let base = super::scenario(&args.scenario, *strategy)?;
+    for (series, base) in series_bases(args)? {
         for &value in &values {
             let scenario = sweep::at(&base, args.over, value);
             scenario.validate()?;
             crate::pipeline::ensure_descriptors(&scenario, &placement)?;
-            plan.push((value, scenario));
+            plan.push((series.clone(), value, scenario));
         }
     }
     let over = args.over.name();
     let stopwatch = Stopwatch::start();
     let mut points = Vec::with_capacity(plan.len());
-    for (value, scenario) in &plan {
+    for (series, value, scenario) in plan {
         // Each point in a process of its own: memory a point freed stays resident in
         // the allocator, and would be counted against the next one.
-        let summary = run_point(scenario, args.scenario.server, args.over, *value)?;
-        let point = Point::new(*value, scenario, summary);
+        let summary = run_point(&scenario, args.scenario.server, args.over, value)?;
+        let point = Point::new(series, value, &scenario, summary);
         if !args.scenario.json {
             eprintln!(
-                "{:<18} {over}={value:<7} wall {:>8}  promise {:>8}  efficiency {:.2}",
-                scenario.strategy.name(),
+                "{:<18} {over}={value:<7} wall {:>8}  model {:>8}  promise {:>8}  efficiency {:.2}",
+                point.series,
                 table::human_ms(point.summary.wall_ms),
+                table::human_ms(point.summary.predicted_ms),
                 table::human_ms(point.promise_ms),
                 point.efficiency_vs_promise
             );
@@ -172,13 +201,14 @@ fn write_report(
     points: &[Point],
     settings: &SweepSettings,
 ) -> Result<(), Error> {
-    let x_desc = match settings.over.as_str() {
-        "n" => "n, requests per run (log)",
-        _ => "limit (log)",
-    };
     let title = format!("Sweep over {}: {}", settings.over, settings.profile);
-    let svg = charts::sweep(&title, x_desc, &sweep_report::series(points))
-        .map_err(|e| Error::Report(e.to_string()))?;
+    let series = sweep_report::series(points);
+    let svg = match settings.over.as_str() {
+        "rtt" => charts::rtt_sweep(&title, &series),
+        "n" => charts::sweep(&title, "n, requests per run (log)", &series),
+        _ => charts::sweep(&title, "limit (log)", &series),
+    }
+    .map_err(|e| Error::Report(e.to_string()))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let chart = dir.join("sweep.svg");
@@ -187,7 +217,7 @@ fn write_report(
     let bars: Vec<_> = points
         .iter()
         .map(|p| {
-            let label = format!("{} {}={}", p.summary.strategy, settings.over, p.value);
+            let label = format!("{} {}={}", p.series, settings.over, p.value);
             crate::report::chart_data::phase_bar(&label, &p.summary)
         })
         .collect();

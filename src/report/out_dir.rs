@@ -1,8 +1,8 @@
 //! A report's `--out` directory, checked before anything runs.
 //!
 //! `claims`, `sweep` and `peers` measure for a minute or more and write their report at
-//! the end. A directory that cannot be written would waste that minute, so each command
-//! calls [`prepare`] first: it creates the directory and writes and removes a probe
+//! the end (`run --out` its charts). A directory that cannot be written would waste
+//! that minute, so each command calls [`prepare`] first: it creates the directory and writes and removes a probe
 //! file there, the same operations the report will need.
 
 use std::path::Path;

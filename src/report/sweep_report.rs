@@ -22,11 +22,12 @@ pub struct SweepSettings {
     pub run: RunInfo,
 }
 
-/// The chart's series: one per strategy, in the order they ran.
+/// The chart's series: one per [`Point::series`] (a strategy, or a strategy under a
+/// client setup), in the order they ran.
 pub fn series(points: &[Point]) -> Vec<SweepSeries> {
     let mut out: Vec<SweepSeries> = Vec::new();
     for point in points {
-        let label = point.summary.strategy.to_string();
+        let label = point.series.clone();
         let at = match out.iter().position(|s| s.label == label) {
             Some(i) => i,
             None => {
@@ -50,7 +51,7 @@ pub fn series(points: &[Point]) -> Vec<SweepSeries> {
     for s in &mut out {
         let mine: Vec<Point> = points
             .iter()
-            .filter(|p| p.summary.strategy.to_string() == s.label)
+            .filter(|p| p.series == s.label)
             .cloned()
             .collect();
         s.knee = sweep::knee(&mine).map(|v| v as f64);
@@ -58,7 +59,7 @@ pub fn series(points: &[Point]) -> Vec<SweepSeries> {
     out
 }
 
-/// One line per strategy: where its knee is and what paid for it.
+/// One line per series: where its knee is and what paid for it.
 pub fn knees(points: &[Point], over: &str) -> Vec<String> {
     let series = series(points);
     series
@@ -73,7 +74,7 @@ pub fn knees(points: &[Point], over: &str) -> Vec<String> {
             };
             let at = points
                 .iter()
-                .find(|p| p.summary.strategy.to_string() == s.label && p.value as f64 == knee)
+                .find(|p| p.series == s.label && p.value as f64 == knee)
                 .expect("the knee is one of the points");
             let summary = &at.summary;
             let a = &summary.attribution;
@@ -117,21 +118,39 @@ pub fn write_markdown(
         settings.profile,
         sweep::KNEE
     )?;
+    if settings.over == "rtt" {
+        writeln!(
+            md,
+            "Over rtt the swept value is the emulated network's round trip, in ms (0 is loopback). Promise and model both charge what the network charges: a fresh connection's TCP handshake (one round trip) and TLS (one more for 1.3, two for 1.2), and one round trip per request; a setup that opens fewer connections pays fewer handshakes.\n"
+        )?;
+    }
     let header = Header {
         settings: &[],
         took: "sweep took",
         regenerate_note: "",
     };
     settings.run.write_markdown(md, &header)?;
-    writeln!(
-        md,
-        "![Wall time, efficiency, throughput and the client's peak memory across the sweep](sweep.svg)\n"
-    )?;
+    let chart_alt = match settings.over.as_str() {
+        "rtt" => {
+            "Wall time against the round trip per series, the model dashed, and measured over model"
+        }
+        _ => "Wall time, efficiency, throughput and the client's peak memory across the sweep",
+    };
+    writeln!(md, "![{chart_alt}](sweep.svg)\n")?;
     writeln!(
         md,
         "Where each point's time went: the request that ended last (it sets the wall), split into the client's start, the send lag, the injected delay, the server's time beyond it, and the receive (see `src/attribution.rs`).\n"
     )?;
     writeln!(md, "![The last request's phases per point](phases.svg)\n")?;
+    if series(points).len() > 1 {
+        writeln!(md, "## Each series at each point\n")?;
+        writeln!(
+            md,
+            "Measured wall, with the model's in brackets; the last column is the slowest series' wall over the fastest one's at that point: what the better setup saves.\n"
+        )?;
+        write!(md, "{}", side_by_side(points, &settings.over).markdown())?;
+        writeln!(md)?;
+    }
     writeln!(md, "## Knees\n")?;
     for line in knees(points, &settings.over) {
         writeln!(md, "- {line}")?;
@@ -147,7 +166,7 @@ pub fn write_markdown(
 /// One row per point, every figure the sweep has for it.
 fn points_table(points: &[Point], over: &str) -> Table {
     let headers = [
-        "strategy",
+        "series",
         over,
         "wall",
         "model",
@@ -168,7 +187,7 @@ fn points_table(points: &[Point], over: &str) -> Table {
         let limit = s.calibrated_limit;
         let footprint = s.client_footprint;
         table.row([
-            s.strategy.to_string(),
+            p.series.clone(),
             p.value.to_string(),
             human_ms(s.wall_ms),
             human_ms(s.predicted_ms),
@@ -186,6 +205,50 @@ fn points_table(points: &[Point], over: &str) -> Table {
             footprint.map_or("-".to_string(), |f| f.peak_threads.to_string()),
             s.attribution.bottleneck.name().to_string(),
         ]);
+    }
+    table
+}
+
+/// One row per swept value, one column per series: measured wall (model), and the
+/// slowest series' wall over the fastest one's at that value.
+fn side_by_side(points: &[Point], over: &str) -> Table {
+    let series = series(points);
+    let mut headers: Vec<(String, Align)> = vec![(over.to_string(), Align::Right)];
+    headers.extend(series.iter().map(|s| (s.label.clone(), Align::Left)));
+    headers.push(("slowest / fastest".to_string(), Align::Right));
+    let mut table = Table::new(headers);
+    let mut values: Vec<u64> = points.iter().map(|p| p.value).collect();
+    values.sort_unstable();
+    values.dedup();
+    for value in values {
+        let at = |label: &str| {
+            points
+                .iter()
+                .find(|p| p.value == value && p.series == label)
+        };
+        let mut row = vec![value.to_string()];
+        row.extend(series.iter().map(|s| {
+            at(&s.label).map_or("-".to_string(), |p| {
+                format!(
+                    "{} ({})",
+                    human_ms(p.summary.wall_ms),
+                    human_ms(p.summary.predicted_ms)
+                )
+            })
+        }));
+        let walls: Vec<f64> = series
+            .iter()
+            .filter_map(|s| at(&s.label))
+            .map(|p| p.summary.wall_ms)
+            .collect();
+        let fastest = walls.iter().copied().fold(f64::INFINITY, f64::min);
+        let slowest = walls.iter().copied().fold(0.0, f64::max);
+        row.push(if fastest.is_finite() && fastest > 0.0 {
+            format!("{:.2}x", slowest / fastest)
+        } else {
+            "-".to_string()
+        });
+        table.row(row);
     }
     table
 }

@@ -23,7 +23,10 @@
 //! - [`in_flight`]: requests in flight at the server over time;
 //! - [`requests_per_window`]: requests per 1 s window against a promised rate;
 //! - [`sweep`]: wall, efficiency and throughput across a swept n or limit, the knee marked;
-//! - [`phases`]: where each run's last request spent its time, stacked.
+//! - [`rtt_sweep`]: wall time against the round trip per client setup, the model beside it;
+//! - [`phases`]: where each run's last request spent its time, stacked;
+//! - [`waterfall`]: one row per request split into its phases (queued, TCP, TLS, sent,
+//!   server, back), as browser devtools draw one.
 //!
 //! To read next: `frame.rs` (canvas, title, palette), `legend.rs` and `scale.rs` (axis
 //! ranges, number formats), then any one chart file; they all follow the same shape.
@@ -35,20 +38,24 @@ mod latency;
 mod legend;
 mod phases;
 mod rate;
+mod rtt_sweep;
 mod scale;
 mod scaling;
 mod speedup;
 mod sweep;
 mod timeline;
+mod waterfall;
 
 pub use in_flight::{InFlightSeries, in_flight};
 pub use latency::{LatencyRow, latency_percentiles};
 pub use phases::{PhaseBar, phases};
 pub use rate::{RateSeries, requests_per_window, requests_per_window_of};
+pub use rtt_sweep::rtt_sweep;
 pub use scaling::{ScalingPoint, ScalingSeries, scaling};
 pub use speedup::{SpeedupGroup, speedup_bars};
 pub use sweep::{SweepPoint, SweepSeries, sweep};
 pub use timeline::{TimelineBar, TimelineRun, timeline};
+pub use waterfall::{WaterfallPhase, WaterfallRow, WaterfallSpan, waterfall};
 
 /// Why a chart could not be drawn. Odd data is not an error (it is skipped or clamped);
 /// only a failure inside the drawing library is.
