@@ -11,7 +11,8 @@
 //!
 //! - [`server`]: the mock API on 127.0.0.1: endpoints and latency profiles, the
 //!   [ledger](server::ledger), the server's record of every request and connection,
-//!   and [TLS](server::tls) on a certificate made at start.
+//!   the emulated [network](server::network) every connection passes through (round
+//!   trips, jitter, bandwidth), and [TLS](server::tls) on a certificate made at start.
 //! - [`scenario`]: what one run is: endpoints, request count, strategy, client options,
 //!   seed, deadline; refused early when it cannot run.
 //! - [`strategy`]: the closed set of ways to make the requests, sync and async.
@@ -23,7 +24,8 @@
 //! - [`model`]: the wall time a run should take, from the seeded delays and the link's
 //!   round trips, with overheads measured by [`calibrate`]'s short probes.
 //! - [`claims`]: the tutorials' claims as data, each with a verdict rule.
-//! - [`sweep`]: one scenario over a range of n or of a limit, and its knee.
+//! - [`sweep`]: one scenario over a range of n, of a limit or of the round-trip
+//!   time, and its knee.
 //! - [`peers`]: the tutorials' Python clients run against the same mock API.
 //! - [`news`]: chapter 7's news aggregator (async and sync), its mock sources and
 //!   its SQLite store.

@@ -132,8 +132,10 @@ fn write_ca(
     println!("{version} only; ALPN offers h2 and http/1.1");
     println!("CA certificate: {shown} ({kept}); trust it and nothing else:");
     println!("  curl --cacert {shown} {url}{first_path}");
+    println!("  python requests: requests.get(url, verify=\"{shown}\")");
+    // httpx 0.28 deprecates a path in verify=; it takes an SSLContext.
     println!(
-        "  python: requests.get(url, verify=\"{shown}\")  or  httpx.get(url, verify=\"{shown}\")"
+        "  python httpx: httpx.get(url, verify=ssl.create_default_context(cafile=\"{shown}\"))"
     );
     println!("  OpenSSL-based clients: SSL_CERT_FILE={shown}");
     Ok(CaFile { _dir: dir })
