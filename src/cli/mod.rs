@@ -12,6 +12,12 @@ use crate::server::tls::TlsVersion;
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 use crate::sweep::{ClientSetup, SweepOver};
 
+mod parse;
+use parse::{
+    parse_count, parse_count_u32, parse_count_usize, parse_latency, parse_positive_duration,
+    parse_rate, parse_rate_per_second, parse_thread_count, parse_time_scale,
+};
+
 /// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
 /// sync (ureq) and async (reqwest) clients against a local mock API with seeded delays
 /// and shows wall time, latency and what the server saw.
@@ -447,65 +453,4 @@ pub struct ServeArgs {
     /// user could read a profile's API keys.
     #[arg(long, hide = true)]
     pub control: Option<String>,
-}
-
-fn parse_count(text: &str) -> Result<u64, String> {
-    match text.trim().parse::<i128>() {
-        Ok(value) if value >= 1 && value <= u64::MAX as i128 => Ok(value as u64),
-        Ok(value) if value >= 1 => Err("is too large".to_string()),
-        Ok(_) => Err("must be at least 1".to_string()),
-        Err(_) => Err("is not a whole number".to_string()),
-    }
-}
-
-fn parse_count_usize(text: &str) -> Result<usize, String> {
-    parse_count(text).map(|v| usize::try_from(v).unwrap_or(usize::MAX))
-}
-
-fn parse_thread_count(text: &str) -> Result<usize, String> {
-    match parse_count_usize(text)? {
-        count if count <= crate::scenario::MAX_THREADS => Ok(count),
-        _ => Err(format!("must be at most {}", crate::scenario::MAX_THREADS)),
-    }
-}
-
-fn parse_latency(text: &str) -> Result<Latency, String> {
-    text.parse::<Latency>().map_err(|e| e.to_string())
-}
-
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    match parse_duration(text) {
-        Ok(d) if d.is_zero() => Err("must be above zero".to_string()),
-        Ok(d) => Ok(d),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-fn parse_time_scale(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 100.0 => Ok(v),
-        Ok(_) => Err("must be above 0 and at most 100".to_string()),
-        Err(_) => Err("is not a number".to_string()),
-    }
-}
-
-fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        Ok(_) => Err("must be between 0 and 1".to_string()),
-        Err(_) => Err("is not a number".to_string()),
-    }
-}
-
-fn parse_count_u32(text: &str) -> Result<u32, String> {
-    parse_count(text).and_then(|v| u32::try_from(v).map_err(|_| "is too large".to_string()))
-}
-
-fn parse_rate_per_second(text: &str) -> Result<f64, String> {
-    let number = text.trim().trim_end_matches("/s");
-    match number.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        Ok(_) => Err("must be above zero".to_string()),
-        Err(_) => Err("is not a rate (write 10 or 10/s)".to_string()),
-    }
 }

@@ -1,0 +1,67 @@
+//! The value parsers behind the flags: each turns one flag's text into its value or
+//! one line naming what is wrong, which clap prints with exit code 2.
+
+use std::time::Duration;
+
+use crate::server::latency::{Latency, parse_duration};
+
+pub(super) fn parse_count(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<i128>() {
+        Ok(value) if value >= 1 && value <= u64::MAX as i128 => Ok(value as u64),
+        Ok(value) if value >= 1 => Err("is too large".to_string()),
+        Ok(_) => Err("must be at least 1".to_string()),
+        Err(_) => Err("is not a whole number".to_string()),
+    }
+}
+
+pub(super) fn parse_count_usize(text: &str) -> Result<usize, String> {
+    parse_count(text).map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+}
+
+pub(super) fn parse_thread_count(text: &str) -> Result<usize, String> {
+    match parse_count_usize(text)? {
+        count if count <= crate::scenario::MAX_THREADS => Ok(count),
+        _ => Err(format!("must be at most {}", crate::scenario::MAX_THREADS)),
+    }
+}
+
+pub(super) fn parse_latency(text: &str) -> Result<Latency, String> {
+    text.parse::<Latency>().map_err(|e| e.to_string())
+}
+
+pub(super) fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be above zero".to_string()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub(super) fn parse_time_scale(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 100.0 => Ok(v),
+        Ok(_) => Err("must be above 0 and at most 100".to_string()),
+        Err(_) => Err("is not a number".to_string()),
+    }
+}
+
+pub(super) fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Ok(_) => Err("must be between 0 and 1".to_string()),
+        Err(_) => Err("is not a number".to_string()),
+    }
+}
+
+pub(super) fn parse_count_u32(text: &str) -> Result<u32, String> {
+    parse_count(text).and_then(|v| u32::try_from(v).map_err(|_| "is too large".to_string()))
+}
+
+pub(super) fn parse_rate_per_second(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches("/s");
+    match number.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err("must be above zero".to_string()),
+        Err(_) => Err("is not a rate (write 10 or 10/s)".to_string()),
+    }
+}
