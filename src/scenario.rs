@@ -136,13 +136,9 @@ impl Scenario {
         if self.deadline.is_some_and(|d| d.is_zero()) {
             return bad("--deadline must be above zero");
         }
-        self.profile.validate().map_err(Error::InvalidScenario)?;
-        self.engine
-            .serves(&self.profile)
-            .map_err(Error::InvalidScenario)?;
-        self.engine
-            .serves_tls(self.tls)
-            .map_err(Error::InvalidScenario)?;
+        // The profile, the engine and the TLS the mock API is asked for, as the server
+        // itself checks them.
+        self.server_config().validate()?;
         if self.tls.is_some() && self.target.is_some() {
             return bad("--tls sets up the mock API's TLS; a --target server is not the mock API");
         }

@@ -216,6 +216,32 @@ impl<'t> Axes<'t> {
     }
 }
 
+/// Axes for lanes over time (the timeline's runs, the waterfall's requests): time since
+/// the run started along x, from `t_min` to `t_top` ms, and an unnumbered 0..1 along y
+/// described by `y_desc`, with the mesh drawn.
+pub(super) fn time_lanes<'c, 'b>(
+    area: &Area<'b>,
+    t_min: f64,
+    t_top: f64,
+    y_desc: &str,
+) -> Result<Chart<'c, 'b, std::ops::Range<f64>, std::ops::Range<f64>>, ChartError> {
+    let axes = Axes {
+        top: 6,
+        y_labels: 28,
+        ..Axes::PLOT
+    };
+    let mut chart = axes.build(area, t_min..t_top, 0.0..1.0)?;
+    let fmt = |v: &f64| super::scale::fmt_num(*v);
+    mesh(&mut chart)
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_label_formatter(&fmt)
+        .x_desc("time since the run started (ms)")
+        .y_desc(y_desc)
+        .draw()?;
+    Ok(chart)
+}
+
 /// The shared look of axes, grid and labels; the caller adds descriptions and draws.
 pub(super) fn mesh<'a, 'b, X, Y, DB>(
     chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,

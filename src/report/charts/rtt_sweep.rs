@@ -9,8 +9,7 @@
 //! model dashed), and measured over model, which stays near 1 when the model charges
 //! the network right.
 
-use super::frame::{self, MUTED};
-use super::legend::{LegendEntry, Mark};
+use super::frame;
 use super::scale;
 use super::{ChartError, SweepSeries};
 use plotters::prelude::*;
@@ -56,15 +55,7 @@ fn curves(series: &SweepSeries) -> Curves {
 /// each, and measured / model in a second panel. The series' `x` is the rtt in ms;
 /// negative or non-finite values are skipped.
 pub fn rtt_sweep(title: &str, series: &[SweepSeries]) -> Result<String, ChartError> {
-    let mut legend: Vec<LegendEntry> = series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| LegendEntry::new(s.label.clone(), frame::series_colour(i), Mark::LinePoint))
-        .collect();
-    if !series.is_empty() {
-        legend.push(LegendEntry::new("measured", MUTED, Mark::LinePoint));
-        legend.push(LegendEntry::new("model", MUTED, Mark::Dashed));
-    }
+    let legend = super::sweep::series_legend(series);
     let all: Vec<Curves> = series.iter().map(curves).collect();
     let xs = || {
         all.iter()

@@ -55,8 +55,8 @@ fn curve(points: &[SweepPoint], value: impl Fn(&SweepPoint) -> f64) -> Vec<(f64,
     out
 }
 
-/// Draws the three panels; `x_desc` names the swept value (`n, requests per run`).
-pub fn sweep(title: &str, x_desc: &str, series: &[SweepSeries]) -> Result<String, ChartError> {
+/// One entry per series in its colour, then how measured and modelled lines are drawn.
+pub(super) fn series_legend(series: &[SweepSeries]) -> Vec<LegendEntry> {
     let mut legend: Vec<LegendEntry> = series
         .iter()
         .enumerate()
@@ -65,6 +65,14 @@ pub fn sweep(title: &str, x_desc: &str, series: &[SweepSeries]) -> Result<String
     if !series.is_empty() {
         legend.push(LegendEntry::new("measured", MUTED, Mark::LinePoint));
         legend.push(LegendEntry::new("model", MUTED, Mark::Dashed));
+    }
+    legend
+}
+
+/// Draws the three panels; `x_desc` names the swept value (`n, requests per run`).
+pub fn sweep(title: &str, x_desc: &str, series: &[SweepSeries]) -> Result<String, ChartError> {
+    let mut legend = series_legend(series);
+    if !series.is_empty() {
         legend.push(LegendEntry::new(
             "promise: no overheads",
             MUTED,

@@ -114,20 +114,7 @@ pub fn timeline(title: &str, runs: &[TimelineRun]) -> Result<String, ChartError>
         title,
         &legend(runs),
         |area| {
-            let axes = frame::Axes {
-                top: 6,
-                y_labels: 28,
-                ..frame::Axes::PLOT
-            };
-            let mut chart = axes.build(area, t_min..t_top, 0.0..1.0)?;
-            let fmt = |v: &f64| scale::fmt_num(*v);
-            frame::mesh(&mut chart)
-                .disable_y_mesh()
-                .y_labels(0)
-                .x_label_formatter(&fmt)
-                .x_desc("time since the run started (ms)")
-                .y_desc("requests, one lane each")
-                .draw()?;
+            let chart = frame::time_lanes(area, t_min, t_top, "requests, one lane each")?;
             if runs.is_empty() {
                 return frame::no_data(&chart.plotting_area().strip_coord_spec());
             }
