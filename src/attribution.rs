@@ -23,8 +23,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::{Percentiles, percentiles_ms};
+use crate::measure::{Percentiles, Sample, percentiles_ms};
 use crate::output::RunOutput;
+use crate::server::ledger::{LedgerEntry, LedgerRecord};
 
 /// Below this, no phase is worth naming as a bottleneck: the server's timer alone
 /// rounds every delay up to its next millisecond tick, and a busy 2-core machine adds
@@ -148,29 +149,40 @@ impl Phases {
     }
 }
 
-/// Every answered request's phases.
-fn phases(output: &RunOutput) -> Vec<Phases> {
-    let m = &output.measurements;
-    let epoch = m.started_unix_us;
-    let mut last_attempt = HashMap::new();
-    for entry in &output.ledger.entries {
+/// The server's entry for each request's last answered attempt, by `seq`: what a
+/// client sample is joined with.
+pub(crate) fn last_answered(ledger: &LedgerRecord) -> HashMap<u64, &LedgerEntry> {
+    let mut last_attempt: HashMap<u64, &LedgerEntry> = HashMap::new();
+    for entry in &ledger.entries {
         let Some(seq) = entry.seq else { continue };
         let later = last_attempt
             .get(&seq)
-            .is_none_or(|e: &&crate::server::ledger::LedgerEntry| e.arrival_us < entry.arrival_us);
+            .is_none_or(|e| e.arrival_us < entry.arrival_us);
         if later && entry.status.is_some() {
             last_attempt.insert(seq, entry);
         }
     }
+    last_attempt
+}
+
+/// True when a sample's start and end can be split into phases against the server's
+/// entry. Not for a request the client never saw answered (a cancelled sample's start
+/// is the moment it was cancelled, not when it was sent), nor for a retried one (its
+/// start belongs to its first attempt and its ledger entry to its last: the gap between
+/// them is backoff, not a phase).
+pub(crate) fn splits_into_phases(sample: &Sample) -> bool {
+    sample.status.is_some() && sample.attempts <= 1
+}
+
+/// Every answered request's phases.
+fn phases(output: &RunOutput) -> Vec<Phases> {
+    let m = &output.measurements;
+    let epoch = m.started_unix_us;
+    let last_attempt = last_answered(&output.ledger);
     let ms = |us: i128| us as f64 / 1e3;
     m.samples
         .iter()
-        // Only requests the client saw answered: a cancelled sample's start is the
-        // moment it was cancelled, not when it was sent.
-        .filter(|sample| sample.status.is_some())
-        // A retried request's start belongs to its first attempt and its ledger entry
-        // to its last: the gap between them is backoff, not a phase.
-        .filter(|sample| sample.attempts <= 1)
+        .filter(|sample| splits_into_phases(sample))
         .filter_map(|sample| {
             let entry = last_attempt.get(&sample.seq)?;
             let start = i128::from(epoch) + sample.start.as_micros() as i128;

@@ -35,7 +35,6 @@ use crate::scenario::Scenario;
 use crate::server::tls::CaCertificate;
 use crate::server::{MockApi, Placement};
 use crate::strategy::Strategy;
-use crate::summary::RunSummary;
 
 /// The shortest deadline a peer gets.
 const PEER_DEADLINE_FLOOR: Duration = Duration::from_secs(120);
@@ -193,17 +192,15 @@ pub struct PeerRecord {
     pub started_unix_us: Option<u64>,
 }
 
-/// A peer after it ran: its record and the summary fanout computes from it.
+/// A peer after it ran: its record and the run fanout measured from it.
 #[derive(Debug, Clone)]
 pub struct PeerRun {
     /// The table's label.
     pub label: String,
     /// What the peer printed.
     pub record: PeerRecord,
-    /// The raw figures, for charts.
+    /// The raw figures; the report derives the summary from them.
     pub output: RunOutput,
-    /// The figures.
-    pub summary: RunSummary,
 }
 
 /// Runs `peer` against a fresh mock API for `scenario` (its profile, n, limit, seed).
@@ -262,7 +259,6 @@ pub fn run(
     };
     Ok(PeerRun {
         label: peer.label.to_string(),
-        summary: RunSummary::from_output(&output),
         record,
         output,
     })

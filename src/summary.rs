@@ -121,9 +121,18 @@ impl CalibratedLimit {
         if !scenario.opens_a_connection_per_request() || rate <= 0.0 || wall_ms <= 0.0 {
             return None;
         }
-        // Every request here opens a connection: it waits the link's set-up and one
-        // round trip (both zero on loopback) besides its delay.
-        let network_ms = crate::model::LinkCosts::of(scenario).exchange_ms(true);
+        // Every request here opens a connection: it waits the link's set-up, one round
+        // trip and its answer's bytes over the bandwidth (all zero on loopback) besides
+        // its delay.
+        let link = crate::model::LinkCosts::of(scenario);
+        let largest_body = scenario
+            .profile
+            .endpoints
+            .iter()
+            .map(|e| e.body_bytes)
+            .max();
+        let network_ms =
+            link.exchange_ms(true) + largest_body.map_or(0.0, |bytes| link.transfer_ms(bytes));
         let limit_ms = delay_ms + network_ms + scenario.n as f64 / rate * 1e3;
         Some(CalibratedLimit {
             delay_ms,

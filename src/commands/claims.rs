@@ -83,9 +83,14 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
             run: stopwatch.info(
                 total_s,
                 format!(
-                    "cargo run --release -- claims --time-scale {}{}",
+                    "cargo run --release -- claims --time-scale {}{}{}",
                     args.time_scale,
-                    engine_flag(args.engine)
+                    engine_flag(args.engine),
+                    if args.loopback_only {
+                        " --loopback-only"
+                    } else {
+                        ""
+                    }
                 ),
             ),
         };

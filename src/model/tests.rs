@@ -199,15 +199,28 @@ fn round_trips_overlap_in_a_burst() {
         &CONTINENT,
     );
     assert_eq!(waves.wall_ms, 180.0);
-    // HTTP/2: everyone waits for the one connection, then a round trip each.
+    // With 1 ms of CPU per set-up, HTTP/1.1's fourth slot waits for four of them, then
+    // its round trips; HTTP/2's one connection is one set-up that everyone waits for.
+    let cpu = Calibration {
+        connect_ms: 1.0,
+        ..FREE
+    };
+    let h1 = predict(
+        Schedule::Limited { slots: 4 },
+        &[10.0; 4],
+        &cpu,
+        POOLED,
+        &CONTINENT,
+    );
+    assert_eq!(h1.wall_ms, 134.0);
     let h2 = predict(
         Schedule::Limited { slots: 4 },
         &[10.0; 4],
-        &FREE,
+        &cpu,
         Connections::One,
         &CONTINENT,
     );
-    assert_eq!(h2.wall_ms, 130.0);
+    assert_eq!(h2.wall_ms, 131.0);
 }
 
 #[test]
@@ -235,14 +248,37 @@ fn a_paced_pool_reuses_an_idle_connection_and_opens_one_when_none_is() {
 }
 
 #[test]
-fn loopback_charges_nothing() {
-    assert_eq!(LOOPBACK.exchange_ms(true), 0.0);
-    let p = predict(
-        Schedule::Paced { interval_ms: 100.0 },
-        &[250.0; 5],
-        &FREE,
-        Connections::PerRequest,
-        &LOOPBACK,
+fn the_link_costs_follow_the_scenarios_network_and_tls() {
+    use crate::server::latency::Latency;
+    use crate::server::network::Network;
+    use crate::server::profile::Profile;
+    use crate::server::tls::TlsVersion;
+    let mut scenario = Scenario::new(
+        Profile::single(Latency::Fixed(std::time::Duration::from_millis(10))),
+        4,
+        Strategy::AsyncConcurrent,
     );
-    assert_eq!(p.wall_ms, 650.0);
+    assert_eq!(LinkCosts::of(&scenario), LOOPBACK, "the default network");
+    scenario.tls = Some(TlsVersion::Tls13);
+    assert_eq!(
+        LinkCosts::of(&scenario),
+        LOOPBACK,
+        "TLS on loopback: no round trips"
+    );
+    scenario.profile.network = Network {
+        rtt: std::time::Duration::from_millis(40),
+        ..Network::default()
+    };
+    let costs = LinkCosts::of(&scenario);
+    assert_eq!((costs.rtt_ms, costs.setup_round_trips), (40.0, 2));
+    scenario.tls = Some(TlsVersion::Tls12);
+    assert_eq!(LinkCosts::of(&scenario).setup_round_trips, 3);
+    scenario.tls = None;
+    assert_eq!(LinkCosts::of(&scenario).setup_round_trips, 1);
+    scenario.target = Some("http://127.0.0.1:8000/".to_string());
+    assert_eq!(
+        LinkCosts::of(&scenario),
+        LOOPBACK,
+        "a --target is not emulated"
+    );
 }

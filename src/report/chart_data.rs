@@ -122,16 +122,7 @@ pub fn phase_bar(label: &str, summary: &crate::summary::RunSummary) -> PhaseBar 
 pub fn waterfall_rows(output: &RunOutput, max_rows: usize) -> Vec<WaterfallRow> {
     let epoch = output.measurements.started_unix_us;
     let on_run_clock = |us: u64| (us as f64 - epoch as f64) / 1e3;
-    let mut answered: HashMap<u64, &LedgerEntry> = HashMap::new();
-    for entry in &output.ledger.entries {
-        let Some(seq) = entry.seq else { continue };
-        let later = answered
-            .get(&seq)
-            .is_none_or(|e| e.arrival_us < entry.arrival_us);
-        if later && entry.status.is_some() {
-            answered.insert(seq, entry);
-        }
-    }
+    let answered = crate::attribution::last_answered(&output.ledger);
     // Each connection's requests in arrival order: the first pays the set-up, the others
     // wait for the one before them (HTTP/1.1).
     let mut per_connection: HashMap<u64, Vec<&LedgerEntry>> = HashMap::new();
@@ -158,7 +149,10 @@ pub fn waterfall_rows(output: &RunOutput, max_rows: usize) -> Vec<WaterfallRow> 
         .map(|sample| {
             let start = sample.start.as_secs_f64() * 1e3;
             let end = sample.end.as_secs_f64() * 1e3;
-            let Some(entry) = answered.get(&sample.seq) else {
+            let entry = answered
+                .get(&sample.seq)
+                .filter(|_| crate::attribution::splits_into_phases(sample));
+            let Some(entry) = entry else {
                 let span = WaterfallSpan {
                     phase: WaterfallPhase::Unmatched,
                     start_ms: start,

@@ -361,7 +361,7 @@ pub fn write_markdown(
             "\nRows marked *{}* ran the same trials over {}, its round trips scaled \
              with the delays (×{}): the tutorials' own setting, where a new connection \
              costs a TCP and a TLS round trip. The other rows ran on loopback over plain \
-             HTTP, where a connection costs a tenth of a millisecond.",
+             HTTP, where the kernel completes a handshake at once.",
             Setting::InternetLike.name(),
             Setting::InternetLike.describe(),
             settings.time_scale

@@ -16,7 +16,7 @@
 //! for comparison.
 //!
 //! With `--tls`, each accepted stream passes [`super::tls::accept`] before hyper sees
-//! it (`on_tls`, the one TLS step of the loop): the handshake is bounded by a timeout
+//! it (`serve_tls`, the one TLS step of the loop): the handshake is bounded by a timeout
 //! and by the server's shutdown, and one that fails is counted in the ledger.
 
 use std::net::SocketAddr;
@@ -251,7 +251,8 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let ledger = &accepted.state.ledger;
-    match tls::accept(stream, acceptor).await {
+    let timeout = tls::handshake_timeout(&accepted.state.profile.network);
+    match tls::accept(stream, acceptor, timeout).await {
         Ok((stream, protocol)) => {
             ledger.connection_tls_done(accepted.connection, now_us(), protocol);
             let Accepted {

@@ -42,6 +42,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
+use super::network::Network;
 use crate::error::Error;
 
 /// A handshake not done by then is given up: a client that connects and says nothing
@@ -242,7 +243,17 @@ pub enum HandshakeFailed {
     TimedOut,
 }
 
-/// Runs the server's side of a TLS handshake on `stream`, within [`HANDSHAKE_TIMEOUT`]:
+/// How long a handshake may take behind `network`: [`HANDSHAKE_TIMEOUT`] of the
+/// machine's own time, plus the round trips the link holds its messages for (the
+/// ClientHello 1.5 round trips after the accept, TLS 1.2's Finished 3.5), each with the
+/// jitter at its widest. Without it, `--rtt 5s --tls 1.3` would time every handshake
+/// out.
+pub fn handshake_timeout(network: &Network) -> Duration {
+    HANDSHAKE_TIMEOUT.saturating_add((network.rtt + network.jitter).saturating_mul(4))
+}
+
+/// Runs the server's side of a TLS handshake on `stream`, within `timeout` (see
+/// [`handshake_timeout`]):
 /// the TLS stream to serve HTTP on, and the protocol ALPN chose (`h2` or `http/1.1`;
 /// [`PROTOCOL_WITHOUT_ALPN`] when the client offered none). Generic over the stream so
 /// it runs on a plain TCP stream and on an emulated link alike; the caller also races
@@ -250,11 +261,12 @@ pub enum HandshakeFailed {
 pub async fn accept<S>(
     stream: S,
     acceptor: &TlsAcceptor,
+    timeout: Duration,
 ) -> Result<(TlsStream<S>, &'static str), HandshakeFailed>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+    let stream = tokio::time::timeout(timeout, acceptor.accept(stream))
         .await
         .map_err(|_| HandshakeFailed::TimedOut)?
         .map_err(HandshakeFailed::Failed)?;
