@@ -4,7 +4,7 @@
 //! Each peer is a small program that makes `n` requests to `GET {url}/items?seq=i` and
 //! prints one JSON object: its library, its wall time and one `[seq, start_ms, end_ms,
 //! status, outcome]` row per request. Here that record becomes [`Sample`]s, the server's
-//! ledger is read as for any run, and the two together give a [`RunSummary`] like every
+//! ledger is read as for any run, and the two together give a [`RunSummary`](crate::summary::RunSummary) like every
 //! other: the same wall, the same outcomes, the same server-side counts. A peer's model
 //! is its pattern's schedule (all at once, a limit, one after another) with no overheads,
 //! the tutorials' promise: its efficiency says what the client itself cost.
