@@ -2,14 +2,17 @@
 //! fresh mock API of their own, that measure what the model cannot know in advance on
 //! this machine:
 //!
-//! - **per-request overhead**: 8 requests one after another with the run's client
-//!   family (ureq or reqwest) and client options; the median latency minus the probe's
-//!   delay is the cost of one exchange. The probe delay is 2 ms rather than zero because
-//!   the server's timer rounds a sleep up to its next millisecond tick, and a zero sleep
-//!   is rounded differently from any real delay; the first request's extra latency is
-//!   what opening the first connection costs;
+//! - **per-request overhead**: three clients of the run's family (ureq or reqwest) and
+//!   options, one after another, each making 3 requests in turn; the median latency of
+//!   the requests after each client's first, minus the probe's delay, is the cost of one
+//!   exchange. The probe delay is 2 ms rather than zero because the server's timer
+//!   rounds a sleep up to its next millisecond tick, and a zero sleep is rounded
+//!   differently from any real delay. The median of the first requests' extra latency
+//!   is what opening the first connection costs;
 //! - **connection set-up in a burst**: three times, as many requests at once as the run
-//!   will have in flight (at most 1,000), each on a fresh HTTP/1.1 connection (with the
+//!   will have in flight (at most 1,000; not for a rate-paced run, which opens its
+//!   connections one interval apart, nor for HTTP/2, which opens one), each on a fresh
+//!   HTTP/1.1 connection (with the
 //!   run's client reuse: a client per request costs its construction too), answered
 //!   after the run's median delay (capped near the burst's length); the time until the last of them
 //!   reached the server, divided by the burst size, is what each fresh connection in a
@@ -38,8 +41,10 @@ use crate::server::latency::Latency;
 use crate::server::{MockApi, Placement, ServerConfig};
 use crate::strategy::{HttpVersion, Strategy};
 
-/// Requests in the sequential probe.
-const SEQUENTIAL_PROBE: u64 = 8;
+/// Clients the sequential probe builds, one after another.
+const PROBE_CLIENTS: usize = 3;
+/// Requests each of them makes, one after another.
+const REQUESTS_PER_CLIENT: u64 = 3;
 /// The largest burst of fresh connections probed.
 const MAX_BURST: u64 = 1000;
 /// A burst probe's delay is at most this plus [`PROBE_MS_PER_CONNECTION`] per request:
@@ -62,35 +67,17 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
         ..scenario.server_config()
     };
     let mut server = MockApi::start(&config, placement)?;
-    let quiet = || Arc::new(AtomicU64::new(0));
 
-    let mut sequential = scenario.clone();
-    sequential.profile = profile.clone();
-    sequential.client.timeout = None;
-    sequential.n = SEQUENTIAL_PROBE;
-    sequential.strategy = if scenario.strategy.is_sync() {
-        Strategy::SyncSequential
-    } else {
-        Strategy::AsyncSequential
-    };
-    sequential.deadline = Some(std::time::Duration::from_secs(30));
-    let probe = run_on(&sequential, &mut server, quiet())?;
-    let delay_ms = PROBE_DELAY.as_secs_f64() * 1e3;
-    let per_request_ms = (probe.measurements.latency().p50 - delay_ms).max(0.0);
-    let first_ms = probe
-        .measurements
-        .samples
-        .first()
-        .map_or(0.0, |s| s.latency().as_secs_f64() * 1e3 - delay_ms);
-    let first_connection_ms = (first_ms - per_request_ms).max(0.0);
-
+    let (per_request_ms, first_connection_ms) = sequential_probe(scenario, &profile, &mut server)?;
     drop(server);
 
-    // A rate limiter opens connections one interval apart, never in a burst.
-    let bursts = !matches!(
-        crate::model::schedule_of(scenario),
-        crate::model::Schedule::Paced { .. }
-    );
+    // A rate limiter opens connections one interval apart, never in a burst; HTTP/2
+    // opens one connection for the run, whose cost the sequential probe measured.
+    let bursts = !scenario.shares_one_connection()
+        && !matches!(
+            crate::model::schedule_of(scenario),
+            crate::model::Schedule::Paced { .. }
+        );
     let burst_size = (scenario.concurrency() as u64).min(MAX_BURST);
     let connect_ms = if burst_size < 2 || !bursts {
         0.0
@@ -109,6 +96,55 @@ pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibrati
         connect_ms,
         connection_rate_per_s,
     })
+}
+
+/// `(per_request_ms, first_connection_ms)`: [`PROBE_CLIENTS`] clients one after
+/// another, each making [`REQUESTS_PER_CLIENT`] requests in turn. The median latency of
+/// the requests after each client's first, less the delay, is one exchange; the median
+/// of what each first request took beyond that is what opening a connection adds. A
+/// median of three first requests, not one: a single one swings by milliseconds on a
+/// busy machine, and the model charges it to every run.
+fn sequential_probe(
+    scenario: &Scenario,
+    profile: &crate::server::profile::Profile,
+    server: &mut MockApi,
+) -> Result<(f64, f64), Error> {
+    let mut sequential = scenario.clone();
+    sequential.profile = profile.clone();
+    sequential.client.timeout = None;
+    sequential.n = REQUESTS_PER_CLIENT;
+    sequential.strategy = if scenario.strategy.is_sync() {
+        Strategy::SyncSequential
+    } else {
+        Strategy::AsyncSequential
+    };
+    sequential.deadline = Some(std::time::Duration::from_secs(30));
+    let delay_ms = PROBE_DELAY.as_secs_f64() * 1e3;
+    let (mut firsts, mut rest) = (Vec::new(), Vec::new());
+    for _ in 0..PROBE_CLIENTS {
+        let probe = run_on(&sequential, server, Arc::new(AtomicU64::new(0)))?;
+        let latencies = probe
+            .measurements
+            .samples
+            .iter()
+            .map(|s| s.latency().as_secs_f64() * 1e3 - delay_ms);
+        for (i, latency) in latencies.enumerate() {
+            if i == 0 {
+                firsts.push(latency)
+            } else {
+                rest.push(latency)
+            }
+        }
+    }
+    let per_request_ms = median(&mut rest).max(0.0);
+    let first_ms = median(&mut firsts);
+    Ok((per_request_ms, (first_ms - per_request_ms).max(0.0)))
+}
+
+/// The middle value (the upper one of an even count); 0 for none.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// The cost per fresh connection in a burst of `size`: the median over three bursts of
@@ -144,8 +180,7 @@ fn burst_cost(
             .unwrap_or(0);
         costs.push(last_arrival as f64 / 1e3 / size as f64);
     }
-    costs.sort_by(f64::total_cmp);
-    Ok(costs[costs.len() / 2])
+    Ok(median(&mut costs))
 }
 
 /// Fresh connections per second: bursts of `size` requests, each on a new connection,
@@ -172,8 +207,7 @@ fn connection_rate(
         };
         rates.push(opened as f64 / wall_s);
     }
-    rates.sort_by(f64::total_cmp);
-    Ok(rates[rates.len() / 2])
+    Ok(median(&mut rates))
 }
 
 /// A fresh probe server answering after `latency`, and a burst of `size` requests at

@@ -72,6 +72,7 @@ fn ran(key: TrialKey, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f6
         summary,
         output,
         news: None,
+        cut_from: None,
     }
 }
 
@@ -635,6 +636,25 @@ fn every_rule_finds_the_trials_its_own_plan_makes() {
                 "{}: {key} planned twice",
                 claim.id
             );
+        }
+        // A trial cut from another needs that one in the same plan: sequential, longer,
+        // and the same scenario but for its length.
+        for trial in &plan {
+            let Trial::FirstOf { key, of, scenario } = trial else {
+                continue;
+            };
+            let source = plan
+                .iter()
+                .find(|t| t.key() == *of && !matches!(t, Trial::FirstOf { .. }))
+                .unwrap_or_else(|| panic!("{}: {key} is cut from {of}, not run", claim.id));
+            let longer = source.scenario();
+            assert!(longer.n > scenario.n, "{}: {key} is not shorter", claim.id);
+            assert!(longer.strategy.name().contains("sequential"));
+            let same = fanout::Scenario {
+                n: longer.n,
+                ..scenario.clone()
+            };
+            assert_eq!(&same, longer, "{}: {key} is another scenario", claim.id);
         }
         let runs: Vec<Ran> = plan
             .iter()

@@ -288,3 +288,35 @@ fn a_paced_target_run_never_outpaces_its_rate() {
         );
     }
 }
+
+#[test]
+fn the_first_requests_of_a_sequential_run_are_a_sequential_run_of_that_many() {
+    let output = common::run(&common::scenario(Strategy::SyncSequential, 6, "2ms"));
+    let cut = output
+        .first_requests(4)
+        .expect("a sequential run can be cut");
+    assert_eq!(cut.scenario.n, 4);
+    assert_eq!(cut.measurements.samples.len(), 4);
+    assert!(cut.measurements.check_accounting(4).is_ok());
+    assert_eq!(cut.measurements.wall, output.measurements.samples[3].end);
+    assert!(cut.measurements.wall < output.measurements.wall);
+    assert_eq!(cut.ledger.entries.len(), 4);
+    assert!(
+        cut.ledger
+            .entries
+            .iter()
+            .all(|e| e.seq.is_some_and(|s| s < 4))
+    );
+    assert_eq!(cut.ledger.connections, Some(1));
+    assert!(
+        cut.footprint.is_none(),
+        "the whole run's footprint is not the cut's"
+    );
+    assert!(output.first_requests(7).is_none(), "no more than it made");
+    assert!(output.first_requests(0).is_none());
+    let concurrent = common::run(&common::scenario(Strategy::AsyncConcurrent, 6, "2ms"));
+    assert!(
+        concurrent.first_requests(4).is_none(),
+        "a concurrent run's first requests overlapped the rest"
+    );
+}

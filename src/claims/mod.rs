@@ -254,10 +254,7 @@ pub fn evaluate(
     context: &Context,
     placement: &Placement,
 ) -> Result<ClaimResult, Error> {
-    let runs = (claim.plan)(context)
-        .into_iter()
-        .map(|trial| trial.run(placement))
-        .collect::<Result<Vec<Ran>, Error>>()?;
+    let runs = trial::run_plan((claim.plan)(context), placement)?;
     let judgement = (claim.judge)(context, &runs);
     Ok(ClaimResult {
         claim: *claim,

@@ -200,6 +200,17 @@ pub enum Trial {
         /// What to run.
         scenario: Scenario,
     },
+    /// The first `scenario.n` requests of the plan's sequential trial keyed `of`, which
+    /// are the sequential run of that many ([`RunOutput::first_requests`]): measured in
+    /// that run, not run again.
+    FirstOf {
+        /// Which trial it is.
+        key: TrialKey,
+        /// The longer sequential trial it is cut from, in the same plan.
+        of: TrialKey,
+        /// The run it stands for.
+        scenario: Scenario,
+    },
     /// A run of chapter 7's news aggregator, on a fresh news mock.
     News {
         /// Which trial it is.
@@ -215,20 +226,43 @@ impl Trial {
     /// Which trial it is.
     pub fn key(&self) -> TrialKey {
         match self {
-            Trial::Strategy { key, .. } | Trial::News { key, .. } => *key,
+            Trial::Strategy { key, .. } | Trial::FirstOf { key, .. } | Trial::News { key, .. } => {
+                *key
+            }
         }
     }
 
     /// The scenario it runs, or stands for.
     pub fn scenario(&self) -> &Scenario {
         match self {
-            Trial::Strategy { scenario, .. } | Trial::News { scenario, .. } => scenario,
+            Trial::Strategy { scenario, .. }
+            | Trial::FirstOf { scenario, .. }
+            | Trial::News { scenario, .. } => scenario,
         }
     }
 
-    /// Runs the trial on a fresh server at `placement` and summarises it.
-    pub fn run(self, placement: &Placement) -> Result<Ran, Error> {
+    /// Runs the trial on a fresh server at `placement` and summarises it; a
+    /// [`Trial::FirstOf`] is cut from `earlier`, the trials of its plan already run.
+    fn run(self, placement: &Placement, earlier: &[Ran]) -> Result<Ran, Error> {
         match self {
+            Trial::FirstOf { key, of, scenario } => {
+                let cut = find(earlier, of)
+                    .and_then(|source| source.output.first_requests(scenario.n))
+                    .filter(|cut| cut.scenario == scenario)
+                    .ok_or_else(|| {
+                        Error::Internal(format!(
+                            "trial {key} is not the first {} requests of a sequential trial {of}",
+                            scenario.n
+                        ))
+                    })?;
+                Ok(Ran {
+                    key,
+                    summary: RunSummary::from_output(&cut),
+                    output: cut,
+                    news: None,
+                    cut_from: Some(of),
+                })
+            }
             Trial::Strategy { key, scenario } => {
                 let output = run_fresh(&scenario, placement, Arc::new(AtomicU64::new(0)))?;
                 Ok(Ran {
@@ -236,6 +270,7 @@ impl Trial {
                     summary: RunSummary::from_output(&output),
                     output,
                     news: None,
+                    cut_from: None,
                 })
             }
             Trial::News {
@@ -257,10 +292,34 @@ impl Trial {
                     summary,
                     output,
                     news: Some(figures),
+                    cut_from: None,
                 })
             }
         }
     }
+}
+
+/// Runs a plan's trials in order, each on a fresh server at `placement`, then cuts
+/// its [`Trial::FirstOf`] trials from the runs they name; the runs come back in the
+/// plan's order.
+pub fn run_plan(plan: Vec<Trial>, placement: &Placement) -> Result<Vec<Ran>, Error> {
+    let (cut, measured): (Vec<_>, Vec<_>) = plan
+        .into_iter()
+        .enumerate()
+        .partition(|(_, trial)| matches!(trial, Trial::FirstOf { .. }));
+    let mut order = Vec::with_capacity(measured.len());
+    let mut ran = Vec::with_capacity(measured.len());
+    for (index, trial) in measured {
+        ran.push(trial.run(placement, &[])?);
+        order.push(index);
+    }
+    let mut derived = Vec::with_capacity(cut.len());
+    for (index, trial) in cut {
+        derived.push((index, trial.run(placement, &ran)?));
+    }
+    let mut runs: Vec<(usize, Ran)> = order.into_iter().zip(ran).chain(derived).collect();
+    runs.sort_by_key(|(index, _)| *index);
+    Ok(runs.into_iter().map(|(_, ran)| ran).collect())
 }
 
 /// A trial after it ran.
@@ -274,12 +333,18 @@ pub struct Ran {
     pub output: RunOutput,
     /// The news aggregator's own figures, for its trials.
     pub news: Option<NewsFigures>,
+    /// The trial it was cut from ([`Trial::FirstOf`]), when it was not run itself.
+    pub cut_from: Option<TrialKey>,
 }
 
 impl Ran {
-    /// The trial's name in the report.
+    /// The trial's name in the report; a cut trial says what it was cut from
+    /// (`n=10 sequential (cut from n=1000 sequential)`).
     pub fn label(&self) -> String {
-        self.key.label()
+        match self.cut_from {
+            Some(from) => format!("{} (cut from {from})", self.key),
+            None => self.key.label(),
+        }
     }
 }
 

@@ -408,7 +408,7 @@ fn write_claim(md: &mut impl fmt::Write, r: &ClaimResult, files: &[ChartFile]) -
         for ran in &r.runs {
             let s = &ran.summary;
             trials.row([
-                ran.key.to_string(),
+                ran.label(),
                 s.strategy.to_string(),
                 s.n.to_string(),
                 format!("{:.1} ms", s.wall_ms),

@@ -306,6 +306,32 @@ pub struct ServerSummary {
 }
 
 impl LedgerRecord {
+    /// The entries of requests `0..k` (by their `seq`), and the connections they came
+    /// on: what the server saw of a sequential run's first `k` requests
+    /// ([`crate::output::RunOutput::first_requests`]). The connection count is theirs
+    /// when the engine counts connections.
+    pub fn first_requests(&self, k: u64) -> LedgerRecord {
+        let entries: Vec<LedgerEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.seq.is_some_and(|seq| seq < k))
+            .copied()
+            .collect();
+        let used: std::collections::BTreeSet<u64> =
+            entries.iter().filter_map(|e| e.connection).collect();
+        LedgerRecord {
+            connections: self.connections.map(|_| used.len() as u64),
+            connection_entries: self
+                .connection_entries
+                .iter()
+                .filter(|c| used.contains(&c.id))
+                .cloned()
+                .collect(),
+            tls_failed: 0,
+            entries,
+        }
+    }
+
     /// Derives the server-side figures.
     pub fn summary(&self) -> ServerSummary {
         let entries = &self.entries;
