@@ -2,7 +2,8 @@
 //! plus its delay and one on a reused connection about one, for both clients and both
 //! engines; bandwidth stretches a large body to about its size over the bandwidth;
 //! jitter never reorders bytes; the ledger notes when each connection's first bytes
-//! arrived. Loose ratios only: the precise figures go to the report.
+//! arrived; TLS adds its own round trips to a fresh connection (one for 1.3, two for
+//! 1.2) and none to a reused one. Loose ratios only: the precise figures go to the report.
 
 mod common;
 
@@ -198,4 +199,38 @@ fn stopping_the_server_drops_the_bytes_the_link_still_holds() {
         "the server stops at once"
     );
     assert!(!client.join().expect("the client thread"), "no answer came");
+}
+
+#[test]
+fn tls_adds_one_round_trip_for_1_3_and_two_for_1_2_to_a_fresh_connection_only() {
+    use fanout::server::tls::TlsVersion;
+    for (version, rounds) in [(TlsVersion::Tls13, 1.0), (TlsVersion::Tls12, 2.0)] {
+        for strategy in [Strategy::AsyncSequential, Strategy::SyncSequential] {
+            for (reuse, n) in [(ClientReuse::PerRequest, 2), (ClientReuse::Shared, 3)] {
+                let mut profile = Profile::single(common::latency("10ms"));
+                profile.network = network(RTT_MS);
+                let mut scenario = Scenario::new(profile, n, strategy);
+                scenario.client.reuse = reuse;
+                scenario.tls = Some(version);
+                scenario.deadline = Some(Duration::from_secs(20));
+                let output = run(&scenario);
+                let fresh = (2.0 + rounds) * RTT_MS + DELAY_MS;
+                for (i, ms) in latencies_ms(&output).into_iter().enumerate() {
+                    let opens = reuse == ClientReuse::PerRequest || i == 0;
+                    let ideal = if opens { fresh } else { RTT_MS + DELAY_MS };
+                    assert_near(ms, ideal, &format!("{strategy} {version:?} {reuse:?} #{i}"));
+                }
+                let handshakes = output.ledger.connection_entries.iter();
+                assert!(handshakes.clone().all(|c| c.tls_done_us.is_some()));
+                assert_eq!(
+                    handshakes.count() as u64,
+                    if opens_each(reuse) { n } else { 1 }
+                );
+            }
+        }
+    }
+}
+
+fn opens_each(reuse: ClientReuse) -> bool {
+    reuse == ClientReuse::PerRequest
 }
