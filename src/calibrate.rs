@@ -47,12 +47,17 @@ const PROBE_CLIENTS: usize = 3;
 const REQUESTS_PER_CLIENT: u64 = 3;
 /// The largest burst of fresh connections probed.
 const MAX_BURST: u64 = 1000;
-/// A burst probe's delay is at most this plus [`PROBE_MS_PER_CONNECTION`] per request:
+/// A burst probe's delay is at most this plus [`PROBE_MS_PER_CONNECTION`] (or
+/// [`PROBE_MS_PER_TLS_CONNECTION`]) per request:
 /// answers later than the burst itself never meet it (a thousand connections open in
 /// about a tenth of a second here), so a longer delay would only slow the probe.
 const PROBE_DELAY_FLOOR_MS: f64 = 10.0;
-/// A generous estimate of one fresh connection's share of a burst, ms.
+/// A generous estimate of one fresh connection's share of a burst, ms: plain TCP.
 const PROBE_MS_PER_CONNECTION: f64 = 0.15;
+/// The same with a TLS handshake, which takes about 0.3 ms of a burst here. A cap
+/// short of the burst would let early answers compete with the later handshakes in
+/// the probe when they do not in the run.
+const PROBE_MS_PER_TLS_CONNECTION: f64 = 0.5;
 /// Bursts probed; their median is kept.
 const BURSTS: usize = 3;
 /// The probes' server delay.
@@ -159,13 +164,17 @@ fn burst_cost(
     placement: &Placement,
     size: u64,
 ) -> Result<f64, Error> {
+    let per_connection_ms = match scenario.tls {
+        Some(_) => PROBE_MS_PER_TLS_CONNECTION,
+        None => PROBE_MS_PER_CONNECTION,
+    };
     let mut delays = crate::model::delays_ms(scenario);
     delays.sort_by(f64::total_cmp);
     let median_ms = delays
         .get(delays.len() / 2)
         .copied()
         .unwrap_or(0.0)
-        .min(PROBE_DELAY_FLOOR_MS + PROBE_MS_PER_CONNECTION * size as f64);
+        .min(PROBE_DELAY_FLOOR_MS + per_connection_ms * size as f64);
     let latency = Latency::Fixed(std::time::Duration::from_secs_f64(median_ms / 1e3));
     let (mut server, burst) = burst_on(scenario, probe_config, placement, size, latency)?;
     let mut costs = Vec::with_capacity(BURSTS);
