@@ -502,6 +502,7 @@ fn news_figures(two_phase_ms: (f64, f64), failed: usize) -> fanout::news::trial:
         stored: None,
         writes: Vec::new(),
         predicted_ms: 0.0,
+        predicted_connections: 11,
         two_phase_ms: vec![two_phase_ms],
     }
 }

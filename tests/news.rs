@@ -1,6 +1,7 @@
 //! Chapter 7's news aggregator against the mock API: what it fetches, what survives a
-//! failing source, what the store keeps, and the counts the server recorded.
-//! Delays are scaled down; times are compared only as loose ratios.
+//! failing source, what the store keeps, the counts the server recorded, and what it
+//! pays over an emulated network with TLS. Delays are scaled down; times are compared
+//! only as loose ratios.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use fanout::news::mock::{self, MockSource, SHARED_STORY_URL};
 use fanout::news::store::{ArticleStore, max_overlap};
 use fanout::news::trial::{NewsTrial, run};
 use fanout::server::fault::Fault;
+use fanout::server::network::Network;
+use fanout::server::tls::TlsVersion;
 use fanout::{MockApi, Outcome, Placement, RunSummary, ServerConfig};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -236,4 +239,107 @@ fn sources_on_the_mock_send_the_placeholder_key_never_the_environments() {
             fanout::redact::url(&source.list_url())
         );
     }
+}
+
+/// A trial of the classic three at a tenth of their delays, behind a 20 ms round trip
+/// with TLS 1.3.
+fn over_the_network(concurrent: bool) -> (NewsTrial, fanout::Scenario) {
+    let trial = NewsTrial {
+        sources: three(0.1),
+        concurrent,
+        store: false,
+        timeout: TIMEOUT,
+    };
+    let mut scenario = trial.scenario(5);
+    scenario.profile.network = Network {
+        rtt: Duration::from_millis(20),
+        ..Network::default()
+    };
+    scenario.tls = Some(TlsVersion::Tls13);
+    (trial, scenario)
+}
+
+#[test]
+fn over_tls_and_a_network_both_aggregators_pay_the_round_trips_the_model_charges() {
+    for concurrent in [false, true] {
+        let (trial, scenario) = over_the_network(concurrent);
+        let calibration = Default::default();
+        let (output, figures) = run(&trial, &scenario, &Placement::InProcess, calibration).unwrap();
+        let summary = RunSummary::from_output(&output);
+        assert_eq!(
+            summary.outcomes.get(&Outcome::Ok),
+            Some(&13),
+            "{concurrent}"
+        );
+        assert!(
+            output
+                .ledger
+                .connection_entries
+                .iter()
+                .all(|c| c.tls_done_us.is_some())
+        );
+        let ratio = summary.wall_ms / figures.predicted_ms;
+        assert!(
+            (0.9..=1.3).contains(&ratio),
+            "concurrent {concurrent}: wall {:.1} ms, model {:.1} ms",
+            summary.wall_ms,
+            figures.predicted_ms
+        );
+        let opened = output.ledger.connections.unwrap();
+        if concurrent {
+            // Three lists at once, then ten stories, the first few on idle connections.
+            assert!(
+                opened.abs_diff(figures.predicted_connections) <= 2,
+                "{opened}"
+            );
+            let (done, chain) = figures.two_phase_ms[0];
+            assert!(
+                done >= chain,
+                "{done} < {chain}: its delays and round trips"
+            );
+        } else {
+            let delays: f64 = output
+                .ledger
+                .entries
+                .iter()
+                .map(|e| e.delay_us as f64 / 1e3)
+                .sum();
+            // Thirteen round trips one after another, and one connection's set-up.
+            assert!(
+                summary.wall_ms >= delays + 15.0 * 20.0,
+                "{}",
+                summary.wall_ms
+            );
+            assert_eq!((opened, figures.predicted_connections), (1, 1));
+        }
+    }
+}
+
+#[test]
+fn an_aggregator_that_does_not_trust_the_mocks_certificate_gets_nothing() {
+    let (trial, scenario) = over_the_network(false);
+    let server = MockApi::start(&scenario.server_config(), &Placement::InProcess).unwrap();
+    assert!(server.url().starts_with("https://"));
+    let sources: Vec<Source> = trial
+        .sources
+        .iter()
+        .map(|m| m.source_on(server.url()))
+        .collect();
+    let sync = BlockingAggregator::on_mock(TIMEOUT, None).aggregate(&sources);
+    let asynchronous = runtime().block_on(
+        Aggregator::on_mock(TIMEOUT, None)
+            .unwrap()
+            .aggregate(&sources),
+    );
+    for digest in [sync, asynchronous] {
+        let failures = digest.failures();
+        assert_eq!(failures.len(), 3, "{failures:?}");
+        assert!(
+            failures
+                .iter()
+                .all(|(_, why)| why.starts_with("connection"))
+        );
+    }
+    let trusting = BlockingAggregator::on_mock(TIMEOUT, server.ca_certificate());
+    assert!(trusting.aggregate(&sources).failures().is_empty());
 }

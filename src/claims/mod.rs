@@ -143,13 +143,14 @@ impl Setting {
 
     /// The claims whose verdict turns on connections or round trips: they run in both
     /// settings; every other claim runs on loopback only.
-    pub const OVER_THE_NETWORK: [&'static str; 6] = [
+    pub const OVER_THE_NETWORK: [&'static str; 7] = [
         "D0-fig1",
         "D0-100",
         "D0-reuse",
         "D0-h2",
         "D2-session",
         "D2-pool",
+        "D1-news",
     ];
 
     /// True when `claim` runs in this setting.

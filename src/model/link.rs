@@ -122,51 +122,64 @@ impl Connections {
 }
 
 /// The client's connections over time, for schedules whose starts do not follow slots
-/// (a rate limiter's): each request reuses a connection idle at its start or opens one.
-pub(super) struct Pool {
+/// (a rate limiter's, the news aggregator's two phases): each request reuses a
+/// connection idle at its start or opens one.
+pub(crate) struct Pool {
     connections: Connections,
     link: LinkCosts,
     /// When each open connection is next idle, ns (integers, so the heap orders them).
     idle_at: BinaryHeap<Reverse<u64>>,
     /// When the one HTTP/2 connection is open, ms, once the first request opened it.
     shared_open_at: Option<f64>,
+    /// Connections opened so far.
+    opened: u64,
 }
 
 impl Pool {
-    pub(super) fn new(connections: Connections, link: &LinkCosts) -> Pool {
+    pub(crate) fn new(connections: Connections, link: &LinkCosts) -> Pool {
         Pool {
             connections,
             link: *link,
             idle_at: BinaryHeap::new(),
             shared_open_at: None,
+            opened: 0,
         }
     }
 
     /// A request leaving at `start`, ms: when its answer would be back if the server
     /// answered at once and the machine cost nothing.
-    pub(super) fn take(&mut self, start: f64) -> f64 {
+    pub(crate) fn take(&mut self, start: f64) -> f64 {
         let to_ns = |ms: f64| (ms.max(0.0) * 1e6).round() as u64;
-        match self.connections {
-            Connections::PerRequest => start + self.link.exchange_ms(true),
-            Connections::One => {
-                let open_at = *self
-                    .shared_open_at
-                    .get_or_insert(start + self.link.setup_ms());
-                start.max(open_at) + self.link.rtt_ms
-            }
-            Connections::Pooled => match self.idle_at.peek() {
-                Some(Reverse(idle)) if *idle <= to_ns(start) => {
+        let reused = match self.connections {
+            Connections::PerRequest => false,
+            Connections::One => self.shared_open_at.is_some(),
+            Connections::Pooled => {
+                let idle =
+                    matches!(self.idle_at.peek(), Some(Reverse(idle)) if *idle <= to_ns(start));
+                if idle {
                     self.idle_at.pop();
-                    start + self.link.exchange_ms(false)
                 }
-                _ => start + self.link.exchange_ms(true),
-            },
+                idle
+            }
+        };
+        self.opened += u64::from(!reused);
+        if self.connections == Connections::One {
+            let open_at = *self
+                .shared_open_at
+                .get_or_insert(start + self.link.setup_ms());
+            return start.max(open_at) + self.link.rtt_ms;
         }
+        start + self.link.exchange_ms(!reused)
+    }
+
+    /// Connections the requests taken so far opened.
+    pub(crate) fn opened(&self) -> u64 {
+        self.opened
     }
 
     /// The request that took a connection ended at `end`, ms: its connection is idle
     /// from then on (a per-request client's closes instead).
-    pub(super) fn give_back(&mut self, end: f64) {
+    pub(crate) fn give_back(&mut self, end: f64) {
         if self.connections == Connections::Pooled {
             self.idle_at
                 .push(Reverse((end.max(0.0) * 1e6).round() as u64));

@@ -34,7 +34,7 @@ use crate::scenario::Scenario;
 use crate::strategy::Strategy;
 
 mod link;
-use link::Pool;
+pub(crate) use link::Pool;
 pub use link::{Connections, LinkCosts};
 
 /// Costs measured by short probes before a run, in milliseconds.

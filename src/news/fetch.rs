@@ -6,6 +6,13 @@
 //! degradation). `join_all` waits for all of them; the aggregation takes as long as
 //! the slowest source, and Hacker News's two phases add up inside that source: the
 //! top-stories list, then the slowest of its stories.
+//!
+//! One client serves every source, so its pool of connections is shared: a source's
+//! request takes a connection some earlier request left idle, or opens one. On fanout's
+//! mock API every source lives on one host, so at the start the three lists open three
+//! connections, and Hacker News's ten stories, all asked at once, find at most the few
+//! left idle by then and open the rest. Over an internet-like link each of those costs
+//! the handshakes' round trips ([`crate::news::model`] counts them).
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +22,9 @@ use governor::DefaultDirectRateLimiter;
 use super::log::RequestLog;
 use super::wire::{GuardianAnswer, HackerNewsItem, NewsApiAnswer, parse, stories};
 use super::{Article, Digest, Shape, Source, SourceError, SourceReport};
+use crate::server::tls::CaCertificate;
+use crate::strategy::HttpVersion;
+use crate::strategy::trust;
 
 /// Fetches news sources concurrently with one shared reqwest client.
 #[derive(Debug, Clone)]
@@ -27,15 +37,29 @@ pub struct Aggregator {
 impl Aggregator {
     /// One client for every source; each request gives up after `timeout`.
     pub fn new(timeout: Duration) -> Result<Aggregator, reqwest::Error> {
-        // Its sources are plain HTTP, but reqwest needs a rustls provider to build any
-        // client (see `strategy::trust`).
-        crate::strategy::trust::install_crypto_provider();
+        // reqwest needs a rustls provider to build any client (see `strategy::trust`).
+        trust::install_crypto_provider();
         let client = reqwest::Client::builder().no_proxy().build()?;
-        Ok(Aggregator {
+        Ok(Aggregator::with_client(client, timeout))
+    }
+
+    /// The aggregator for sources on fanout's mock API: HTTP/1.1 only, as the chapter's
+    /// aiohttp speaks, and when the mock API serves HTTPS, trusting exactly its `ca`
+    /// and nothing else (`None` over plain HTTP).
+    pub fn on_mock(
+        timeout: Duration,
+        ca: Option<&CaCertificate>,
+    ) -> Result<Aggregator, reqwest::Error> {
+        let client = trust::reqwest_builder(HttpVersion::Http1, ca).build()?;
+        Ok(Aggregator::with_client(client, timeout))
+    }
+
+    fn with_client(client: reqwest::Client, timeout: Duration) -> Aggregator {
+        Aggregator {
             client,
             timeout,
             log: None,
-        })
+        }
     }
 
     /// Records every request in `log` (for measured runs).

@@ -14,6 +14,7 @@
 //! - [`store`]: the SQLite store (rusqlite) behind `spawn_blocking`; writes are serial.
 //! - [`log`]: every request an aggregator makes, as samples, when it is measured.
 //! - [`trial`]: the aggregator as a claims trial, measured like any other run.
+//! - [`model`]: what an aggregation should take, round trips and connections included.
 //!
 //! API keys never reach a screen: an [`ApiKey`] prints as `REDACTED`, and URLs are
 //! shown through [`crate::redact`]. Nor does a real key reach the mock API: a source on
@@ -24,6 +25,7 @@ pub mod blocking;
 pub mod fetch;
 pub mod log;
 pub mod mock;
+pub mod model;
 pub mod store;
 pub mod trial;
 mod wire;

@@ -2,10 +2,13 @@
 //! server's ledger, calibrated overheads), so the claims report can judge it and chart
 //! it like the rest.
 //!
-//! The model of an aggregation, from the delays the ledger recorded: one after another
-//! it takes the sum of every delay; at once it takes the slowest source, where a Hacker
-//! News source costs its top-stories delay plus its slowest story (two phases, each a
-//! round trip).
+//! The mock API runs with the scenario's network and TLS, and both aggregators trust
+//! exactly its CA, so over an internet-like link they pay its round trips and
+//! handshakes as any client does. The model of an aggregation ([`super::model`]), from
+//! the delays the ledger recorded: one after another it takes the sum of every delay
+//! and round trip; at once it takes the slowest source, where a Hacker News source
+//! costs its top-stories delay plus its slowest story (two phases, each a round trip,
+//! and each opening connections).
 
 use std::time::Duration;
 
@@ -15,13 +18,14 @@ use super::blocking::BlockingAggregator;
 use super::fetch::Aggregator;
 use super::log::RequestLog;
 use super::mock::{self, MockSource};
+use super::model::{self, Modelled};
 use super::store::{self, ArticleStore, Write};
 use super::{Digest, Shape};
 use crate::error::Error;
-use crate::model::Calibration;
+use crate::model::{Calibration, LinkCosts};
 use crate::output::RunOutput;
 use crate::scenario::Scenario;
-use crate::server::ledger::{LedgerEntry, LedgerRecord};
+use crate::server::ledger::LedgerEntry;
 use crate::server::{MockApi, Placement};
 use crate::strategy::Strategy;
 
@@ -71,9 +75,12 @@ pub struct NewsFigures {
     pub stored: Option<u64>,
     /// The saves, when the trial stored.
     pub writes: Vec<Write>,
-    /// The model's wall time, from the ledger's delays and the calibration.
+    /// The model's wall time, from the ledger's delays, the calibration and the link.
     pub predicted_ms: f64,
-    /// For each Hacker News source: (measured time until done, top delay + slowest story).
+    /// The connections the model has the client open.
+    pub predicted_connections: u64,
+    /// For each Hacker News source: (measured time until done, its two phases' waits as
+    /// modelled: top delay + slowest story, and the link's round trips and set-ups).
     pub two_phase_ms: Vec<(f64, f64)>,
 }
 
@@ -119,12 +126,12 @@ pub fn run(
         .map_err(|e| Error::Store(e.to_string()))?;
     let log = RequestLog::new(scenario.profile.clone());
     let digest = if trial.concurrent {
-        let aggregator = Aggregator::new(trial.timeout)
+        let aggregator = Aggregator::on_mock(trial.timeout, server.ca_certificate())
             .map_err(|e| Error::Client(e.to_string()))?
             .with_log(log.clone());
         runtime.block_on(aggregator.aggregate(&sources))
     } else {
-        BlockingAggregator::new(trial.timeout)
+        BlockingAggregator::on_mock(trial.timeout, server.ca_certificate())
             .with_log(log.clone())
             .aggregate(&sources)
     };
@@ -144,14 +151,23 @@ pub fn run(
         .map(ArticleStore::count)
         .transpose()
         .map_err(|e| Error::Store(e.to_string()))?;
+    let link = LinkCosts::of(scenario);
+    let modelled = model::predict(
+        &trial.sources,
+        trial.concurrent,
+        &ledger.entries,
+        &calibration,
+        &link,
+    );
     let figures = NewsFigures {
         sources: digest.reports.len(),
         failed: digest.failures().len(),
         articles: digest.articles().len(),
         stored,
         writes: store.as_ref().map(ArticleStore::writes).unwrap_or_default(),
-        predicted_ms: predict_ms(trial, &ledger, &calibration),
-        two_phase_ms: two_phases(trial, &digest, &ledger),
+        predicted_ms: modelled.wall_ms,
+        predicted_connections: modelled.connections,
+        two_phase_ms: two_phases(trial, &digest, &modelled),
     };
     let mut scenario = scenario.clone();
     scenario.n = measurements.samples.len() as u64;
@@ -186,36 +202,15 @@ pub fn source_delays(sources: &[MockSource], entries: &[LedgerEntry]) -> Vec<(f6
     delays
 }
 
-/// The model: the sum of the delays one after another; the slowest source's chain at
-/// once; plus the calibrated cost of each round trip on the critical path.
-fn predict_ms(trial: &NewsTrial, ledger: &LedgerRecord, calibration: &Calibration) -> f64 {
-    let round_trips = ledger.entries.len() as f64;
-    if !trial.concurrent {
-        let delays: f64 = ledger.entries.iter().map(|e| e.delay_us as f64 / 1e3).sum();
-        return delays + round_trips * calibration.per_request_ms + calibration.first_connection_ms;
-    }
-    let chains = source_delays(&trial.sources, &ledger.entries)
-        .into_iter()
-        .zip(&trial.sources);
-    let slowest = chains
-        .map(|((list, item), source)| match source.shape {
-            Shape::HackerNews => list + item + 2.0 * calibration.per_request_ms,
-            Shape::NewsApi | Shape::Guardian => list + calibration.per_request_ms,
-        })
-        .fold(0.0, f64::max);
-    // Each source's first request opens a connection, in one burst.
-    slowest + calibration.first_connection_ms + calibration.connect_ms * trial.sources.len() as f64
-}
-
-/// For each Hacker News source: when it was done, against top delay + slowest story.
-fn two_phases(trial: &NewsTrial, digest: &Digest, ledger: &LedgerRecord) -> Vec<(f64, f64)> {
-    let delays = source_delays(&trial.sources, &ledger.entries);
+/// For each Hacker News source: when it was done, against its chain's waits as
+/// modelled (top delay + its last story's, and the link's round trips and set-ups).
+fn two_phases(trial: &NewsTrial, digest: &Digest, modelled: &Modelled) -> Vec<(f64, f64)> {
     trial
         .sources
         .iter()
         .zip(&digest.reports)
-        .zip(delays)
+        .zip(&modelled.chain_ms)
         .filter(|((source, _), _)| source.shape == Shape::HackerNews)
-        .map(|((_, report), (list, item))| (report.done_after.as_secs_f64() * 1e3, list + item))
+        .map(|((_, report), &chain)| (report.done_after.as_secs_f64() * 1e3, chain))
         .collect()
 }

@@ -52,7 +52,7 @@ pub type TrustedCa = Option<Arc<CaCertificate>>;
 /// default) was measured first: the pool then cannot know a connection will take many
 /// streams until its handshake is done, so a burst of 20 requests opened 20 TLS
 /// connections where one would do. `--http 1` offers `http/1.1` only.
-pub(super) fn reqwest_builder(
+pub(crate) fn reqwest_builder(
     http: HttpVersion,
     ca: Option<&CaCertificate>,
 ) -> reqwest::ClientBuilder {
@@ -72,7 +72,7 @@ pub(super) fn reqwest_builder(
 
 /// ureq's TLS settings: rustls on ring, a root store holding exactly `ca` (empty
 /// without one, so no system root is ever trusted).
-pub(super) fn ureq_tls(ca: Option<&CaCertificate>) -> ureq::tls::TlsConfig {
+pub(crate) fn ureq_tls(ca: Option<&CaCertificate>) -> ureq::tls::TlsConfig {
     let roots: Vec<ureq::tls::Certificate<'static>> = ca
         .map(|ca| ureq::tls::Certificate::from_der(ca.der()).to_owned())
         .into_iter()

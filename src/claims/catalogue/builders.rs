@@ -56,7 +56,8 @@ pub fn trial(key: TrialKey, scenario: Scenario) -> Trial {
     Trial::Strategy { key, scenario }
 }
 
-/// A run of chapter 7's news aggregator over `sources` (delays written at time scale 1).
+/// A run of chapter 7's news aggregator over `sources` (delays written at time scale
+/// 1), its mock API on the context's engine, network and TLS.
 pub fn news(
     ctx: &Context,
     key: TrialKey,
@@ -73,11 +74,14 @@ pub fn news(
         store,
         timeout: Duration::from_secs(5),
     };
+    let mut scenario = news.scenario(ctx.seed);
+    scenario.profile.network = ctx.network();
     Trial::News {
         key,
         scenario: Scenario {
             engine: ctx.engine,
-            ..news.scenario(ctx.seed)
+            tls: ctx.setting.tls(),
+            ..scenario
         },
         news,
     }
