@@ -15,11 +15,12 @@
 //! opens one every time.
 //!
 //! And what a set-up costs depends on TLS session resumption ([`Setup`]): a shared
-//! client keeps the sessions of its finished handshakes, so a connection it opens after
+//! reqwest client keeps the sessions of its finished handshakes, so a connection it opens after
 //! the first handshake finished resumes one, if the server allows it
 //! (`--tls-resumption on`, the default). A resumed TLS 1.2 handshake takes one round
 //! trip instead of two; TLS 1.3 takes one either way. A client built per request starts
-//! with an empty session cache every time, and the connections of a first burst all
+//! with an empty session cache every time, ureq as fanout drives it never resumes (see
+//! [`crate::strategy::trust`]), and the connections of a first burst all
 //! start before any handshake finished: both pay full handshakes ([`Sessions`]). The CPU
 //! of a set-up (this machine's, TLS's handshake included) is not here: the calibration
 //! probes measure it on loopback ([`super::Calibration`]), against a server with the
@@ -52,8 +53,9 @@ pub struct LinkCosts {
     /// Round trips a fresh connection waits when its TLS handshake resumes an earlier
     /// session: 1 for TCP plus 1 for TLS 1.2 or 1.3. `None` when no connection of this
     /// client resumes: plain HTTP, loopback, a server that keeps no sessions
-    /// (`--tls-resumption off`), or a client built per request (a new, empty session
-    /// cache each time).
+    /// (`--tls-resumption off`), a client built per request (a new, empty session
+    /// cache each time), or ureq (which fanout's requests keep from resuming: see
+    /// [`crate::strategy::trust`]).
     #[serde(default)]
     pub resumed_setup_round_trips: Option<u32>,
     /// Each direction of each connection; an answer takes its size over it to cross.
@@ -77,8 +79,10 @@ impl LinkCosts {
             return LinkCosts::LOOPBACK;
         }
         let tls = scenario.tls.map_or(0, |tls| tls.handshake_round_trips());
+        // ureq, as fanout drives it, never resumes (see `strategy::trust`).
         let client_resumes = scenario.tls_resumption == SessionResumption::On
-            && scenario.client.reuse == ClientReuse::Shared;
+            && scenario.client.reuse == ClientReuse::Shared
+            && !scenario.strategy.is_sync();
         let resumed_tls = scenario
             .tls
             .filter(|_| client_resumes)

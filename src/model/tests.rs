@@ -379,6 +379,9 @@ fn only_a_shared_client_of_a_resuming_tls_server_resumes_and_keep_alive_off_open
         Some(2),
         "TLS 1.3 resumes in one round trip too"
     );
+    scenario.strategy = Strategy::SyncSequential;
+    assert_eq!(resumed(&scenario), None, "ureq, as fanout drives it");
+    scenario.strategy = Strategy::AsyncSequential;
     scenario.client.reuse = ClientReuse::PerRequest;
     assert_eq!(resumed(&scenario), None, "a new client has no session");
     scenario.client.reuse = ClientReuse::Shared;
