@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use fanout::model::{self, LinkCosts};
+use fanout::model::{self, LinkCosts, Setup};
 use fanout::server::latency::Latency;
 use fanout::server::network::{Network, Preset};
 use fanout::server::profile::Profile;
@@ -216,8 +216,8 @@ fn main() -> anyhow::Result<()> {
             Strategy::AsyncSequential,
             1,
         ));
-        let fresh = costs.exchange_ms(true) + DELAY.as_secs_f64() * 1e3;
-        let reused = costs.exchange_ms(false) + DELAY.as_secs_f64() * 1e3;
+        let fresh = costs.exchange_ms(Setup::Full) + DELAY.as_secs_f64() * 1e3;
+        let reused = costs.exchange_ms(Setup::Reused) + DELAY.as_secs_f64() * 1e3;
         println!(
             "  {:<22} a request on a new connection {:>8}, on an open one {:>8}",
             link.label,
@@ -256,7 +256,7 @@ fn main() -> anyhow::Result<()> {
             shown(measured),
             costs.setup_round_trips,
             shown(costs.rtt_ms),
-            shown(costs.setup_ms())
+            shown(costs.setup_ms(Setup::Full))
         );
     }
 

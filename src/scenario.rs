@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::server::profile::Profile;
-use crate::server::tls::TlsVersion;
-use crate::server::{Engine, ServerConfig};
+use crate::server::tls::{SessionResumption, TlsVersion};
+use crate::server::{Engine, KeepAlive, ServerConfig};
 use crate::strategy::request::{PlannedRequest, RequestUrl};
 use crate::strategy::{ClientOptions, ClientReuse, HttpVersion, Strategy};
 
@@ -60,6 +60,13 @@ pub struct Scenario {
     /// plain HTTP. Left out of the JSON when off, so plain runs read as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsVersion>,
+    /// Whether the mock API lets a client resume a TLS session (`--tls-resumption`).
+    #[serde(default, skip_serializing_if = "SessionResumption::is_on")]
+    pub tls_resumption: SessionResumption,
+    /// Whether the mock API keeps an HTTP/1.1 connection open after an answer
+    /// (`--server-keep-alive`); off, every request opens a connection.
+    #[serde(default, skip_serializing_if = "KeepAlive::is_on")]
+    pub server_keep_alive: KeepAlive,
 }
 
 impl Scenario {
@@ -76,6 +83,8 @@ impl Scenario {
             engine: Engine::Fanout,
             target: None,
             tls: None,
+            tls_resumption: SessionResumption::On,
+            server_keep_alive: KeepAlive::On,
         }
     }
 
@@ -149,13 +158,16 @@ impl Scenario {
     }
 
     /// The mock API this scenario runs against: its endpoints, seed, server workers,
-    /// engine and TLS. Every server a run starts (its own, the calibration probes', a peer's, the
-    /// news trial's) is built from this, so they all use the run's engine.
+    /// engine, TLS and keep-alive. Every server a run starts (its own, the calibration
+    /// probes', a peer's, the news trial's) is built from this, so they all use the
+    /// run's engine.
     pub fn server_config(&self) -> ServerConfig {
         ServerConfig {
             workers: self.server_workers,
             engine: self.engine,
             tls: self.tls,
+            tls_resumption: self.tls_resumption,
+            keep_alive: self.server_keep_alive,
             ..ServerConfig::new(self.profile.clone(), self.seed)
         }
     }

@@ -131,8 +131,8 @@ impl CalibratedLimit {
             .iter()
             .map(|e| e.body_bytes)
             .max();
-        let network_ms =
-            link.exchange_ms(true) + largest_body.map_or(0.0, |bytes| link.transfer_ms(bytes));
+        let network_ms = link.exchange_ms(crate::model::Setup::Full)
+            + largest_body.map_or(0.0, |bytes| link.transfer_ms(bytes));
         let limit_ms = delay_ms + network_ms + scenario.n as f64 / rate * 1e3;
         Some(CalibratedLimit {
             delay_ms,

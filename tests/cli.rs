@@ -103,6 +103,19 @@ fn bad_tls_input_is_refused_in_one_line() {
         "over TLS too",
     );
     refused(&["serve", "--ca-out", "/tmp/x.pem"], "--tls");
+    // Resumption and keep-alive take on or off; resumption needs TLS to mean anything.
+    refused(
+        &["run", "--tls", "1.2", "--tls-resumption", "maybe"],
+        "on, off",
+    );
+    refused(&["run", "--tls-resumption", "off"], "--tls");
+    refused(&["serve", "--tls-resumption", "on", "--port", "0"], "--tls");
+    refused(&["peers", "--tls-resumption", "off"], "--tls");
+    refused(&["sweep", "--server-keep-alive", "sometimes"], "on, off");
+    refused(
+        &["run", "--server-keep-alive", "off", "--engine", "wiremock"],
+        "wiremock cannot serve --server-keep-alive off",
+    );
     // The peers take the same flag, refused the same way before any Python runs.
     refused(&["peers", "--tls", "1.1"], "1.3, 1.2");
     refused(

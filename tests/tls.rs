@@ -1,6 +1,7 @@
 //! TLS on the mock API, end to end: both clients succeed over TLS 1.3 and 1.2 and the
 //! server's ledger sees the negotiated protocol; a client that does not trust the
-//! certificate ends every request as `tls`; a handshake abandoned half-way is counted.
+//! certificate ends every request as `tls`; a handshake abandoned half-way is counted;
+//! a shared client resumes its session on later connections when the server allows it.
 //! No timing is asserted.
 
 mod common;
@@ -10,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
+use fanout::server::KeepAlive;
 use fanout::server::ledger::LedgerRecord;
-use fanout::server::tls::TlsVersion;
+use fanout::server::tls::{SessionResumption, TlsVersion};
 use fanout::strategy::RunClock;
-use fanout::{HttpVersion, MockApi, Outcome, Placement, Scenario, Strategy};
+use fanout::{ClientReuse, HttpVersion, MockApi, Outcome, Placement, Scenario, Strategy};
 
 /// A small TLS scenario: `n` requests answered after 2 ms.
 fn tls_scenario(strategy: Strategy, version: TlsVersion, http: HttpVersion) -> Scenario {
@@ -93,6 +95,64 @@ fn both_clients_succeed_over_tls_1_3_and_1_2_and_the_server_sees_the_protocol() 
                 assert!(ledger.connections.unwrap() <= 2, "{:?}", ledger.connections);
             }
         }
+    }
+}
+
+/// Which connections the server saw resumed, in order, when a server with keep-alive
+/// off (a connection per request) answers 4 requests one after another.
+fn resumed_per_connection(
+    strategy: Strategy,
+    version: TlsVersion,
+    reuse: ClientReuse,
+    resumption: SessionResumption,
+) -> Vec<Option<bool>> {
+    let mut scenario = tls_scenario(strategy, version, HttpVersion::Http1);
+    scenario.n = 4;
+    scenario.client.reuse = reuse;
+    scenario.tls_resumption = resumption;
+    scenario.server_keep_alive = KeepAlive::Off;
+    let output = run_on_fresh(&scenario, &Placement::InProcess);
+    assert!(
+        output
+            .measurements
+            .samples
+            .iter()
+            .all(|s| s.outcome == Outcome::Ok)
+    );
+    assert_eq!(
+        output.ledger.connections,
+        Some(4),
+        "one connection per request"
+    );
+    output
+        .ledger
+        .connection_entries
+        .iter()
+        .map(|c| c.resumed)
+        .collect()
+}
+
+#[test]
+fn reqwest_shared_resumes_its_session_on_later_connections_only_when_the_server_allows() {
+    let first_only_full = vec![Some(false), Some(true), Some(true), Some(true)];
+    let all_full = vec![Some(false); 4];
+    let strategy = Strategy::AsyncSequential;
+    for version in [TlsVersion::Tls13, TlsVersion::Tls12] {
+        let case = |reuse, resumption| resumed_per_connection(strategy, version, reuse, resumption);
+        let on = case(ClientReuse::Shared, SessionResumption::On);
+        assert_eq!(on, first_only_full, "{version}, resumption on");
+        let off = case(ClientReuse::Shared, SessionResumption::Off);
+        assert_eq!(off, all_full, "{version}, resumption off");
+        let per_request = case(ClientReuse::PerRequest, SessionResumption::On);
+        assert_eq!(per_request, all_full, "{version}, a new client each time");
+        // ureq, as fanout drives it, never resumes (see the last test).
+        let sync = resumed_per_connection(
+            Strategy::SyncSequential,
+            version,
+            ClientReuse::Shared,
+            SessionResumption::On,
+        );
+        assert_eq!(sync, all_full, "{version}, ureq");
     }
 }
 
@@ -199,4 +259,60 @@ fn wait_for_failed_handshakes(server: &mut MockApi, count: u64) -> LedgerRecord 
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// What ureq itself does, as fanout found it (ureq 3.5): an agent caches one rustls
+/// config, so one session cache, but only a request on the agent's own settings fills
+/// that cache. A request with settings of its own (`configure_request`, which fanout
+/// needs for the run's deadline) reuses the cached config when there is one and
+/// otherwise builds one for itself, with an empty session cache. So an agent whose
+/// requests all carry their own settings never resumes; once one plain request has
+/// filled the cache, they all do.
+#[test]
+fn ureq_resumes_only_after_a_request_on_the_agents_own_settings() {
+    let mut config = fanout::ServerConfig::new(
+        fanout::server::profile::Profile::single(common::latency("1ms")),
+        1,
+    );
+    config.tls = Some(TlsVersion::Tls12);
+    config.keep_alive = KeepAlive::Off;
+    let mut server = MockApi::start(&config, &Placement::InProcess).expect("starts");
+    let ca = server.ca_certificate().expect("a CA").der().to_vec();
+    let agent = || -> ureq::Agent {
+        let roots = vec![ureq::tls::Certificate::from_der(&ca).to_owned()];
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::Specific(Arc::new(roots)))
+            .unversioned_rustls_crypto_provider(provider)
+            .build();
+        ureq::Agent::config_builder()
+            .tls_config(tls)
+            .proxy(None)
+            .build()
+            .into()
+    };
+    let url = format!("{}/items", server.url());
+    let with_own_settings = |agent: &ureq::Agent| {
+        let request = ureq::http::Request::get(&url).body(()).expect("a request");
+        let own = agent
+            .configure_request(request)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build();
+        agent.run(own).expect("an answer");
+    };
+    let requests_only = agent();
+    (0..3).for_each(|_| with_own_settings(&requests_only));
+    let plain_first = agent();
+    plain_first.get(&url).call().expect("an answer");
+    (0..2).for_each(|_| with_own_settings(&plain_first));
+    let resumed: Vec<Option<bool>> = server
+        .ledger()
+        .expect("the ledger")
+        .connection_entries
+        .iter()
+        .map(|c| c.resumed)
+        .collect();
+    let (requests_only, plain_first) = resumed.split_at(3);
+    assert_eq!(requests_only, [Some(false); 3]);
+    assert_eq!(plain_first, [Some(false), Some(true), Some(true)]);
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::server::Engine;
+use crate::server::KeepAlive;
 use crate::server::latency::{Latency, parse_duration};
 use crate::server::network::{Bandwidth, Network, Preset};
-use crate::server::tls::TlsVersion;
+use crate::server::tls::{SessionResumption, TlsVersion};
 use crate::strategy::{ClientReuse, HttpVersion, Strategy};
 use crate::sweep::{ClientSetup, SweepOver};
 
@@ -92,6 +93,9 @@ pub struct PeersArgs {
     /// --engine wiremock, which has no TLS.
     #[arg(long, value_enum)]
     pub tls: Option<TlsVersion>,
+    /// What the mock API does with a connection after its handshake and its answer.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
 }
 
 /// `fanout sweep`.
@@ -306,6 +310,9 @@ pub struct ScenarioArgs {
     /// h2 and http/1.1. Not with --engine wiremock, which has no TLS.
     #[arg(long, value_enum)]
     pub tls: Option<TlsVersion>,
+    /// What the mock API does with a connection after its handshake and its answer.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// Print JSON (one object per run; compare prints {"runs": [...]}) instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -397,6 +404,29 @@ fn parse_bandwidth(text: &str) -> Result<Bandwidth, String> {
     text.parse()
 }
 
+/// What the mock API does with a connection after its handshake and its answer: both
+/// are the server's settings, so they apply to every client pointed at it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connections")]
+pub struct ConnectionArgs {
+    /// Let a TLS client resume an earlier session (session cache, TLS 1.3 tickets): on
+    /// (default) or off, when every handshake is a full one. Needs --tls.
+    #[arg(long, value_enum, requires = "tls")]
+    pub tls_resumption: Option<SessionResumption>,
+    /// Keep an HTTP/1.1 connection open after its answer: on (default) or off, when
+    /// every request opens a connection (a shared client then resumes its TLS session
+    /// on each). Not with --engine wiremock.
+    #[arg(long, value_enum, default_value = "on")]
+    pub server_keep_alive: KeepAlive,
+}
+
+impl ConnectionArgs {
+    /// The resumption asked for, on unless `--tls-resumption off`.
+    pub fn tls_resumption(&self) -> SessionResumption {
+        self.tls_resumption.unwrap_or_default()
+    }
+}
+
 /// `--server`; also sent to a sweep's points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -448,6 +478,9 @@ pub struct ServeArgs {
     /// directory, removed when the server stops). A given path is kept.
     #[arg(long, requires = "tls")]
     pub ca_out: Option<PathBuf>,
+    /// What the mock API does with a connection after its handshake and its answer.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// Internal: driven by a parent fanout over stdin/stdout (`stdio`); the config
     /// arrives as the first line on stdin, never on the command line, where any local
     /// user could read a profile's API keys.

@@ -73,6 +73,8 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
         engine: args.engine,
         target,
         tls: args.tls,
+        tls_resumption: args.connections.tls_resumption(),
+        server_keep_alive: args.connections.server_keep_alive,
     };
     scenario.validate()?;
     Ok(scenario)

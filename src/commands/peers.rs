@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::progress::Progress;
 use super::run_info::Stopwatch;
-use crate::cli::PeersArgs;
+use crate::cli::{ConnectionArgs, PeersArgs};
 use crate::error::Error;
 use crate::peers::{self, Python};
 use crate::pipeline::run_fresh;
@@ -117,6 +117,8 @@ fn scenario(n: u64, delay: Latency, args: &PeersArgs) -> Scenario {
     scenario.seed = args.seed;
     scenario.engine = args.engine;
     scenario.tls = args.tls;
+    scenario.tls_resumption = args.connections.tls_resumption();
+    scenario.server_keep_alive = args.connections.server_keep_alive;
     scenario.client.limit = args.limit;
     scenario.client.threads = args.limit.min(crate::scenario::MAX_THREADS);
     scenario
@@ -127,12 +129,20 @@ fn link_line(scenario: &Scenario) -> String {
     let tls = scenario
         .tls
         .map_or("plain HTTP".to_string(), |tls| tls.to_string());
-    format!("network: {}, {tls}", scenario.profile.network)
+    let mut line = format!("network: {}, {tls}", scenario.profile.network);
+    if !scenario.tls_resumption.is_on() {
+        line.push_str(", TLS resumption off");
+    }
+    if !scenario.server_keep_alive.is_on() {
+        line.push_str(", server keep-alive off");
+    }
+    line
 }
 
-/// The flags that give `network` and `tls` again, for the report's command line:
-/// ` --network continent --tls 1.3`, or nothing for plain loopback.
-fn link_flags(network: &Network, tls: Option<TlsVersion>) -> String {
+/// The flags that give `network`, `tls` and the connection settings again, for the
+/// report's command line: ` --network continent --tls 1.3`, or nothing for plain
+/// loopback with the defaults.
+fn link_flags(network: &Network, tls: Option<TlsVersion>, connections: &ConnectionArgs) -> String {
     let mut flags = String::new();
     if !network.is_loopback() {
         match network.preset() {
@@ -150,6 +160,12 @@ fn link_flags(network: &Network, tls: Option<TlsVersion>) -> String {
     }
     if let Some(tls) = tls {
         flags.push_str(&format!(" --tls {}", tls.name()));
+    }
+    if !connections.tls_resumption().is_on() {
+        flags.push_str(" --tls-resumption off");
+    }
+    if !connections.server_keep_alive.is_on() {
+        flags.push_str(" --server-keep-alive off");
     }
     flags
 }
@@ -191,7 +207,11 @@ fn write_report(
             args.sequential_delay,
             args.seed,
             super::claims::engine_flag(args.engine),
-            link_flags(&args.network.apply(Network::default()), args.tls),
+            link_flags(
+                &args.network.apply(Network::default()),
+                args.tls,
+                &args.connections
+            ),
             dir.display()
         ),
     );

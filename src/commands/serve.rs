@@ -39,6 +39,8 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     config.engine = args.engine;
     config.ledger = LedgerMode::Aggregating;
     config.tls = args.tls;
+    config.tls_resumption = args.connections.tls_resumption();
+    config.keep_alive = args.connections.server_keep_alive;
     let mut server = MockApi::start(&config, &Placement::InProcess)?;
     println!("fanout mock API listening on {}", server.url());
     // Held until the server stops: a temporary directory is removed when it drops.
@@ -53,6 +55,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
             "behind an emulated network, {network}: a request on a new connection costs {} round trips, on a reused one 1",
             setup + 1
         );
+    }
+    if config.keep_alive == crate::server::KeepAlive::Off {
+        println!("keep-alive off: each HTTP/1.1 connection closes after its answer");
     }
     if let Some(note) = config.engine.serve_note() {
         println!("{note}");
@@ -129,7 +134,11 @@ fn write_ca(
         .endpoints
         .first()
         .map_or("/", |e| if e.path == "*" { "/" } else { e.path.as_str() });
-    println!("{version} only; ALPN offers h2 and http/1.1");
+    let resumption = match config.tls_resumption {
+        crate::server::tls::SessionResumption::On => "sessions resume",
+        crate::server::tls::SessionResumption::Off => "no session resumes",
+    };
+    println!("{version} only, {resumption}; ALPN offers h2 and http/1.1");
     println!("CA certificate: {shown} ({kept}); trust it and nothing else:");
     println!("  curl --cacert {shown} {url}{first_path}");
     println!("  python requests: requests.get(url, verify=\"{shown}\")");

@@ -35,7 +35,8 @@ use crate::strategy::Strategy;
 
 mod link;
 pub(crate) use link::Pool;
-pub use link::{Connections, LinkCosts};
+use link::Sessions;
+pub use link::{Connections, LinkCosts, Setup};
 
 /// Costs measured by short probes before a run, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -185,7 +186,8 @@ pub fn predict_scenario(scenario: &Scenario, calibration: &Calibration) -> Predi
 /// burst (HTTP/2 opens one, so it charges one), and never before the first connection
 /// is open. Every request costs the per-request overhead, one round trip and its delay;
 /// a request that opens a connection also waits the connection's round trips
-/// ([`LinkCosts::setup_ms`]). Round trips overlap; CPU set-ups queue.
+/// ([`LinkCosts::setup_ms`]), fewer when it resumes a TLS session from an earlier
+/// handshake ([`Setup::Resumed`]). Round trips overlap; CPU set-ups queue.
 pub fn predict(
     schedule: Schedule,
     delays: &[f64],
@@ -219,6 +221,7 @@ pub fn predict(
         })
         .collect();
     let mut opened = vec![false; slots];
+    let mut sessions = Sessions::default();
     let mut starts = Vec::with_capacity(delays.len());
     let mut ends = Vec::with_capacity(delays.len());
     // The first `slots` requests each open their own slot (all start at once, each
@@ -233,7 +236,12 @@ pub fn predict(
         let fresh = connections == Connections::PerRequest || !opened[slot];
         opened[slot] = true;
         let start = free_at as f64 / 1e6;
-        let end = start + link.exchange_ms(fresh) + calibration.per_request_ms + delay;
+        let setup = if fresh {
+            sessions.open(start, link)
+        } else {
+            Setup::Reused
+        };
+        let end = start + link.exchange_ms(setup) + calibration.per_request_ms + delay;
         starts.push(start);
         ends.push(end);
         free.push(Reverse((to_ns(end), slot)));

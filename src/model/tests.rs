@@ -160,7 +160,22 @@ fn a_burst_starts_every_request_at_its_own_connection_time() {
 const CONTINENT: LinkCosts = LinkCosts {
     rtt_ms: 40.0,
     setup_round_trips: 2,
+    resumed_setup_round_trips: None,
     bandwidth: crate::server::network::Bandwidth::Unlimited,
+};
+
+/// TCP + TLS 1.2 at 40 ms, a shared client whose server resumes its sessions: a full
+/// set-up is 3 round trips, a resumed one 2.
+const TLS12_RESUMING: LinkCosts = LinkCosts {
+    setup_round_trips: 3,
+    resumed_setup_round_trips: Some(2),
+    ..CONTINENT
+};
+
+/// The same link with resumption off at the server.
+const TLS12_FULL: LinkCosts = LinkCosts {
+    resumed_setup_round_trips: None,
+    ..TLS12_RESUMING
 };
 
 #[test]
@@ -280,5 +295,106 @@ fn the_link_costs_follow_the_scenarios_network_and_tls() {
         LinkCosts::of(&scenario),
         LOOPBACK,
         "a --target is not emulated"
+    );
+}
+
+#[test]
+fn a_connection_opened_after_a_finished_handshake_resumes_it() {
+    // A server that closes every connection: each request opens one. The first pays
+    // TCP + TLS 1.2 + the request (4 round trips) and its delay; the later ones resume
+    // (3 round trips), or with resumption off pay 4 again.
+    let each_fresh = |link: &LinkCosts| {
+        let p = predict(
+            Schedule::Sequential,
+            &[10.0; 3],
+            &FREE,
+            Connections::PerRequest,
+            link,
+        );
+        p.ends_ms
+    };
+    assert_eq!(each_fresh(&TLS12_RESUMING), vec![170.0, 300.0, 430.0]);
+    assert_eq!(each_fresh(&TLS12_FULL), vec![170.0, 340.0, 510.0]);
+}
+
+#[test]
+fn a_first_burst_has_no_session_to_resume_and_the_next_wave_has() {
+    // Three slots, six requests, every request on a new connection: the first three
+    // start together before any handshake finished (full), the next three after.
+    let burst = predict(
+        Schedule::Limited { slots: 3 },
+        &[10.0; 6],
+        &FREE,
+        Connections::PerRequest,
+        &TLS12_RESUMING,
+    );
+    assert_eq!(
+        burst.ends_ms,
+        vec![170.0, 170.0, 170.0, 300.0, 300.0, 300.0]
+    );
+}
+
+#[test]
+fn a_paced_request_resumes_only_once_a_handshake_has_finished() {
+    // Every 100 ms: the first handshake finishes at 120 ms, so the request at 100 ms
+    // still pays a full one and the one at 200 ms resumes.
+    let p = predict(
+        Schedule::Paced { interval_ms: 100.0 },
+        &[10.0; 3],
+        &FREE,
+        Connections::PerRequest,
+        &TLS12_RESUMING,
+    );
+    assert_eq!(p.ends_ms, vec![170.0, 270.0, 330.0]);
+}
+
+#[test]
+fn only_a_shared_client_of_a_resuming_tls_server_resumes_and_keep_alive_off_opens_every_time() {
+    use crate::server::KeepAlive;
+    use crate::server::latency::Latency;
+    use crate::server::network::Network;
+    use crate::server::profile::Profile;
+    use crate::server::tls::{SessionResumption, TlsVersion};
+    use crate::strategy::ClientReuse;
+    let mut scenario = Scenario::new(
+        Profile::single(Latency::Fixed(std::time::Duration::from_millis(10))),
+        4,
+        Strategy::AsyncSequential,
+    );
+    scenario.profile.network = Network {
+        rtt: std::time::Duration::from_millis(40),
+        ..Network::default()
+    };
+    let resumed = |scenario: &Scenario| LinkCosts::of(scenario).resumed_setup_round_trips;
+    assert_eq!(resumed(&scenario), None, "plain HTTP has no session");
+    scenario.tls = Some(TlsVersion::Tls12);
+    assert_eq!(
+        resumed(&scenario),
+        Some(2),
+        "TCP + an abbreviated handshake"
+    );
+    scenario.tls = Some(TlsVersion::Tls13);
+    assert_eq!(
+        resumed(&scenario),
+        Some(2),
+        "TLS 1.3 resumes in one round trip too"
+    );
+    scenario.strategy = Strategy::SyncSequential;
+    assert_eq!(resumed(&scenario), None, "ureq, as fanout drives it");
+    scenario.strategy = Strategy::AsyncSequential;
+    scenario.client.reuse = ClientReuse::PerRequest;
+    assert_eq!(resumed(&scenario), None, "a new client has no session");
+    scenario.client.reuse = ClientReuse::Shared;
+    scenario.tls_resumption = SessionResumption::Off;
+    assert_eq!(resumed(&scenario), None, "the server keeps no session");
+
+    assert_eq!(Connections::of(&scenario), Connections::Pooled);
+    scenario.server_keep_alive = KeepAlive::Off;
+    assert_eq!(Connections::of(&scenario), Connections::PerRequest);
+    scenario.client.http = crate::strategy::HttpVersion::Http2;
+    assert_eq!(
+        Connections::of(&scenario),
+        Connections::One,
+        "HTTP/2 keeps its connection"
     );
 }

@@ -269,6 +269,7 @@ mod tests {
             first_byte_us: Some(EPOCH + 61_000),
             tls_done_us: tls.then_some(EPOCH + 101_000),
             protocol: None,
+            resumed: tls.then_some(false),
         }
     }
 

@@ -148,11 +148,13 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     }
     writeln!(
         out,
-        "  server     received {}  peak in-flight {}  busiest second {}  connections {}  ({}, {})",
+        "  server     received {}  peak in-flight {}  busiest second {}  connections {}{}  ({}, {})",
         v.received,
         v.peak_in_flight,
         v.max_per_second,
         count_or_not_measured(v.connections),
+        v.resumed_connections
+            .map_or(String::new(), |k| format!(" ({k} TLS resumed)")),
         s.server_engine,
         s.server_placement
     )?;

@@ -125,6 +125,18 @@ impl Engine {
         }
     }
 
+    /// Refuses `--server-keep-alive off` on wiremock, which always keeps connections
+    /// open.
+    pub fn serves_keep_alive(self, keep_alive: super::KeepAlive) -> Result<(), String> {
+        match (self, keep_alive) {
+            (Engine::Wiremock, super::KeepAlive::Off) => Err(
+                "wiremock cannot serve --server-keep-alive off: it keeps every connection open; use --engine fanout"
+                    .to_string(),
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// What an operator of a long-running `fanout serve` should know about this engine.
     pub fn serve_note(self) -> Option<&'static str> {
         match self {

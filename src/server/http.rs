@@ -17,7 +17,9 @@
 //!
 //! With `--tls`, each accepted stream passes [`super::tls::accept`] before hyper sees
 //! it (`serve_tls`, the one TLS step of the loop): the handshake is bounded by a timeout
-//! and by the server's shutdown, and one that fails is counted in the ledger.
+//! and by the server's shutdown, and one that fails is counted in the ledger; one that
+//! finishes notes its protocol and whether it was resumed. With `--server-keep-alive
+//! off` ([`super::KeepAlive`]) hyper closes each HTTP/1.1 connection after its answer.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -156,6 +158,13 @@ pub(crate) fn bind(port: u16) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// How hyper serves each connection: HTTP/2's stream limit, HTTP/1.1's keep-alive.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionSettings {
+    pub h2_max_streams: u32,
+    pub keep_alive: super::KeepAlive,
+}
+
 /// Accepts connections until `shutdown` changes, serving each on its own task, behind
 /// the profile's emulated network unless it is loopback ([`super::link`]), and with
 /// `tls`, after a TLS handshake through that network ([`serve_tls`]).
@@ -163,7 +172,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     state: Arc<ServerState>,
     mut shutdown: watch::Receiver<()>,
-    h2_max_streams: u32,
+    settings: ConnectionSettings,
     tls: Option<TlsAcceptor>,
 ) {
     let link = Link::of(&state.profile.network, state.seed);
@@ -194,7 +203,7 @@ pub(crate) async fn serve(
                 let on = Accepted {
                     state,
                     connection,
-                    h2_max_streams,
+                    settings,
                     tls,
                 };
                 match link {
@@ -223,7 +232,7 @@ pub(crate) async fn serve(
 struct Accepted {
     state: Arc<ServerState>,
     connection: u64,
-    h2_max_streams: u32,
+    settings: ConnectionSettings,
     tls: Option<TlsAcceptor>,
 }
 
@@ -235,9 +244,7 @@ impl Accepted {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         match self.tls.clone() {
-            None => {
-                serve_connection(stream, self.state, self.connection, self.h2_max_streams).await
-            }
+            None => serve_connection(stream, self.state, self.connection, self.settings).await,
             Some(acceptor) => serve_tls(stream, &acceptor, self).await,
         }
     }
@@ -253,15 +260,15 @@ where
     let ledger = &accepted.state.ledger;
     let timeout = tls::handshake_timeout(&accepted.state.profile.network);
     match tls::accept(stream, acceptor, timeout).await {
-        Ok((stream, protocol)) => {
-            ledger.connection_tls_done(accepted.connection, now_us(), protocol);
+        Ok((stream, handshake)) => {
+            ledger.connection_tls_done(accepted.connection, now_us(), handshake);
             let Accepted {
                 state,
                 connection,
-                h2_max_streams,
+                settings,
                 ..
             } = accepted;
-            serve_connection(stream, state, connection, h2_max_streams).await
+            serve_connection(stream, state, connection, settings).await
         }
         Err(_) => ledger.tls_handshake_failed(),
     }
@@ -269,13 +276,22 @@ where
 
 /// Serves HTTP/1.1 or HTTP/2 (hyper's auto builder reads the preface) on one
 /// connection until it closes.
-async fn serve_connection<I>(io: I, state: Arc<ServerState>, connection: u64, h2_max_streams: u32)
-where
+async fn serve_connection<I>(
+    io: I,
+    state: Arc<ServerState>,
+    connection: u64,
+    settings: ConnectionSettings,
+) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request| answer(state.clone(), connection, request));
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder.http2().max_concurrent_streams(h2_max_streams);
+    builder
+        .http1()
+        .keep_alive(settings.keep_alive == super::KeepAlive::On);
+    builder
+        .http2()
+        .max_concurrent_streams(settings.h2_max_streams);
     // A connection that ends in an error (a client gone mid-request) has nothing left
     // to serve; its requests are in the ledger already.
     let _ = builder.serve_connection(TokioIo::new(io), service).await;

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aggregate::{Aggregate, AggregateSummary};
 use super::fault::FaultKind;
+use super::tls::Handshake;
 
 /// One request, as the server saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +70,10 @@ pub struct ConnectionEntry {
     pub tls_done_us: Option<u64>,
     /// The protocol negotiated (ALPN over TLS, e.g. `h2`); `None` when none was.
     pub protocol: Option<String>,
+    /// Whether the TLS handshake resumed an earlier session; `None` over plain HTTP and
+    /// in ledgers written before it was recorded.
+    #[serde(default)]
+    pub resumed: Option<bool>,
 }
 
 /// A copy of the ledger taken after a run: every entry plus the connection count.
@@ -178,6 +183,7 @@ impl Ledger {
             first_byte_us: None,
             tls_done_us: None,
             protocol: None,
+            resumed: None,
         });
         id
     }
@@ -194,12 +200,13 @@ impl Ledger {
         }
     }
 
-    /// Notes that connection `id` finished its TLS handshake at `tls_done_us` and
-    /// negotiated `protocol`.
-    pub fn connection_tls_done(&self, id: u64, tls_done_us: u64, protocol: &str) {
+    /// Notes that connection `id` finished its TLS handshake at `tls_done_us`, and what
+    /// the handshake negotiated.
+    pub fn connection_tls_done(&self, id: u64, tls_done_us: u64, handshake: Handshake) {
         self.update_connection(id, |entry| {
             entry.tls_done_us = Some(tls_done_us);
-            entry.protocol = Some(protocol.to_string());
+            entry.protocol = Some(handshake.protocol.to_string());
+            entry.resumed = Some(handshake.resumed);
         });
     }
 
@@ -297,6 +304,10 @@ pub struct ServerSummary {
     pub max_per_second: u64,
     /// TCP connections the server accepted (`null` when the engine cannot count them).
     pub connections: Option<u64>,
+    /// Of those, the ones whose TLS handshake resumed an earlier session (`null` over
+    /// plain HTTP).
+    #[serde(default)]
+    pub resumed_connections: Option<u64>,
     /// Time between the first and the last arrival, in ms: how long the client took to
     /// get every request to the server.
     pub arrival_spread_ms: f64,
@@ -352,6 +363,7 @@ impl LedgerRecord {
             peak_in_flight: peak_in_flight(entries),
             max_per_second: max_in_window(&arrivals, 1_000_000),
             connections: self.connections,
+            resumed_connections: self.resumed_connections(),
             arrival_spread_ms: spread,
             overhead_p99_ms: percentile(&overheads, 0.99) as f64 / 1e3,
         }
@@ -359,6 +371,17 @@ impl LedgerRecord {
 }
 
 impl LedgerRecord {
+    /// Connections whose handshake was resumed; `None` when none had a TLS handshake.
+    pub fn resumed_connections(&self) -> Option<u64> {
+        let handshakes = self.connection_entries.iter().filter_map(|c| c.resumed);
+        let (mut any, mut resumed) = (false, 0);
+        for was_resumed in handshakes {
+            any = true;
+            resumed += u64::from(was_resumed);
+        }
+        any.then_some(resumed)
+    }
+
     /// The figures an aggregating ledger would have kept of these entries, with the
     /// exact peak in flight.
     pub fn aggregate_summary(&self) -> AggregateSummary {

@@ -21,7 +21,10 @@
 //! bandwidth), applied to each connection by `link.rs`. With `--tls`
 //! ([`ServerConfig::tls`]), fanout's engine serves HTTPS on a certificate made at start
 //! ([`tls`]), its handshake passing through that link; [`MockApi::ca_certificate`] is
-//! what its clients must trust.
+//! what its clients must trust. [`ServerConfig::tls_resumption`] says whether a client
+//! may resume a session, and [`ServerConfig::keep_alive`] whether an HTTP/1.1
+//! connection outlives its first answer: off, every request opens a connection, which
+//! is how a run shows what resumption saves.
 //!
 //! Read in order: [`latency`], [`profile`], [`network`], [`fault`], [`ledger`] and
 //! [`aggregate`], [`engine`], then `link.rs` (the emulated network), `http.rs` (the
@@ -53,7 +56,7 @@ pub use child::serve_control_stdio;
 pub use engine::{Engine, Figure};
 use ledger::{Ledger, LedgerMode, LedgerRecord};
 use profile::Profile;
-use tls::{CaCertificate, ServerTls, TlsVersion};
+use tls::{CaCertificate, ServerTls, SessionResumption, TlsVersion};
 
 use crate::error::Error;
 
@@ -83,6 +86,38 @@ pub struct ServerConfig {
     /// HTTPS with only this TLS version offered (`--tls`); `None`: plain HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsVersion>,
+    /// Whether a TLS client may resume an earlier session (`--tls-resumption`).
+    #[serde(default, skip_serializing_if = "SessionResumption::is_on")]
+    pub tls_resumption: SessionResumption,
+    /// Whether an HTTP/1.1 connection stays open after an answer
+    /// (`--server-keep-alive`; HTTP/2 keeps its one connection either way).
+    #[serde(default, skip_serializing_if = "KeepAlive::is_on")]
+    pub keep_alive: KeepAlive,
+}
+
+/// Whether the mock API keeps an HTTP/1.1 connection open for the client's next
+/// request (`--server-keep-alive`, on by default, as HTTP/1.1 has it). Off, it answers
+/// with `Connection: close` and closes (hyper's `keep_alive(false)`), as a server
+/// tuned against idle connections does: every request then opens a connection, and a
+/// shared client resumes its TLS session on each one while a per-request client
+/// cannot. Only fanout's engine can turn it off.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum KeepAlive {
+    /// Connections stay open between requests.
+    #[default]
+    On,
+    /// Each connection closes after its first answer.
+    Off,
+}
+
+impl KeepAlive {
+    /// True for the default, which the JSON leaves out.
+    pub fn is_on(&self) -> bool {
+        *self == KeepAlive::On
+    }
 }
 
 impl ServerConfig {
@@ -95,6 +130,9 @@ impl ServerConfig {
             .map_err(Error::InvalidScenario)?;
         self.engine
             .serves_tls(self.tls)
+            .map_err(Error::InvalidScenario)?;
+        self.engine
+            .serves_keep_alive(self.keep_alive)
             .map_err(Error::InvalidScenario)?;
         if !(1..=crate::scenario::MAX_THREADS).contains(&self.workers) || self.h2_max_streams == 0 {
             return Err(Error::InvalidScenario(format!(
@@ -116,6 +154,8 @@ impl ServerConfig {
             engine: Engine::Fanout,
             ledger: LedgerMode::Recording,
             tls: None,
+            tls_resumption: SessionResumption::On,
+            keep_alive: KeepAlive::On,
         }
     }
 }
@@ -294,7 +334,10 @@ impl InProcessServer {
     }
 
     fn start_fanout(config: &ServerConfig) -> Result<InProcessServer, Error> {
-        let tls = config.tls.map(ServerTls::new).transpose()?;
+        let tls = config
+            .tls
+            .map(|version| ServerTls::new(version, config.tls_resumption))
+            .transpose()?;
         let acceptor = tls.as_ref().map(|tls| tls.acceptor().clone());
         let ledger = Arc::new(Ledger::new(config.ledger, true));
         let (shutdown, shutdown_rx) = watch::channel(());
@@ -304,7 +347,11 @@ impl InProcessServer {
             config.seed,
             ledger.clone(),
         ));
-        let (port, workers, streams) = (config.port, config.workers.max(1), config.h2_max_streams);
+        let (port, workers) = (config.port, config.workers.max(1));
+        let settings = http::ConnectionSettings {
+            h2_max_streams: config.h2_max_streams,
+            keep_alive: config.keep_alive,
+        };
         let thread = std::thread::Builder::new()
             .name("fanout-mock-api".to_string())
             .spawn(move || {
@@ -332,7 +379,7 @@ impl InProcessServer {
                         .local_addr()
                         .expect("a bound listener has an address");
                     let _ = ready_tx.send(Ok(addr));
-                    http::serve(listener, state, shutdown_rx, streams, acceptor).await;
+                    http::serve(listener, state, shutdown_rx, settings, acceptor).await;
                 });
             })
             .map_err(|e| Error::io("starting the server thread", e))?;

@@ -26,10 +26,20 @@
 //!   was negotiated. The accept loop (`http.rs`) counts a handshake that fails or is
 //!   abandoned half-way in the ledger and serves HTTP on the ones that finish.
 //!
-//! Session resumption, server side: rustls' default server config keeps a stateful
-//! session cache of 256 sessions and has no ticketer. fanout keeps that default: TLS 1.2
-//! clients resume by session id and TLS 1.3 clients by the (stateful) tickets the server
-//! sends after each handshake, in memory that stays bounded however long `serve` runs.
+//! Session resumption, server side (`--tls-resumption on|off`, [`SessionResumption`]):
+//! on (the default) keeps rustls' default server config, a stateful session cache of
+//! 256 sessions and no ticketer, so TLS 1.2 clients resume by session id and TLS 1.3
+//! clients by the (stateful) tickets the server sends after each handshake, in memory
+//! that stays bounded however long `serve` runs. Off keeps no session and sends no
+//! ticket ([`rustls::server::NoServerSessionStorage`], zero TLS 1.3 tickets), so every
+//! handshake is a full one. The switch is the server's, not the clients', on purpose:
+//! it then applies to every client of the mock API, fanout's own, the Python peers, curl
+//! and anything else pointed at `fanout serve`, as a real server's setting does; a
+//! client without a session to offer is already one flag away (`--client per-request`).
+//! A resumed TLS 1.2 handshake (abbreviated: the server's Finished follows its Hello)
+//! takes one round trip instead of two; a resumed TLS 1.3 one (PSK with a fresh key
+//! exchange, no 0-RTT) keeps its one round trip and skips the certificate and its
+//! signature: CPU only. [`accept`] says which kind each handshake was.
 //!
 //! Read next: [`crate::strategy::trust`], the clients' side.
 
@@ -87,6 +97,12 @@ impl TlsVersion {
         }
     }
 
+    /// The round trips a resumed handshake adds: one for both (TLS 1.2's abbreviated
+    /// handshake saves one; TLS 1.3's saves only the certificate's CPU).
+    pub fn resumed_round_trips(self) -> u32 {
+        1
+    }
+
     fn rustls(self) -> &'static rustls::SupportedProtocolVersion {
         match self {
             TlsVersion::Tls13 => &rustls::version::TLS13,
@@ -98,6 +114,27 @@ impl TlsVersion {
 impl std::fmt::Display for TlsVersion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "TLS {}", self.name())
+    }
+}
+
+/// Whether the mock API lets a client resume an earlier TLS session
+/// (`--tls-resumption`, on by default, as rustls and most servers have it).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionResumption {
+    /// A session cache and TLS 1.3 tickets: a client that has a session resumes it.
+    #[default]
+    On,
+    /// No cache, no tickets: every handshake is a full one.
+    Off,
+}
+
+impl SessionResumption {
+    /// True for the default, which the JSON leaves out.
+    pub fn is_on(&self) -> bool {
+        *self == SessionResumption::On
     }
 }
 
@@ -152,8 +189,9 @@ impl std::fmt::Debug for ServerTls {
 }
 
 impl ServerTls {
-    /// Makes a fresh CA and leaf certificate and an acceptor offering only `version`.
-    pub fn new(version: TlsVersion) -> Result<ServerTls, Error> {
+    /// Makes a fresh CA and leaf certificate and an acceptor offering only `version`,
+    /// which keeps sessions for resumption or not.
+    pub fn new(version: TlsVersion, resumption: SessionResumption) -> Result<ServerTls, Error> {
         let failed = |what: &str, e: &dyn std::fmt::Display| {
             Error::Server(format!("setting up TLS: {what}: {e}"))
         };
@@ -167,6 +205,10 @@ impl ServerTls {
             .with_single_cert(vec![leaf_der], leaf_key)
             .map_err(|e| failed("loading the certificate", &e))?;
         config.alpn_protocols = ALPN_OFFERED.iter().map(|p| p.as_bytes().to_vec()).collect();
+        if resumption == SessionResumption::Off {
+            config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+        }
         Ok(ServerTls {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             ca,
@@ -252,17 +294,26 @@ pub fn handshake_timeout(network: &Network) -> Duration {
     HANDSHAKE_TIMEOUT.saturating_add((network.rtt + network.jitter).saturating_mul(4))
 }
 
+/// A finished handshake, as the ledger notes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handshake {
+    /// The protocol ALPN chose (`h2` or `http/1.1`; [`PROTOCOL_WITHOUT_ALPN`] when the
+    /// client offered none).
+    pub protocol: &'static str,
+    /// True when the client resumed an earlier session (rustls' `handshake_kind`).
+    pub resumed: bool,
+}
+
 /// Runs the server's side of a TLS handshake on `stream`, within `timeout` (see
-/// [`handshake_timeout`]):
-/// the TLS stream to serve HTTP on, and the protocol ALPN chose (`h2` or `http/1.1`;
-/// [`PROTOCOL_WITHOUT_ALPN`] when the client offered none). Generic over the stream so
+/// [`handshake_timeout`]): the TLS stream to serve HTTP on, and what the handshake
+/// negotiated ([`Handshake`]). Generic over the stream so
 /// it runs on a plain TCP stream and on an emulated link alike; the caller also races
 /// it against the server's shutdown.
 pub async fn accept<S>(
     stream: S,
     acceptor: &TlsAcceptor,
     timeout: Duration,
-) -> Result<(TlsStream<S>, &'static str), HandshakeFailed>
+) -> Result<(TlsStream<S>, Handshake), HandshakeFailed>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -270,11 +321,13 @@ where
         .await
         .map_err(|_| HandshakeFailed::TimedOut)?
         .map_err(HandshakeFailed::Failed)?;
-    let protocol = match stream.get_ref().1.alpn_protocol() {
+    let connection = stream.get_ref().1;
+    let protocol = match connection.alpn_protocol() {
         Some(b"h2") => "h2",
         _ => PROTOCOL_WITHOUT_ALPN,
     };
-    Ok((stream, protocol))
+    let resumed = connection.handshake_kind() == Some(rustls::HandshakeKind::Resumed);
+    Ok((stream, Handshake { protocol, resumed }))
 }
 
 #[cfg(test)]
@@ -283,13 +336,13 @@ mod tests {
 
     #[test]
     fn a_fresh_server_gets_a_ca_certificate_and_no_key_shows_in_debug() {
-        let tls = ServerTls::new(TlsVersion::Tls13).unwrap();
+        let tls = ServerTls::new(TlsVersion::Tls13, SessionResumption::On).unwrap();
         assert!(tls.ca().pem().starts_with("-----BEGIN CERTIFICATE-----"));
         let again = CaCertificate::from_pem(tls.ca().pem()).unwrap();
         assert_eq!(again.der(), tls.ca().der());
         assert!(!format!("{tls:?}").contains("PRIVATE"));
         // Every start makes its own.
-        let other = ServerTls::new(TlsVersion::Tls12).unwrap();
+        let other = ServerTls::new(TlsVersion::Tls12, SessionResumption::Off).unwrap();
         assert_ne!(other.ca().der(), tls.ca().der());
     }
 }

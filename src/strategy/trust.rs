@@ -9,14 +9,23 @@
 //! builds any client (and when it starts a mock API, so a program that starts one can
 //! build its own reqwest clients next).
 //!
-//! Session resumption, by default, which fanout keeps:
+//! Session resumption: what each client does by default, and what fanout measured
+//! (`tests/tls.rs`, against a server with keep-alive off, so every request opens a
+//! connection). fanout changes neither client's settings; the switch is the server's
+//! (`--tls-resumption`, [`crate::server::tls`]).
 //! - **reqwest**: each `reqwest::Client` builds one rustls `ClientConfig`, whose
 //!   in-memory session cache (256 sessions) resumes TLS 1.3 by ticket and TLS 1.2 by
-//!   session id or ticket. So a shared client resumes when it opens a new connection
-//!   to a server it has met; `--client per-request` builds a new client, so a new cache,
-//!   and pays a full handshake every time.
-//! - **ureq**: the same per `ureq::Agent` (it caches its rustls config in the agent): a
-//!   shared agent resumes, a fresh agent per request does not.
+//!   session id or ticket. So a shared client resumes on every connection it opens after
+//!   its first handshake finished; `--client per-request` builds a new client, so a new
+//!   cache, and pays a full handshake every time.
+//! - **ureq** (3.5): an agent caches one rustls config, so one session cache, but only
+//!   a request on the agent's own settings fills that cache. A request given settings of
+//!   its own (`configure_request`) reuses the cached config when there is one and
+//!   otherwise builds one for itself, with an empty cache. fanout gives every request
+//!   its own `timeout_global` (the run's deadline, see `sync.rs`), so its agents never
+//!   resume: every ureq connection pays a full handshake, shared agent or not, and the
+//!   model charges it so. A plain `agent.get(url).call()` first would fill the cache and
+//!   let every later request resume.
 //!
 //! Read next: [`crate::server::tls`], the server's side.
 
