@@ -7,14 +7,14 @@ use super::progress::Progress;
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::pipeline::{run_fresh, run_target};
-use crate::report::{chart_data, charts, table};
+use crate::report::{chart_data, charts, out_dir, table};
 use crate::summary::RunSummary;
 
 /// Runs the scenario and prints its summary (a table, or JSON with `--json`).
 pub fn run(args: &RunArgs) -> Result<(), Error> {
     let scenario = super::scenario(&args.scenario, args.strategy)?;
     if let Some(dir) = &args.out {
-        crate::report::out_dir::prepare(dir)?;
+        out_dir::prepare(dir)?;
     }
     let placement = super::placement(&args.scenario)?;
     let progress = Progress::start(args.strategy.name(), scenario.n, !args.scenario.json);
@@ -53,9 +53,7 @@ fn write_charts(dir: &std::path::Path, output: &crate::RunOutput) -> Result<(), 
     let timeline = charts::timeline(&title, &[chart_data::timeline_run(label, output)]);
     for (name, svg) in [("waterfall.svg", waterfall), ("timeline.svg", timeline)] {
         let svg = svg.map_err(|e| Error::Report(e.to_string()))?;
-        let path = dir.join(name);
-        std::fs::write(&path, svg)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        out_dir::write(dir, name, svg)?;
     }
     Ok(())
 }

@@ -59,9 +59,8 @@ pub fn series(points: &[Point]) -> Vec<SweepSeries> {
     out
 }
 
-/// One line per series: where its knee is and what paid for it.
-pub fn knees(points: &[Point], over: &str) -> Vec<String> {
-    let series = series(points);
+/// One line per series (from [`series`]): where its knee is and what paid for it.
+pub fn knees(points: &[Point], series: &[SweepSeries], over: &str) -> Vec<String> {
     series
         .iter()
         .map(|s| {
@@ -100,15 +99,17 @@ pub fn knees(points: &[Point], over: &str) -> Vec<String> {
         .collect()
 }
 
-/// The report's markdown.
-pub fn markdown(points: &[Point], settings: &SweepSettings) -> String {
-    render(|md| write_markdown(md, points, settings))
+/// The report's markdown; `series` is [`series`] of the same points, computed once by
+/// the caller, which also draws them.
+pub fn markdown(points: &[Point], series: &[SweepSeries], settings: &SweepSettings) -> String {
+    render(|md| write_markdown(md, points, series, settings))
 }
 
 /// [`markdown`], written to any `fmt::Write`.
 pub fn write_markdown(
     md: &mut impl fmt::Write,
     points: &[Point],
+    series: &[SweepSeries],
     settings: &SweepSettings,
 ) -> fmt::Result {
     writeln!(md, "# fanout sweep over {}\n", settings.over)?;
@@ -142,17 +143,21 @@ pub fn write_markdown(
         "Where each point's time went: the request that ended last (it sets the wall), split into the client's start, the send lag, the injected delay, the server's time beyond it, and the receive (see `src/attribution.rs`).\n"
     )?;
     writeln!(md, "![The last request's phases per point](phases.svg)\n")?;
-    if series(points).len() > 1 {
+    if series.len() > 1 {
         writeln!(md, "## Each series at each point\n")?;
         writeln!(
             md,
             "Measured wall, with the model's in brackets; the last column is the slowest series' wall over the fastest one's at that point: what the better setup saves.\n"
         )?;
-        write!(md, "{}", side_by_side(points, &settings.over).markdown())?;
+        write!(
+            md,
+            "{}",
+            side_by_side(points, series, &settings.over).markdown()
+        )?;
         writeln!(md)?;
     }
     writeln!(md, "## Knees\n")?;
-    for line in knees(points, &settings.over) {
+    for line in knees(points, series, &settings.over) {
         writeln!(md, "- {line}")?;
     }
     writeln!(md, "\n## Every point\n")?;
@@ -211,8 +216,7 @@ fn points_table(points: &[Point], over: &str) -> Table {
 
 /// One row per swept value, one column per series: measured wall (model), and the
 /// slowest series' wall over the fastest one's at that value.
-fn side_by_side(points: &[Point], over: &str) -> Table {
-    let series = series(points);
+fn side_by_side(points: &[Point], series: &[SweepSeries], over: &str) -> Table {
     let mut headers: Vec<(String, Align)> = vec![(over.to_string(), Align::Right)];
     headers.extend(series.iter().map(|s| (s.label.clone(), Align::Left)));
     headers.push(("slowest / fastest".to_string(), Align::Right));
