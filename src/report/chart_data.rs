@@ -104,6 +104,7 @@ pub fn phase_bar(label: &str, summary: &crate::summary::RunSummary) -> PhaseBar 
             c.server_ms,
             c.receive_ms,
         ],
+        over_network: summary.attribution.over_network,
     }
 }
 
