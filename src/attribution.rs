@@ -203,8 +203,7 @@ impl Attribution {
             } else {
                 Bottleneck::None
             },
-            over_network: output.scenario.target.is_none()
-                && !output.scenario.profile.network.is_loopback(),
+            over_network: over_network(&output.scenario),
         }
     }
 
@@ -229,6 +228,12 @@ impl Phases {
     pub fn end(&self) -> f64 {
         self.start_ms + self.send_lag_ms + self.delay_ms + self.server_ms + self.receive_ms
     }
+}
+
+/// True when `scenario`'s requests crossed an emulated network (not loopback, not a
+/// `--target`, whose network fanout does not know): its legs are then the network's.
+pub(crate) fn over_network(scenario: &crate::scenario::Scenario) -> bool {
+    scenario.target.is_none() && !scenario.profile.network.is_loopback()
 }
 
 /// The server's entry for each request's last answered attempt, by `seq`: what a

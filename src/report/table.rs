@@ -206,10 +206,15 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     writeln!(out)?;
     // The runs of one compare share their network, so the first one's names the legs.
     let over_network = first.attribution.over_network;
-    let (lag, recv) = if over_network {
-        ("net out", "net back")
+    let (lag, recv, out_is, back_is) = if over_network {
+        (
+            "net out",
+            "net back",
+            " (the network's round trips, and a fresh connection's handshakes)",
+            " (its way back over the network)",
+        )
     } else {
-        ("lag", "recv")
+        ("lag", "recv", "", "")
     };
     let (lag_p99, recv_p99) = (format!("{lag} p99"), format!("{recv} p99"));
     let right = |h: &str| (h.to_string(), Align::Right);
@@ -265,10 +270,8 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     }
     writeln!(
         out,
-        "speedup = wall of {} / wall; model = the wall the seeded delays and calibrated overheads predict; eff = model / wall; peak and conns are the server's own count; {lag} = client start to server arrival ({}), server+ = server time beyond the delay, {recv} = server answer to client end ({})",
+        "speedup = wall of {} / wall; model = the wall the seeded delays and calibrated overheads predict; eff = model / wall; peak and conns are the server's own count; {lag} = client start to server arrival{out_is}, server+ = server time beyond the delay, {recv} = server answer to client end{back_is}",
         first.strategy,
-        Leg::Out.name(over_network),
-        Leg::Back.name(over_network),
     )
 }
 
