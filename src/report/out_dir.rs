@@ -5,7 +5,7 @@
 //! written would waste that minute, so each command calls [`prepare`] first: it creates
 //! the directory and writes and removes a probe file there, the same operations the
 //! report will need. [`prepare`] is the one place a report directory is created; the
-//! report's files then go in with [`write`].
+//! report's files then go in with [`write()`].
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! From a run's raw output to the plain series the charts take. Every point comes from a
 //! sample or a ledger entry; nothing is measured here. The waterfall's rows, which join
-//! the two, are in [`waterfall`].
+//! the two, are in `chart_data/waterfall.rs` ([`waterfall_rows`]).
 
 mod waterfall;
 
