@@ -5,19 +5,29 @@
 //!
 //! ```text
 //! start       the client began it (after any permit, rate-limit or spawn wait)
-//! + send lag  until the server had it whole: connection set-up, the send, the
+//! + out       until the server had it whole: connection set-up, the send, the
 //!             server accepting it
 //! + delay     the delay the mock API was told to inject
 //! + server    the server's time beyond that delay: timers firing late, a busy runtime
-//! + receive   from the server handing its answer over until the client has read it
+//! + back      from the server handing its answer over until the client has read it
 //! ```
+//!
+//! The two legs, out and back, are named for what fills them ([`Leg::name`]). On
+//! loopback a byte crosses in microseconds, so what they hold is the client's and the
+//! kernel's own time: *send lag* and *receive*. Over an emulated network
+//! (`--network`, `--rtt`) they hold the network's round trips: half a round trip each
+//! way, and on a fresh connection the TCP and TLS handshakes before the request can
+//! go: *network out* and *network back*. The JSON keeps one spelling for both
+//! (`send_lag_ms`, `receive_ms`) and says which it is in `over_network`. The request
+//! waterfall (`report/charts/waterfall.rs`) uses the same two names for the same legs.
 //!
 //! The request that ends last sets the wall, so its phases say where the wall went.
 //! Over all requests, the 99th percentile of each phase beyond the delay says which
 //! side was slow: a send lag points at the client or the kernel (connection bursts), a
-//! server time at the mock API's runtime, a receive time at the client's runtime.
-//! When the server's share is the largest and well above a millisecond, the mock API
-//! itself is the bottleneck and the run measures it, not the client.
+//! server time at the mock API's runtime, a receive time at the client's runtime; over
+//! a network, the legs point at the round trips first. When the server's share is the
+//! largest and well above a millisecond, the mock API itself is the bottleneck and the
+//! run measures it, not the client.
 
 use std::collections::HashMap;
 
@@ -32,6 +42,47 @@ use crate::server::ledger::{LedgerEntry, LedgerRecord};
 /// a few more.
 const NOTABLE_MS: f64 = 5.0;
 
+/// One leg of a request's trip between client and server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    /// From the client's start until the server had the request whole.
+    Out,
+    /// From the server handing its answer over until the client had read it.
+    Back,
+}
+
+impl Leg {
+    /// Its name: `send lag` and `receive` on loopback, where the client and the kernel
+    /// fill it; `network out` and `network back` over an emulated network, where the
+    /// round trips (and a fresh connection's handshakes) do.
+    pub fn name(self, over_network: bool) -> &'static str {
+        match (self, over_network) {
+            (Leg::Out, false) => "send lag",
+            (Leg::Out, true) => "network out",
+            (Leg::Back, false) => "receive",
+            (Leg::Back, true) => "network back",
+        }
+    }
+
+    /// Its name for a chart or table of several runs, each over a network or not
+    /// (`over`): the one name when they agree, both (`send lag / network out`) when
+    /// they do not. No runs at all read as loopback.
+    pub fn name_for(self, over: impl IntoIterator<Item = bool>) -> String {
+        let (mut loopback, mut network) = (false, false);
+        for over_network in over {
+            if over_network {
+                network = true;
+            } else {
+                loopback = true;
+            }
+        }
+        match (loopback, network) {
+            (true, true) => format!("{} / {}", self.name(false), self.name(true)),
+            (_, network) => self.name(network).to_string(),
+        }
+    }
+}
+
 /// One request's phases, in ms; they add up to its end time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
@@ -39,13 +90,13 @@ pub struct Phases {
     pub seq: u64,
     /// When the client began it, from the run's start.
     pub start_ms: f64,
-    /// Client start to arrival at the server.
+    /// Client start to arrival at the server: the out leg ([`Leg::Out`]).
     pub send_lag_ms: f64,
     /// The injected delay.
     pub delay_ms: f64,
     /// The server's time beyond the delay.
     pub server_ms: f64,
-    /// Server answer to the client's end.
+    /// Server answer to the client's end: the back leg ([`Leg::Back`]).
     pub receive_ms: f64,
 }
 
@@ -55,34 +106,42 @@ pub struct Phases {
 pub enum Bottleneck {
     /// Nothing beyond the delays is above 5 ms at the 99th percentile.
     None,
-    /// Requests reached the server late: client queueing, connection bursts.
+    /// Requests reached the server late: client queueing, connection bursts, or over a
+    /// network its round trips and handshakes.
     SendLag,
     /// The mock API held answers past their delays: its runtime is saturated.
     Server,
-    /// Answers sat before the client read them: the client's runtime is busy.
+    /// Answers sat before the client read them: the client's runtime is busy, or over
+    /// a network they were on their way back.
     Receive,
 }
 
 impl Bottleneck {
-    /// A short name for table cells.
-    pub fn name(self) -> &'static str {
+    /// A short name for table cells; the legs are named as [`Leg::name`] names them.
+    pub fn name(self, over_network: bool) -> &'static str {
         match self {
             Bottleneck::None => "-",
-            Bottleneck::SendLag => "send lag",
+            Bottleneck::SendLag => Leg::Out.name(over_network),
             Bottleneck::Server => "server",
-            Bottleneck::Receive => "receive",
+            Bottleneck::Receive => Leg::Back.name(over_network),
         }
     }
 
     /// Says it in words, for tables.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Bottleneck::None => "no overhead above 5 ms",
-            Bottleneck::SendLag => "requests reached the server late (client or connection set-up)",
-            Bottleneck::Server => {
+    pub fn describe(self, over_network: bool) -> &'static str {
+        match (self, over_network) {
+            (Bottleneck::None, _) => "no overhead above 5 ms",
+            (Bottleneck::SendLag, false) => {
+                "requests reached the server late (client or connection set-up)"
+            }
+            (Bottleneck::SendLag, true) => {
+                "requests spent longest on the way out: the network's round trips and handshakes"
+            }
+            (Bottleneck::Server, _) => {
                 "the mock API is the bottleneck: it held answers past their delays"
             }
-            Bottleneck::Receive => "answers waited for the client to read them",
+            (Bottleneck::Receive, false) => "answers waited for the client to read them",
+            (Bottleneck::Receive, true) => "answers spent longest on the way back over the network",
         }
     }
 }
@@ -94,14 +153,20 @@ pub struct Attribution {
     pub critical: Phases,
     /// Measured wall minus the model's wall (negative when the run beat the model).
     pub gap_ms: f64,
-    /// Send lag over every request that reached the server.
+    /// The out leg (send lag, or network out) over every request that reached the
+    /// server.
     pub send_lag_ms: Percentiles,
     /// Server time beyond the delay over every request.
     pub server_ms: Percentiles,
-    /// Receive time over every answered request.
+    /// The back leg (receive, or network back) over every answered request.
     pub receive_ms: Percentiles,
     /// The side with the largest p99.
     pub bottleneck: Bottleneck,
+    /// True when the mock API emulated a network (not loopback): the legs are then the
+    /// network's, and reports name them so ([`Attribution::leg`]). Absent in JSON from
+    /// before it existed, which was loopback's.
+    #[serde(default)]
+    pub over_network: bool,
 }
 
 impl Attribution {
@@ -138,7 +203,23 @@ impl Attribution {
             } else {
                 Bottleneck::None
             },
+            over_network: over_network(&output.scenario),
         }
+    }
+
+    /// The name of a leg in this run: see [`Leg::name`].
+    pub fn leg(&self, leg: Leg) -> &'static str {
+        leg.name(self.over_network)
+    }
+
+    /// The slow side's short name, in this run's words.
+    pub fn bottleneck_name(&self) -> &'static str {
+        self.bottleneck.name(self.over_network)
+    }
+
+    /// The slow side in words, in this run's words.
+    pub fn describe_bottleneck(&self) -> &'static str {
+        self.bottleneck.describe(self.over_network)
     }
 }
 
@@ -147,6 +228,12 @@ impl Phases {
     pub fn end(&self) -> f64 {
         self.start_ms + self.send_lag_ms + self.delay_ms + self.server_ms + self.receive_ms
     }
+}
+
+/// True when `scenario`'s requests crossed an emulated network (not loopback, not a
+/// `--target`, whose network fanout does not know): its legs are then the network's.
+pub(crate) fn over_network(scenario: &crate::scenario::Scenario) -> bool {
+    scenario.target.is_none() && !scenario.profile.network.is_loopback()
 }
 
 /// The server's entry for each request's last answered attempt, by `seq`: what a
@@ -281,5 +368,43 @@ mod tests {
             a.critical
         );
         assert_eq!(a.bottleneck, Bottleneck::Server);
+    }
+
+    #[test]
+    fn on_loopback_the_legs_are_the_client_s() {
+        let a = Attribution::of(&output(0), 100.0);
+        assert!(!a.over_network);
+        assert_eq!((a.leg(Leg::Out), a.leg(Leg::Back)), ("send lag", "receive"));
+    }
+
+    #[test]
+    fn over_a_network_the_legs_are_named_for_it() {
+        let mut run = output(0);
+        run.scenario.profile.network = crate::server::network::Preset::Continent.network();
+        let mut a = Attribution::of(&run, 100.0);
+        assert!(a.over_network);
+        assert_eq!(
+            (a.leg(Leg::Out), a.leg(Leg::Back)),
+            ("network out", "network back")
+        );
+        a.bottleneck = Bottleneck::SendLag;
+        assert_eq!(a.bottleneck_name(), "network out");
+        assert!(a.describe_bottleneck().contains("round trips"));
+    }
+
+    #[test]
+    fn runs_that_disagree_get_both_names() {
+        assert_eq!(Leg::Out.name_for([true, true]), "network out");
+        assert_eq!(Leg::Back.name_for([]), "receive");
+        assert_eq!(Leg::Out.name_for([false, true]), "send lag / network out");
+    }
+
+    #[test]
+    fn json_from_before_the_flag_reads_as_loopback() {
+        let a = Attribution::of(&output(0), 100.0);
+        let mut json = serde_json::to_value(a).unwrap();
+        json.as_object_mut().unwrap().remove("over_network");
+        let read: Attribution = serde_json::from_value(json).unwrap();
+        assert_eq!(read, a);
     }
 }

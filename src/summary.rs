@@ -68,7 +68,9 @@ pub struct RunSummary {
     /// Client-side latency of requests that ended on their own.
     pub latency_ms: Percentiles,
     /// Client start to server arrival, per request: how long the request took to get
-    /// to the server (queueing in the client, connection set-up, the send itself).
+    /// to the server (queueing in the client, connection set-up, the send itself). Over
+    /// an emulated network it is mostly the network's, and reports call it *network
+    /// out* ([`crate::attribution::Leg`]).
     pub send_lag_ms: Percentiles,
     /// The sum and the largest of the delays the server gave, in ms: the walls of a
     /// perfectly sequential and a perfectly concurrent run.

@@ -7,8 +7,8 @@
 
 use fanout::report::charts::{
     InFlightSeries, LatencyRow, RateSeries, ScalingPoint, ScalingSeries, SpeedupGroup, TimelineBar,
-    TimelineRun, WaterfallPhase, WaterfallRow, WaterfallSpan, in_flight, latency_percentiles,
-    requests_per_window, scaling, speedup_bars, timeline, waterfall,
+    TimelineRun, WaterfallGroup, WaterfallPhase, WaterfallRow, WaterfallSpan, in_flight,
+    latency_percentiles, requests_per_window, scaling, speedup_bars, timeline, waterfall,
 };
 
 /// Colours the charts promise (Okabe-Ito), as the SVG writes them.
@@ -704,7 +704,13 @@ fn a_waterfall_draws_a_bar_per_phase_of_every_request_and_says_when_it_is_cut() 
     }
     rows.push(row(6, &[(Unmatched, 0.0, f64::NAN)]));
     rows.push(row(7, &[(Unmatched, 5.0, 300.0)]));
-    let svg = waterfall("Waterfall", &rows, 120).unwrap();
+    let group = WaterfallGroup {
+        label: "async-concurrent".to_string(),
+        rows,
+        total: 120,
+        over_network: false,
+    };
+    let svg = waterfall("Waterfall", &[group]).unwrap();
     let document = roxmltree::Document::parse(&svg).expect("the waterfall is valid XML");
     assert_eq!(document.root_element().tag_name().name(), "svg");
     // Each phase's bars, plus its one legend swatch.
@@ -712,33 +718,29 @@ fn a_waterfall_draws_a_bar_per_phase_of_every_request_and_says_when_it_is_cut() 
     assert_eq!(bars(GREY), 1, "queued");
     assert_eq!(bars(ORANGE), 2, "TCP connect");
     assert_eq!(bars("#CC79A7"), 2, "TLS");
-    assert_eq!(bars("#56B4E9"), 6, "request sent");
+    assert_eq!(bars("#56B4E9"), 6, "send lag");
     assert_eq!(bars("#009E73"), 4, "server");
-    assert_eq!(bars(BLUE), 4, "answer back");
+    assert_eq!(bars(BLUE), 4, "receive");
     assert_eq!(
         bars(VERMILLION),
         1,
         "no server record: the NaN span is skipped"
     );
     let texts = all_text(&svg);
-    for name in [
-        "TCP connect",
-        "TLS",
-        "request sent",
-        "server",
-        "answer back",
-    ] {
+    for name in ["TCP connect", "TLS", "send lag", "server", "receive"] {
         assert!(texts.iter().any(|t| t == name), "{name} in the legend");
     }
     assert!(
-        texts.iter().any(|t| t.contains("first 8 of 120 requests")),
+        texts
+            .iter()
+            .any(|t| t.contains("async-concurrent: first 8 of 120 requests")),
         "the cut is named: {texts:?}"
     );
 }
 
 #[test]
 fn an_empty_waterfall_says_so() {
-    let svg = waterfall("Nothing", &[], 0).unwrap();
+    let svg = waterfall("Nothing", &[]).unwrap();
     assert_svg(&svg);
     assert!(all_text(&svg).iter().any(|t| t == "no data"));
 }

@@ -707,3 +707,23 @@ fn every_claim_run_over_the_network_is_in_the_catalogue_and_runs_on_loopback_too
         claims.len() - Setting::OVER_THE_NETWORK.len()
     );
 }
+
+#[test]
+fn every_trial_of_an_internet_like_row_runs_over_its_network_and_tls() {
+    use fanout::claims::{Context, Trial};
+    let context = Context {
+        setting: Setting::InternetLike,
+        ..Context::new(0.1, 1)
+    };
+    for claim in catalogue()
+        .iter()
+        .filter(|c| Setting::InternetLike.applies_to(c))
+    {
+        for trial in (claim.plan)(&context) {
+            let s = trial.scenario();
+            let key = Trial::key(&trial);
+            assert_eq!(s.profile.network, context.network(), "{} {key}", claim.id);
+            assert_eq!(s.tls, Setting::InternetLike.tls(), "{} {key}", claim.id);
+        }
+    }
+}

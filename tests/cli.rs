@@ -268,6 +268,39 @@ fn compare_prints_a_table_with_speedups() {
 }
 
 #[test]
+fn compare_out_writes_a_waterfall_per_strategy_named_for_the_network() {
+    let dir = std::env::temp_dir().join(format!("fanout-compare-out-{}", std::process::id()));
+    let out = dir.to_str().unwrap();
+    let output = fanout(&[
+        "compare",
+        "--strategies",
+        "async-sequential,async-concurrent",
+        "-n",
+        "3",
+        "--delay",
+        "10ms",
+        "--network",
+        "lan",
+        "--tls",
+        "1.3",
+        "--out",
+        out,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("net out p99"), "{table}");
+    for strategy in ["async-sequential", "async-concurrent"] {
+        let svg = std::fs::read_to_string(dir.join(format!("waterfall-{strategy}.svg"))).unwrap();
+        for name in ["TCP connect", "TLS", "network out", "network back"] {
+            assert!(svg.contains(name), "{strategy}: {name}");
+        }
+    }
+    assert!(dir.join("timeline.svg").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn serve_answers_any_client_and_reports_its_ledger() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -487,7 +520,14 @@ fn an_rtt_sweep_runs_each_client_setup_at_each_round_trip() {
             .collect::<Vec<_>>()
     };
     assert_eq!(connections("per-request-h1"), [4, 4]);
-    assert_eq!(connections("shared-h2"), [1, 1]);
+    // hyper's pool waits for its one HTTP/2 connection, but a request that checks out
+    // before the first connect has registered can open a second on a busy machine.
+    for opened in connections("shared-h2") {
+        assert!(
+            (1..=2).contains(&opened),
+            "HTTP/2 opened {opened} connections"
+        );
+    }
 }
 
 #[test]

@@ -231,6 +231,11 @@ pub struct CompareArgs {
         default_value = "sync-sequential,sync-threads,async-sequential,async-concurrent,async-semaphore,async-buffered"
     )]
     pub strategies: Vec<Strategy>,
+    /// Write waterfall-STRATEGY.svg per strategy (its first 50 requests, each split
+    /// into waiting, TCP, TLS, out, server and back) and timeline.svg (every strategy's
+    /// requests over time) to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// The scenario to run.
     #[command(flatten)]
     pub scenario: ScenarioArgs,

@@ -12,6 +12,7 @@ use crate::claims::{Claim, ClaimResult, Context, Setting, evaluate};
 use crate::cli::ClaimsArgs;
 use crate::error::Error;
 use crate::report::claims_report::{self, ReportSettings, json_rows};
+use crate::report::out_dir;
 
 #[derive(Serialize)]
 struct ClaimsJson<'a> {
@@ -28,7 +29,7 @@ pub fn claims(args: &ClaimsArgs) -> Result<(), Error> {
         (None, false) => None,
     };
     if let Some(dir) = &out_dir {
-        crate::report::out_dir::prepare(dir)?;
+        out_dir::prepare(dir)?;
     }
     let stopwatch = Stopwatch::start();
     let mut results: Vec<ClaimResult> = Vec::with_capacity(selected.len());
@@ -156,8 +157,6 @@ fn write_report(
     settings: &ReportSettings,
 ) -> Result<(), Error> {
     let files = claims_report::charts(results).map_err(|e| Error::Report(e.to_string()))?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let old =
         std::fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
     // Only the charts a claims report writes: named after a claim, or the summary.
@@ -172,11 +171,8 @@ fn write_report(
         }
     }
     for file in &files {
-        let path = dir.join(&file.name);
-        std::fs::write(&path, &file.svg)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        out_dir::write(dir, &file.name, &file.svg)?;
     }
-    let readme = dir.join("README.md");
-    std::fs::write(&readme, claims_report::markdown(results, settings, &files))
-        .map_err(|e| Error::io(format!("writing {}", readme.display()), e))
+    let readme = claims_report::markdown(results, settings, &files);
+    out_dir::write(dir, "README.md", readme).map(drop)
 }

@@ -12,11 +12,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::progress::Progress;
-use super::run_info::Stopwatch;
+use super::run_info::{Stopwatch, shell_quote};
 use crate::cli::{ConnectionArgs, PeersArgs};
 use crate::error::Error;
 use crate::peers::{self, Python};
 use crate::pipeline::run_fresh;
+use crate::report::out_dir;
 use crate::report::peers_report::{self, Row};
 use crate::scenario::Scenario;
 use crate::server::latency::{Latency, format_duration};
@@ -40,7 +41,7 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
     let placement = super::placement_of(crate::cli::ServerPlacement::Child)?;
     crate::pipeline::ensure_descriptors(&concurrent, &placement)?;
     if let Some(dir) = &args.out {
-        crate::report::out_dir::prepare(dir)?;
+        out_dir::prepare(dir)?;
     }
     let python = match Python::set_up(&repository_root()) {
         Ok(python) => python,
@@ -189,12 +190,8 @@ fn write_report(
     total_s: f64,
 ) -> Result<(), Error> {
     let files = peers_report::charts(rows).map_err(|e| Error::Report(e.to_string()))?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     for (name, svg) in &files {
-        let path = dir.join(name);
-        std::fs::write(&path, svg)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        out_dir::write(dir, name, svg)?;
     }
     let run = stopwatch.info(
         total_s,
@@ -212,12 +209,10 @@ fn write_report(
                 args.tls,
                 &args.connections
             ),
-            dir.display()
+            shell_quote(&dir.display().to_string())
         ),
     );
-    let readme = dir.join("README.md");
-    std::fs::write(&readme, peers_report::markdown(rows, &run, &files))
-        .map_err(|e| Error::io(format!("writing {}", readme.display()), e))
+    out_dir::write(dir, "README.md", peers_report::markdown(rows, &run, &files)).map(drop)
 }
 
 impl Row {

@@ -2,19 +2,20 @@
 //! waterfall and timeline charts.
 
 use std::io::Write;
+use std::path::Path;
 
 use super::progress::Progress;
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::pipeline::{run_fresh, run_target};
-use crate::report::{chart_data, charts, table};
+use crate::report::{chart_data, charts, out_dir, table};
 use crate::summary::RunSummary;
 
 /// Runs the scenario and prints its summary (a table, or JSON with `--json`).
 pub fn run(args: &RunArgs) -> Result<(), Error> {
     let scenario = super::scenario(&args.scenario, args.strategy)?;
     if let Some(dir) = &args.out {
-        crate::report::out_dir::prepare(dir)?;
+        out_dir::prepare(dir)?;
     }
     let placement = super::placement(&args.scenario)?;
     let progress = Progress::start(args.strategy.name(), scenario.n, !args.scenario.json);
@@ -38,24 +39,31 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     printed.map_err(|e| Error::io("writing the report", e))
 }
 
-/// Rows the waterfall draws: enough to see the first connections open and the reused
-/// ones follow, few enough that every row stays readable.
-const WATERFALL_ROWS: usize = 50;
-
 /// Writes `waterfall.svg` and `timeline.svg` for one run into `dir`.
-fn write_charts(dir: &std::path::Path, output: &crate::RunOutput) -> Result<(), Error> {
+fn write_charts(dir: &Path, output: &crate::RunOutput) -> Result<(), Error> {
     let label = output.scenario.strategy.name();
-    let rows = chart_data::waterfall_rows(output, WATERFALL_ROWS);
-    let total = output.measurements.samples.len();
-    let title = format!("{label}: where each request's time went");
-    let waterfall = charts::waterfall(&title, &rows, total);
+    write_waterfall(dir, "waterfall.svg", output)?;
     let title = format!("{label}: requests over time");
     let timeline = charts::timeline(&title, &[chart_data::timeline_run(label, output)]);
-    for (name, svg) in [("waterfall.svg", waterfall), ("timeline.svg", timeline)] {
-        let svg = svg.map_err(|e| Error::Report(e.to_string()))?;
-        let path = dir.join(name);
-        std::fs::write(&path, svg)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    let timeline = timeline.map_err(|e| Error::Report(e.to_string()))?;
+    out_dir::write(dir, "timeline.svg", timeline).map(drop)
+}
+
+/// Writes one run's waterfall (its first [`chart_data::WATERFALL_ROWS`] requests) to
+/// `dir/name`, or says on stderr why there is none: a run whose server kept no ledger
+/// to join (a `--target`, wiremock) would draw only guesses.
+pub(super) fn write_waterfall(
+    dir: &Path,
+    name: &str,
+    output: &crate::RunOutput,
+) -> Result<(), Error> {
+    let label = output.scenario.strategy.name();
+    if let Some(why) = chart_data::why_no_waterfall(output) {
+        eprintln!("{label}: no {name}: {why}");
+        return Ok(());
     }
-    Ok(())
+    let group = chart_data::waterfall_group(label, output, chart_data::WATERFALL_ROWS);
+    let title = format!("{label}: where each request's time went");
+    let svg = charts::waterfall(&title, &[group]).map_err(|e| Error::Report(e.to_string()))?;
+    out_dir::write(dir, name, svg).map(drop)
 }

@@ -59,3 +59,47 @@ fn utc_now() -> String {
     let rfc3339 = crate::news::unix_to_rfc3339(secs);
     format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
 }
+
+/// `cargo run --release -- ARGS`, each argument quoted as a POSIX shell needs it, so
+/// that the "Regenerate with" line pastes back into a shell as it was typed.
+pub(super) fn regenerate_command<S: AsRef<str>>(args: impl IntoIterator<Item = S>) -> String {
+    let mut line = "cargo run --release --".to_string();
+    for arg in args {
+        line.push(' ');
+        line.push_str(&shell_quote(arg.as_ref()));
+    }
+    line
+}
+
+/// `arg` as one shell word: as it is when it holds only characters no shell treats
+/// specially, otherwise in single quotes (a quote inside becomes `'\''`).
+pub(super) fn shell_quote(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_arguments_stay_as_they_are() {
+        assert_eq!(
+            regenerate_command(["sweep", "--over", "n", "--range", "1..100", "--out", "r/x"]),
+            "cargo run --release -- sweep --over n --range 1..100 --out r/x"
+        );
+    }
+
+    #[test]
+    fn spaces_quotes_and_metacharacters_are_quoted() {
+        assert_eq!(shell_quote("my reports"), "'my reports'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("a;rm -rf"), "'a;rm -rf'");
+        assert_eq!(shell_quote("$HOME"), "'$HOME'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}

@@ -12,7 +12,7 @@ use crate::cli::{ServerPlacement, SweepArgs};
 use crate::error::Error;
 use crate::pipeline::run_fresh;
 use crate::report::sweep_report::{self, SweepSettings};
-use crate::report::{charts, table};
+use crate::report::{charts, out_dir, table};
 use crate::summary::RunSummary;
 use crate::sweep::{self, Point, SweepOver};
 
@@ -113,7 +113,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
         ));
     }
     if let Some(dir) = &args.out {
-        crate::report::out_dir::prepare(dir)?;
+        out_dir::prepare(dir)?;
     }
     let (from, to) = args
         .range
@@ -153,9 +153,10 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
         points.push(point);
     }
     let total_s = stopwatch.took_s();
-    let knees: Vec<(String, Option<u64>)> = sweep_report::series(&points)
-        .into_iter()
-        .map(|s| (s.label, s.knee.map(|k| k as u64)))
+    let series = sweep_report::series(&points);
+    let knees: Vec<(String, Option<u64>)> = series
+        .iter()
+        .map(|s| (s.label.clone(), s.knee.map(|k| k as u64)))
         .collect();
     if let Some(dir) = &args.out {
         let settings = SweepSettings {
@@ -165,7 +166,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
                 .map_or(String::new(), |p| p.summary.profile.clone()),
             run: stopwatch.info(total_s, command_line()),
         };
-        write_report(dir, &points, &settings)?;
+        write_report(dir, &points, &series, &settings)?;
     }
     let mut out = std::io::stdout().lock();
     let printed = if args.scenario.json {
@@ -178,7 +179,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
             .map_err(std::io::Error::from)
             .and_then(|_| writeln!(out))
     } else {
-        knees_text(&mut out, &points, over, total_s)
+        knees_text(&mut out, &points, &series, over, total_s)
     };
     printed.map_err(|e| Error::io("writing the report", e))
 }
@@ -186,11 +187,12 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
 fn knees_text(
     out: &mut impl Write,
     points: &[Point],
+    series: &[charts::SweepSeries],
     over: &str,
     total_s: f64,
 ) -> std::io::Result<()> {
     writeln!(out, "\n{} points in {total_s:.1} s", points.len())?;
-    for line in sweep_report::knees(points, over) {
+    for line in sweep_report::knees(points, series, over) {
         writeln!(out, "{}", line.replace("**", ""))?;
     }
     Ok(())
@@ -199,21 +201,17 @@ fn knees_text(
 fn write_report(
     dir: &std::path::Path,
     points: &[Point],
+    series: &[charts::SweepSeries],
     settings: &SweepSettings,
 ) -> Result<(), Error> {
     let title = format!("Sweep over {}: {}", settings.over, settings.profile);
-    let series = sweep_report::series(points);
     let svg = match settings.over.as_str() {
-        "rtt" => charts::rtt_sweep(&title, &series),
-        "n" => charts::sweep(&title, "n, requests per run (log)", &series),
-        _ => charts::sweep(&title, "limit (log)", &series),
+        "rtt" => charts::rtt_sweep(&title, series),
+        "n" => charts::sweep(&title, "n, requests per run (log)", series),
+        _ => charts::sweep(&title, "limit (log)", series),
     }
     .map_err(|e| Error::Report(e.to_string()))?;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    let chart = dir.join("sweep.svg");
-    std::fs::write(&chart, svg)
-        .map_err(|e| Error::io(format!("writing {}", chart.display()), e))?;
+    out_dir::write(dir, "sweep.svg", svg)?;
     let bars: Vec<_> = points
         .iter()
         .map(|p| {
@@ -223,19 +221,19 @@ fn write_report(
         .collect();
     let title = "Where the last request's time went, per point";
     let svg = charts::phases(title, &bars).map_err(|e| Error::Report(e.to_string()))?;
-    let chart = dir.join("phases.svg");
-    std::fs::write(&chart, svg)
-        .map_err(|e| Error::io(format!("writing {}", chart.display()), e))?;
-    let readme = dir.join("README.md");
-    std::fs::write(&readme, sweep_report::markdown(points, settings))
-        .map_err(|e| Error::io(format!("writing {}", readme.display()), e))
+    out_dir::write(dir, "phases.svg", svg)?;
+    out_dir::write(
+        dir,
+        "README.md",
+        sweep_report::markdown(points, series, settings),
+    )
+    .map(drop)
 }
 
-/// The command as typed, for the report's "regenerate with" line: shown, never parsed
-/// again (the points get their scenario as data, see [`PointJob`]).
+/// The command as typed, quoted for a shell, for the report's "regenerate with" line:
+/// shown, never parsed again (the points get their scenario as data, see [`PointJob`]).
 fn command_line() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    format!("cargo run --release -- {}", args.join(" "))
+    super::run_info::regenerate_command(std::env::args().skip(1))
 }
 
 #[cfg(test)]

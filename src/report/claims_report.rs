@@ -1,25 +1,18 @@
 //! The claims report: the verdict table for the terminal, and `reports/README.md` with
 //! every claim's charts, from [`ClaimResult`]s and plain settings.
 //!
-//! Chart files are named after the claim (`D0-fig1-timeline.svg`); the speedup chart
-//! and the scaling chart gather several claims. Which charts a claim gets follows from
-//! its trials: a timeline always; server in-flight over time when a limit is involved;
-//! latency percentiles when it compares several trials; the scaling chart for the
-//! scaling claim.
+//! Which charts a claim gets, and their file names, is [`super::claims_charts`]'s
+//! business; this file writes the tables and embeds each claim's charts under it.
 
 use std::fmt;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::chart_data::{in_flight_series, latency_row, rate_series, timeline_run};
-use super::charts::{self, ChartError, ScalingPoint, ScalingSeries, SpeedupGroup};
+pub use super::claims_charts::{ChartFile, charts};
 use super::columns::{Align, Table, render};
 use super::run_info::{Header, RunInfo};
-use crate::claims::behaviour::scaling_points;
-use crate::claims::trial::{self, Mode, TrialKey};
 use crate::claims::{ClaimResult, Setting, Verdict};
-use crate::strategy::Strategy;
 
 /// How and where the report's runs happened, for its header.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,19 +25,6 @@ pub struct ReportSettings {
     pub placement: String,
     /// The machine, the date, how long the catalogue took, the command.
     pub run: RunInfo,
-}
-
-/// One SVG file of the report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChartFile {
-    /// File name inside the report directory.
-    pub name: String,
-    /// Its caption.
-    pub caption: String,
-    /// The row it belongs to ([`ClaimResult::slug`]), or `None` for the summary charts.
-    pub claim: Option<String>,
-    /// The SVG document.
-    pub svg: String,
 }
 
 /// The verdict table for the terminal.
@@ -117,199 +97,6 @@ pub fn json_rows(results: &[ClaimResult]) -> Vec<ClaimJson<'_>> {
         .collect()
 }
 
-/// Every chart of the report.
-pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
-    let mut files = Vec::new();
-    let groups: Vec<SpeedupGroup> = results
-        .iter()
-        .filter(|r| scaling_points(&r.runs).is_empty())
-        .filter_map(|r| {
-            let s = r.judgement.speedup?;
-            Some(SpeedupGroup {
-                label: r.label(),
-                document: s.document,
-                model: s.model,
-                measured: s.measured,
-            })
-        })
-        .collect();
-    if !groups.is_empty() {
-        files.push(ChartFile {
-            name: "speedups.svg".to_string(),
-            caption: "Speedup per claim: the document's figure, the model's, the measured"
-                .to_string(),
-            claim: None,
-            svg: charts::speedup_bars("Speedup: document, model, measured", &groups)?,
-        });
-    }
-    for result in results.iter().filter(|r| !r.runs.is_empty()) {
-        let id = result.slug();
-        let id = id.as_str();
-        let title = result.label();
-        if !scaling_points(&result.runs).is_empty() {
-            files.push(ChartFile {
-                name: format!("{id}-scaling.svg"),
-                caption: "Wall time and speedup against n, measured and modelled".to_string(),
-                claim: Some(id.to_string()),
-                svg: charts::scaling(
-                    &format!("{title}: speedup against n"),
-                    &scaling_series(result),
-                )?,
-            });
-            continue;
-        }
-        let lanes: Vec<_> = result
-            .runs
-            .iter()
-            .map(|r| timeline_run(&r.label(), &r.output))
-            .collect();
-        files.push(ChartFile {
-            name: format!("{id}-timeline.svg"),
-            caption: "One bar per request, from its start to its end, coloured by outcome"
-                .to_string(),
-            claim: Some(id.to_string()),
-            svg: charts::timeline(&format!("{title}: requests over time"), &lanes)?,
-        });
-        let limit = result.runs.iter().find_map(|r| r.summary.limit);
-        if limit.is_some()
-            || result
-                .runs
-                .iter()
-                .any(|r| r.summary.http == crate::HttpVersion::Http2)
-        {
-            let series: Vec<_> = result
-                .runs
-                .iter()
-                .map(|r| in_flight_series(&r.label(), &r.output))
-                .collect();
-            files.push(ChartFile {
-                name: format!("{id}-in-flight.svg"),
-                caption: "Requests the server held at once, from its ledger".to_string(),
-                claim: Some(id.to_string()),
-                svg: charts::in_flight(
-                    &format!("{title}: in flight at the server"),
-                    &series,
-                    limit.map(|l| l as u64),
-                )?,
-            });
-        }
-        let paced = result.runs.iter().any(|r| {
-            r.summary.rate.is_some() || r.output.scenario.profile.limits.max_per_second.is_some()
-        });
-        if paced {
-            // The server's own window when it enforces a limit (that is the promise the
-            // chart checks); otherwise the rate-limited run's window.
-            let server_limit = result
-                .runs
-                .iter()
-                .map(|r| &r.output.scenario.profile.limits)
-                .find(|limits| limits.max_per_second.is_some());
-            let rate_window = result
-                .runs
-                .iter()
-                .find(|r| r.summary.rate.is_some())
-                .map(|r| r.output.scenario.client.rate_window.as_micros() as u64);
-            let window_us = match (server_limit, rate_window) {
-                (Some(limits), _) => limits.window_us(),
-                (None, Some(window)) => window,
-                (None, None) => 1_000_000,
-            };
-            let promised = result
-                .runs
-                .iter()
-                .find_map(|r| r.output.scenario.profile.limits.max_per_second)
-                .map(f64::from)
-                .or_else(|| {
-                    result
-                        .runs
-                        .iter()
-                        .find_map(|r| r.summary.rate)
-                        .map(|rate| rate * window_us as f64 / 1e6)
-                });
-            let series: Vec<_> = result
-                .runs
-                .iter()
-                .map(|r| rate_series(&r.label(), &r.output, window_us))
-                .collect();
-            files.push(ChartFile {
-                name: format!("{id}-per-window.svg"),
-                caption: format!(
-                    "Arrivals at the server per {} window, with the promised count",
-                    crate::duration::ms(window_us as f64 / 1e3)
-                ),
-                claim: Some(id.to_string()),
-                svg: charts::requests_per_window_of(
-                    &format!("{title}: arrivals per window at the server"),
-                    &series,
-                    promised,
-                    window_us as f64 / 1e6,
-                )?,
-            });
-        }
-        if result.runs.len() >= 2 {
-            let rows: Vec<_> = result
-                .runs
-                .iter()
-                .map(|r| latency_row(&r.label(), &r.output))
-                .collect();
-            files.push(ChartFile {
-                name: format!("{id}-latency.svg"),
-                caption: "Client-side latency percentiles per trial".to_string(),
-                claim: Some(id.to_string()),
-                svg: charts::latency_percentiles(&format!("{title}: latency percentiles"), &rows)?,
-            });
-        }
-    }
-    Ok(files)
-}
-
-fn scaling_series(result: &ClaimResult) -> Vec<ScalingSeries> {
-    let mut points = Vec::new();
-    for ran in &result.runs {
-        let TrialKey::Scaling {
-            n,
-            mode: Mode::Concurrent,
-        } = ran.key
-        else {
-            continue;
-        };
-        let sequential = TrialKey::Scaling {
-            n,
-            mode: Mode::Sequential,
-        };
-        let Some(seq) = trial::find(&result.runs, sequential) else {
-            continue;
-        };
-        points.push(ScalingPoint {
-            n: ran.summary.n,
-            measured_ms: ran.summary.wall_ms,
-            model_ms: ran.summary.predicted_ms,
-            baseline_ms: seq.summary.wall_ms,
-        });
-    }
-    let sequential: Vec<ScalingPoint> = result
-        .runs
-        .iter()
-        .filter(|r| r.summary.strategy == Strategy::SyncSequential)
-        .map(|r| ScalingPoint {
-            n: r.summary.n,
-            measured_ms: r.summary.wall_ms,
-            model_ms: r.summary.predicted_ms,
-            baseline_ms: r.summary.wall_ms,
-        })
-        .collect();
-    vec![
-        ScalingSeries {
-            strategy: "sync-sequential".to_string(),
-            points: sequential,
-        },
-        ScalingSeries {
-            strategy: "async-concurrent".to_string(),
-            points,
-        },
-    ]
-}
-
 /// `reports/README.md`: settings, the verdict table, then each claim with its charts.
 pub fn markdown(results: &[ClaimResult], settings: &ReportSettings, files: &[ChartFile]) -> String {
     render(|md| write_markdown(md, results, settings, files))
@@ -366,6 +153,16 @@ pub fn write_markdown(
             Setting::InternetLike.describe(),
             settings.time_scale
         )?;
+        if files.iter().any(|f| f.name.contains("-waterfall")) {
+            writeln!(
+                md,
+                "\nWhere such a row compares trials that hold connections differently (a \
+                 shared client or one per request, HTTP/1.1 or HTTP/2), its waterfall splits \
+                 each request into waiting for a connection, the TCP and TLS handshakes, the \
+                 way out, the server and the way back, from the client's times and the \
+                 server's ledger: who paid for a handshake, and how often."
+            )?;
+        }
     }
     write_images(md, files, None)?;
     for r in results {

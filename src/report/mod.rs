@@ -7,7 +7,8 @@
 //! - [`table`]: the terminal tables of `fanout run` and `fanout compare`;
 //! - [`charts`]: SVG charts (timelines, speedups, scaling, latency, load) from plain data;
 //! - [`chart_data`]: a run's samples and ledger as chart series;
-//! - [`claims_report`]: the claims table and `reports/README.md`;
+//! - [`claims_report`]: the claims table and `reports/README.md`, with the charts
+//!   [`claims_charts`] draws for each claim;
 //! - [`sweep_report`]: a sweep's table, knees and chart;
 //! - [`peers_report`]: fanout beside the Python peers;
 //! - JSON is [`crate::summary::RunSummary`] serialised as it is (see the README's schema);
@@ -15,6 +16,7 @@
 
 pub mod chart_data;
 pub mod charts;
+pub mod claims_charts;
 pub mod claims_report;
 pub mod columns;
 pub mod out_dir;

@@ -1,11 +1,13 @@
 //! A report's `--out` directory, checked before anything runs.
 //!
 //! `claims`, `sweep` and `peers` measure for a minute or more and write their report at
-//! the end (`run --out` its charts). A directory that cannot be written would waste
-//! that minute, so each command calls [`prepare`] first: it creates the directory and writes and removes a probe
-//! file there, the same operations the report will need.
+//! the end (`run --out` and `compare --out` their charts). A directory that cannot be
+//! written would waste that minute, so each command calls [`prepare`] first: it creates
+//! the directory and writes and removes a probe file there, the same operations the
+//! report will need. [`prepare`] is the one place a report directory is created; the
+//! report's files then go in with [`write()`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
@@ -19,6 +21,14 @@ pub fn prepare(dir: &Path) -> Result<(), Error> {
     let probe = dir.join(format!(".fanout-write-check-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(refuse)?;
     std::fs::remove_file(&probe).map_err(refuse)
+}
+
+/// Writes one file of a report into `dir`, which [`prepare`] made; returns its path.
+pub fn write(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> Result<PathBuf, Error> {
+    let path = dir.join(name);
+    std::fs::write(&path, contents)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    Ok(path)
 }
 
 #[cfg(test)]

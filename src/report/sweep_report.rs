@@ -7,6 +7,7 @@ use super::charts::{SweepPoint, SweepSeries};
 use super::columns::{Align, Table, render};
 use super::run_info::{Header, RunInfo};
 use super::table::{human_ms, ms_if_measured};
+use crate::attribution::Leg;
 use crate::server::Figure;
 use crate::server::engine::NOT_MEASURED;
 use crate::sweep::{self, Point};
@@ -59,9 +60,8 @@ pub fn series(points: &[Point]) -> Vec<SweepSeries> {
     out
 }
 
-/// One line per series: where its knee is and what paid for it.
-pub fn knees(points: &[Point], over: &str) -> Vec<String> {
-    let series = series(points);
+/// One line per series (from [`series`]): where its knee is and what paid for it.
+pub fn knees(points: &[Point], series: &[SweepSeries], over: &str) -> Vec<String> {
     series
         .iter()
         .map(|s| {
@@ -79,7 +79,7 @@ pub fn knees(points: &[Point], over: &str) -> Vec<String> {
             let summary = &at.summary;
             let a = &summary.attribution;
             format!(
-                "**{}**: knee at {} = {}: promise {}, wall {} (efficiency {:.2}); the model with this run's calibrated costs said {} ({}), so the fall {} expected; p99 send lag {}, server beyond delay {}, receive {}: {}",
+                "**{}**: knee at {} = {}: promise {}, wall {} (efficiency {:.2}); the model with this run's calibrated costs said {} ({}), so the fall {} expected; p99 {} {}, server beyond delay {}, {} {}: {}",
                 s.label,
                 over,
                 knee,
@@ -91,24 +91,28 @@ pub fn knees(points: &[Point], over: &str) -> Vec<String> {
                     .efficiency
                     .map_or("no efficiency".to_string(), |e| format!("efficiency {e:.2}")),
                 if summary.efficiency.is_some_and(|e| e >= 0.9) { "was" } else { "was not fully" },
+                a.leg(Leg::Out),
                 human_ms(a.send_lag_ms.p99),
                 ms_if_measured(summary, Figure::AnswerTimes, a.server_ms.p99, NOT_MEASURED),
+                a.leg(Leg::Back),
                 ms_if_measured(summary, Figure::AnswerTimes, a.receive_ms.p99, NOT_MEASURED),
-                a.bottleneck.describe()
+                a.describe_bottleneck()
             )
         })
         .collect()
 }
 
-/// The report's markdown.
-pub fn markdown(points: &[Point], settings: &SweepSettings) -> String {
-    render(|md| write_markdown(md, points, settings))
+/// The report's markdown; `series` is [`series`] of the same points, computed once by
+/// the caller, which also draws them.
+pub fn markdown(points: &[Point], series: &[SweepSeries], settings: &SweepSettings) -> String {
+    render(|md| write_markdown(md, points, series, settings))
 }
 
 /// [`markdown`], written to any `fmt::Write`.
 pub fn write_markdown(
     md: &mut impl fmt::Write,
     points: &[Point],
+    series: &[SweepSeries],
     settings: &SweepSettings,
 ) -> fmt::Result {
     writeln!(md, "# fanout sweep over {}\n", settings.over)?;
@@ -139,20 +143,26 @@ pub fn write_markdown(
     writeln!(md, "![{chart_alt}](sweep.svg)\n")?;
     writeln!(
         md,
-        "Where each point's time went: the request that ended last (it sets the wall), split into the client's start, the send lag, the injected delay, the server's time beyond it, and the receive (see `src/attribution.rs`).\n"
+        "Where each point's time went: the request that ended last (it sets the wall), split into the client's start, the {}, the injected delay, the server's time beyond it, and the {} (see `src/attribution.rs`).\n",
+        Leg::Out.name_for(over_network(points)),
+        Leg::Back.name_for(over_network(points)),
     )?;
     writeln!(md, "![The last request's phases per point](phases.svg)\n")?;
-    if series(points).len() > 1 {
+    if series.len() > 1 {
         writeln!(md, "## Each series at each point\n")?;
         writeln!(
             md,
             "Measured wall, with the model's in brackets; the last column is the slowest series' wall over the fastest one's at that point: what the better setup saves.\n"
         )?;
-        write!(md, "{}", side_by_side(points, &settings.over).markdown())?;
+        write!(
+            md,
+            "{}",
+            side_by_side(points, series, &settings.over).markdown()
+        )?;
         writeln!(md)?;
     }
     writeln!(md, "## Knees\n")?;
-    for line in knees(points, &settings.over) {
+    for line in knees(points, series, &settings.over) {
         writeln!(md, "- {line}")?;
     }
     writeln!(md, "\n## Every point\n")?;
@@ -161,6 +171,11 @@ pub fn write_markdown(
         writeln!(md, "\n{legend}.")?;
     }
     Ok(())
+}
+
+/// Whether each point ran over an emulated network, for naming the legs.
+fn over_network(points: &[Point]) -> impl Iterator<Item = bool> + '_ {
+    points.iter().map(|p| p.summary.attribution.over_network)
 }
 
 /// One row per point, every figure the sweep has for it.
@@ -203,7 +218,7 @@ fn points_table(points: &[Point], over: &str) -> Table {
             super::table::count_or_short(s.server.connections),
             footprint.map_or("-".to_string(), |f| format!("{:.1} MiB", f.peak_rss_mib)),
             footprint.map_or("-".to_string(), |f| f.peak_threads.to_string()),
-            s.attribution.bottleneck.name().to_string(),
+            s.attribution.bottleneck_name().to_string(),
         ]);
     }
     table
@@ -211,8 +226,7 @@ fn points_table(points: &[Point], over: &str) -> Table {
 
 /// One row per swept value, one column per series: measured wall (model), and the
 /// slowest series' wall over the fastest one's at that value.
-fn side_by_side(points: &[Point], over: &str) -> Table {
-    let series = series(points);
+fn side_by_side(points: &[Point], series: &[SweepSeries], over: &str) -> Table {
     let mut headers: Vec<(String, Align)> = vec![(over.to_string(), Align::Right)];
     headers.extend(series.iter().map(|s| (s.label.clone(), Align::Left)));
     headers.push(("slowest / fastest".to_string(), Align::Right));

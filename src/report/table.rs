@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 
 use super::columns::{Align, Table};
+use crate::attribution::Leg;
 use crate::measure::Outcome;
 use crate::server::Figure;
 use crate::server::engine::{NOT_MEASURED, NOT_MEASURED_LEGEND, NOT_MEASURED_SHORT};
@@ -160,9 +161,10 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     )?;
     let a = &s.attribution;
     let c = &a.critical;
+    let (leg_out, leg_back) = (a.leg(Leg::Out), a.leg(Leg::Back));
     writeln!(
         out,
-        "  last one   request {}: start {} + send lag {} + delay {} + server {} + receive {} = {}",
+        "  last one   request {}: start {} + {leg_out} {} + delay {} + server {} + {leg_back} {} = {}",
         c.seq,
         human_ms(c.start_ms),
         human_ms(c.send_lag_ms),
@@ -173,7 +175,7 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "  overheads  p99 send lag {}  server beyond delay {}  receive {}  arrival spread {}",
+        "  overheads  p99 {leg_out} {}  server beyond delay {}  {leg_back} {}  arrival spread {}",
         human_ms(a.send_lag_ms.p99),
         ms_if_measured(s, Figure::AnswerTimes, a.server_ms.p99, NOT_MEASURED),
         ms_if_measured(s, Figure::AnswerTimes, a.receive_ms.p99, NOT_MEASURED),
@@ -184,7 +186,7 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         "  gap        {} {} the model: {}",
         human_ms(a.gap_ms.abs()),
         if a.gap_ms >= 0.0 { "over" } else { "under" },
-        a.bottleneck.describe()
+        a.describe_bottleneck()
     )
 }
 
@@ -204,9 +206,22 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
         first.server_placement
     )?;
     writeln!(out)?;
-    let right = |h| (h, Align::Right);
+    // The runs of one compare share their network, so the first one's names the legs.
+    let over_network = first.attribution.over_network;
+    let (lag, recv, out_is, back_is) = if over_network {
+        (
+            "net out",
+            "net back",
+            " (the network's round trips, and a fresh connection's handshakes)",
+            " (its way back over the network)",
+        )
+    } else {
+        ("lag", "recv", "", "")
+    };
+    let (lag_p99, recv_p99) = (format!("{lag} p99"), format!("{recv} p99"));
+    let right = |h: &str| (h.to_string(), Align::Right);
     let mut table = Table::new([
-        ("strategy", Align::Left),
+        ("strategy".to_string(), Align::Left),
         right("wall"),
         right("model"),
         right("eff"),
@@ -214,12 +229,12 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
         right("p50"),
         right("p99"),
         right("ok"),
-        ("failures", Align::Left),
+        ("failures".to_string(), Align::Left),
         right("peak"),
         right("conns"),
-        right("lag p99"),
+        right(&lag_p99),
         right("server+ p99"),
-        right("recv p99"),
+        right(&recv_p99),
     ]);
     for s in runs {
         let a = &s.attribution;
@@ -248,7 +263,7 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
                 out,
                 "{}: {}",
                 s.strategy,
-                s.attribution.bottleneck.describe()
+                s.attribution.describe_bottleneck()
             )?;
         }
     }
@@ -257,8 +272,8 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     }
     writeln!(
         out,
-        "speedup = wall of {} / wall; model = the wall the seeded delays and calibrated overheads predict; eff = model / wall; peak and conns are the server's own count; lag = client start to server arrival, server+ = server time beyond the delay, recv = server answer to client end",
-        first.strategy
+        "speedup = wall of {} / wall; model = the wall the seeded delays and calibrated overheads predict; eff = model / wall; peak and conns are the server's own count; {lag} = client start to server arrival{out_is}, server+ = server time beyond the delay, {recv} = server answer to client end{back_is}",
+        first.strategy,
     )
 }
 

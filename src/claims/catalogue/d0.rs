@@ -90,11 +90,9 @@ const HTTP2: Claim = Claim {
     says: "HTTP/2 carries many requests over one connection",
     figure: "one connection",
     plan: |ctx| {
-        let profile = single("1s", ctx);
-        let h1 = scenario(profile.clone(), 500, Strategy::AsyncConcurrent, ctx);
+        let h1 = scenario(single("1s", ctx), 500, Strategy::AsyncConcurrent, ctx);
         let mut h2 = h1.clone();
         h2.client.http = HttpVersion::Http2;
-        h2.profile = profile;
         vec![trial(TrialKey::Http1, h1), trial(TrialKey::Http2, h2)]
     },
     judge: |_, runs| behaviour::http2_one_connection(runs),

@@ -242,6 +242,70 @@ pub(super) fn time_lanes<'c, 'b>(
     Ok(chart)
 }
 
+/// Height of the label band over each block of lanes, px.
+const BLOCK_HEADER: i32 = 18;
+/// Gap between blocks of lanes, px.
+const BLOCK_GAP: i32 = 8;
+
+/// Where one block of lanes went: the top of its lanes (under its label) and their
+/// height, in absolute px.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Block {
+    /// The top of the block's lanes, px.
+    pub top: i32,
+    /// The height of the block's lanes, px (at least 1).
+    pub height: i32,
+}
+
+/// Stacks blocks of lanes top to bottom in `chart`'s plotting area (the timeline's runs,
+/// the waterfall's groups), one per `(label, weight)`: a white band with the label in
+/// bold, then a shaded panel whose height is the block's share of the room by weight
+/// (equal weights, equal shares). Returns where each block's lanes are, for the caller
+/// to draw into with screen coordinates.
+pub(super) fn stack_blocks(
+    chart: &Chart<'_, '_, std::ops::Range<f64>, std::ops::Range<f64>>,
+    blocks: &[(&str, usize)],
+) -> Result<Vec<Block>, ChartError> {
+    let screen = chart.plotting_area().use_screen_coord();
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let n = blocks.len().max(1) as i32;
+    let room = ys.end - ys.start - n * (BLOCK_HEADER + BLOCK_GAP) + BLOCK_GAP;
+    let total = blocks.iter().map(|(_, w)| *w).sum::<usize>().max(1) as i64;
+    let mut top = ys.start;
+    let mut placed = Vec::with_capacity(blocks.len());
+    for (label, weight) in blocks {
+        let height = ((i64::from(room) * *weight as i64 / total) as i32).max(1);
+        // The grid shows through the lanes, not behind the label or between blocks.
+        let band = [
+            (xs.start + 1, (top - BLOCK_GAP).max(ys.start)),
+            (xs.end, top + BLOCK_HEADER),
+        ];
+        screen.draw(&Rectangle::new(band, WHITE.filled()))?;
+        let label = fit(label, xs.end - xs.start - 8, LABEL_PX);
+        let style = text(LABEL_PX, true, TEXT, HPos::Left, VPos::Center);
+        screen.draw(&Text::new(
+            label,
+            (xs.start + 4, top + BLOCK_HEADER / 2),
+            style,
+        ))?;
+        let lanes_top = top + BLOCK_HEADER;
+        let panel = [(xs.start, lanes_top), (xs.end, lanes_top + height)];
+        screen.draw(&Rectangle::new(panel, PANEL.mix(0.6).filled()))?;
+        placed.push(Block {
+            top: lanes_top,
+            height,
+        });
+        top = lanes_top + height + BLOCK_GAP;
+    }
+    Ok(placed)
+}
+
+/// The room [`stack_blocks`] takes beside the lanes for `blocks` blocks, px: what a
+/// chart that grows with its lanes adds to its height.
+pub(super) fn blocks_overhead(blocks: usize) -> u32 {
+    blocks as u32 * (BLOCK_HEADER + BLOCK_GAP) as u32
+}
+
 /// The shared look of axes, grid and labels; the caller adds descriptions and draws.
 pub(super) fn mesh<'a, 'b, X, Y, DB>(
     chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,

@@ -25,8 +25,9 @@
 //! - [`sweep`]: wall, efficiency and throughput across a swept n or limit, the knee marked;
 //! - [`rtt_sweep`]: wall time against the round trip per client setup, the model beside it;
 //! - [`phases`]: where each run's last request spent its time, stacked;
-//! - [`waterfall`]: one row per request split into its phases (queued, TCP, TLS, sent,
-//!   server, back), as browser devtools draw one.
+//! - [`waterfall`]: one row per request split into its phases (waiting for a
+//!   connection, TCP, TLS, out, server, back), as browser devtools draw one, a group of
+//!   rows per run.
 //!
 //! To read next: `frame.rs` (canvas, title, palette), `legend.rs` and `scale.rs` (axis
 //! ranges, number formats), then any one chart file; they all follow the same shape.
@@ -55,7 +56,7 @@ pub use scaling::{ScalingPoint, ScalingSeries, scaling};
 pub use speedup::{SpeedupGroup, speedup_bars};
 pub use sweep::{SweepPoint, SweepSeries, sweep};
 pub use timeline::{TimelineBar, TimelineRun, timeline};
-pub use waterfall::{WaterfallPhase, WaterfallRow, WaterfallSpan, waterfall};
+pub use waterfall::{WaterfallGroup, WaterfallPhase, WaterfallRow, WaterfallSpan, waterfall};
 
 /// Why a chart could not be drawn. Odd data is not an error (it is skipped or clamped);
 /// only a failure inside the drawing library is.

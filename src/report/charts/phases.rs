@@ -1,7 +1,9 @@
 //! Where a run's time went, as stacked horizontal bars: one bar per run, the request
 //! that ended last split into its phases (see [`crate::attribution`]): the client's
-//! start, the send lag, the injected delay, the server's time beyond it, the receive.
-//! A bar's length is that request's end, which is the run's wall.
+//! start, the out leg, the injected delay, the server's time beyond it, the back leg.
+//! The legs are named as attribution names them: send lag and receive on loopback,
+//! network out and network back over an emulated network. A bar's length is that
+//! request's end, which is the run's wall.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -11,33 +13,43 @@ use super::ChartError;
 use super::frame::{self, BLUE, GREY, LABEL_PX, ORANGE, PURPLE, SKY, TEXT, TICK_PX};
 use super::legend::{LegendEntry, Mark};
 use super::scale;
+use crate::attribution::Leg;
 
 /// One run's last request, in ms per phase.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PhaseBar {
     /// Names the run.
     pub label: String,
-    /// `[start, send lag, delay, server, receive]`, ms.
+    /// `[start, out, delay, server, back]`, ms.
     pub phases: [f64; 5],
+    /// True when the run was over an emulated network: its legs are the network's.
+    pub over_network: bool,
 }
 
-/// The phases' names and colours, in the order they stack.
-const PHASES: [(&str, RGBColor); 5] = [
-    ("client start", GREY),
-    ("send lag", ORANGE),
-    ("injected delay", SKY),
-    ("server beyond the delay", PURPLE),
-    ("receive", BLUE),
-];
+/// The phases' colours, in the order they stack.
+const COLOURS: [RGBColor; 5] = [GREY, ORANGE, SKY, PURPLE, BLUE];
+
+/// The phases' names, in the order they stack, the legs named for `bars`' networks.
+fn names(bars: &[PhaseBar]) -> [String; 5] {
+    let over = || bars.iter().map(|b| b.over_network);
+    [
+        "client start".to_string(),
+        Leg::Out.name_for(over()),
+        "injected delay".to_string(),
+        "server beyond the delay".to_string(),
+        Leg::Back.name_for(over()),
+    ]
+}
 
 /// Pixels per bar row.
 const ROW_PX: u32 = 30;
 
 /// Draws one stacked bar per run; negative or non-finite phases count as zero.
 pub fn phases(title: &str, bars: &[PhaseBar]) -> Result<String, ChartError> {
-    let legend: Vec<LegendEntry> = PHASES
-        .iter()
-        .map(|(name, colour)| LegendEntry::new(*name, *colour, Mark::Bar))
+    let legend: Vec<LegendEntry> = names(bars)
+        .into_iter()
+        .zip(COLOURS)
+        .map(|(name, colour)| LegendEntry::new(name, colour, Mark::Bar))
         .collect();
     let clean = |v: f64| scale::finite(v).filter(|v| *v > 0.0).unwrap_or(0.0);
     let longest = bars
@@ -88,7 +100,7 @@ pub fn phases(title: &str, bars: &[PhaseBar]) -> Result<String, ChartError> {
         for (i, bar) in bars.iter().enumerate() {
             let y = rows - i as f64 - 0.5;
             let mut at = 0.0;
-            for (value, (_, colour)) in bar.phases.iter().copied().map(clean).zip(PHASES) {
+            for (value, colour) in bar.phases.iter().copied().map(clean).zip(COLOURS) {
                 if value > 0.0 {
                     let rect = [(at, y - 0.32), (at + value, y + 0.32)];
                     chart.draw_series([Rectangle::new(rect, colour.filled())])?;
@@ -113,16 +125,30 @@ mod tests {
             PhaseBar {
                 label: "n=1000".to_string(),
                 phases: [7.0, 53.0, 500.0, 1.9, 0.1],
+                over_network: false,
             },
             PhaseBar {
                 label: "n=10".to_string(),
                 phases: [0.0, 1.0, 500.0, 1.0, f64::NAN],
+                over_network: false,
             },
         ];
         let svg = phases("where the time went", &bars).unwrap();
         assert!(svg.contains("n=1000") && svg.contains("n=10"));
         assert!(svg.contains(" 562"), "the total is printed");
-        assert!(svg.contains("send lag"));
+        assert!(svg.contains("send lag") && !svg.contains("network out"));
+    }
+
+    #[test]
+    fn over_a_network_the_legs_are_the_network_s() {
+        let bars = vec![PhaseBar {
+            label: "continent".to_string(),
+            phases: [0.0, 120.0, 500.0, 1.0, 20.0],
+            over_network: true,
+        }];
+        let svg = phases("where the time went", &bars).unwrap();
+        assert!(svg.contains("network out") && svg.contains("network back"));
+        assert!(!svg.contains("send lag"));
     }
 
     #[test]

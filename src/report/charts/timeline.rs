@@ -3,13 +3,10 @@
 //! staircase and a concurrent wall read side by side.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 use serde::Serialize;
 
 use super::ChartError;
-use super::frame::{
-    self, BLUE, GREEN, GREY, INK, LABEL_PX, ORANGE, PANEL, PURPLE, SKY, TEXT, VERMILLION, YELLOW,
-};
+use super::frame::{self, BLUE, GREEN, GREY, INK, ORANGE, PURPLE, SKY, VERMILLION, YELLOW};
 use super::legend::{LegendEntry, Mark};
 use super::scale;
 
@@ -59,10 +56,6 @@ fn outcome_colour(outcome: &str) -> RGBColor {
 
 /// Lanes above which bars fill their lane instead of leaving a gap.
 const DENSE_LANES: usize = 200;
-/// Height of the label band over each block, px.
-const HEADER: i32 = 18;
-/// Gap between blocks, px.
-const GAP: i32 = 8;
 
 /// A bar with usable times: start and end finite, end not before start.
 fn span(bar: &TimelineBar) -> Option<(f64, f64)> {
@@ -120,24 +113,10 @@ pub fn timeline(title: &str, runs: &[TimelineRun]) -> Result<String, ChartError>
             }
 
             let screen = chart.plotting_area().use_screen_coord();
-            let (xs, ys) = chart.plotting_area().get_pixel_range();
-            let n = runs.len() as i32;
-            let block = ((ys.end - ys.start - n * (HEADER + GAP) + GAP) / n).max(1);
-            for (i, run) in runs.iter().enumerate() {
-                let top = ys.start + i as i32 * (HEADER + block + GAP);
-                // The grid shows through the lanes, not behind the label or between blocks.
-                let band = [
-                    (xs.start + 1, (top - GAP).max(ys.start)),
-                    (xs.end, top + HEADER),
-                ];
-                screen.draw(&Rectangle::new(band, WHITE.filled()))?;
-                let label = frame::fit(&run.label, xs.end - xs.start - 8, LABEL_PX);
-                let style = frame::text(LABEL_PX, true, TEXT, HPos::Left, VPos::Center);
-                screen.draw(&Text::new(label, (xs.start + 4, top + HEADER / 2), style))?;
-                let lanes_top = top + HEADER;
-                let panel = [(xs.start, lanes_top), (xs.end, lanes_top + block)];
-                screen.draw(&Rectangle::new(panel, PANEL.mix(0.6).filled()))?;
-
+            let labels: Vec<(&str, usize)> = runs.iter().map(|r| (r.label.as_str(), 1)).collect();
+            let blocks = frame::stack_blocks(&chart, &labels)?;
+            for (run, block) in runs.iter().zip(blocks) {
+                let (lanes_top, block) = (block.top, block.height);
                 let lanes = run
                     .bars
                     .iter()

@@ -6,9 +6,12 @@
 //! Where the timeline (`timeline.rs`) shows *when* requests ran, the waterfall shows
 //! *why* each took as long as it did: on loopback every row is almost all server; one
 //! round trip away, a fresh connection's row opens with an orange handshake and a purple
-//! TLS band, and a reused connection's row does not. The rows come from the client's
-//! samples and the server's ledger, joined in `report/chart_data.rs`; this file only
-//! draws them.
+//! TLS band, and a reused connection's row does not. Runs to compare (a shared client
+//! and one per request, HTTP/1.1 and HTTP/2) are stacked as groups over one time axis.
+//! The two legs are named as [`crate::attribution::Leg`] names them: send lag and
+//! receive on loopback, network out and network back over an emulated network. The
+//! rows come from the client's samples and the server's ledger, joined in
+//! `report/chart_data/waterfall.rs`; this file only draws them.
 
 use plotters::prelude::*;
 use serde::Serialize;
@@ -17,13 +20,15 @@ use super::ChartError;
 use super::frame::{self, BLUE, GREEN, GREY, ORANGE, PANEL, PURPLE, SKY, VERMILLION};
 use super::legend::{LegendEntry, Mark};
 use super::scale;
+use crate::attribution::Leg;
 
 /// One phase of a request's life, in the order they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WaterfallPhase {
-    /// From the client's start until its connection was accepted (a fresh connection) or
-    /// the connection was free again (HTTP/1.1 on a busy pool): waiting on the client.
+    /// From the client's start until its connection was accepted (a fresh connection),
+    /// the connection was free again (HTTP/1.1 on a busy pool) or the HTTP/2 connection
+    /// it shares was set up: waiting for a connection.
     Queued,
     /// The TCP handshake: from the server's accept until the client's first bytes
     /// arrived through the emulated link (one and a half round trips).
@@ -53,17 +58,19 @@ impl WaterfallPhase {
         WaterfallPhase::Unmatched,
     ];
 
-    /// The legend's name for it.
-    pub fn name(self) -> &'static str {
-        match self {
-            WaterfallPhase::Queued => "queued on the client",
+    /// The legend's name for it, in a chart of runs each over a network or not
+    /// (`over`): the legs as [`Leg::name_for`] names them.
+    pub fn name(self, over: impl IntoIterator<Item = bool>) -> String {
+        let fixed = match self {
+            WaterfallPhase::Queued => "waiting for a connection",
             WaterfallPhase::Connect => "TCP connect",
             WaterfallPhase::Tls => "TLS",
-            WaterfallPhase::Send => "request sent",
+            WaterfallPhase::Send => return Leg::Out.name_for(over),
             WaterfallPhase::Server => "server",
-            WaterfallPhase::Receive => "answer back",
+            WaterfallPhase::Receive => return Leg::Back.name_for(over),
             WaterfallPhase::Unmatched => "no server record",
-        }
+        };
+        fixed.to_string()
     }
 
     /// Its colour (Okabe-Ito, close to the devtools' own where they have one).
@@ -100,8 +107,38 @@ pub struct WaterfallRow {
     pub spans: Vec<WaterfallSpan>,
 }
 
-/// Rows above which the canvas stops growing and rows get thinner.
-const TALL_ROWS: usize = 60;
+/// One run's rows, drawn as one block under its label.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaterfallGroup {
+    /// Names the run, e.g. `sequential, shared client`.
+    pub label: String,
+    /// Its first requests by start, one row each.
+    pub rows: Vec<WaterfallRow>,
+    /// How many requests the run made: when more than `rows.len()`, the label says
+    /// the rows are the first of them.
+    pub total: usize,
+    /// True when the run was over an emulated network: its legs are the network's.
+    pub over_network: bool,
+}
+
+impl WaterfallGroup {
+    /// The block's label: `{label}: 10 requests`, or `{label}: first 30 of 500`.
+    fn heading(&self) -> String {
+        if self.total > self.rows.len() {
+            format!(
+                "{}: first {} of {} requests",
+                self.label,
+                self.rows.len(),
+                self.total
+            )
+        } else {
+            format!("{}: {} requests", self.label, self.rows.len())
+        }
+    }
+}
+
+/// Rows (over all groups) above which the canvas stops growing and rows get thinner.
+const TALL_ROWS: usize = 80;
 /// Height of one row while the canvas grows, px.
 const ROW_PX: u32 = 9;
 
@@ -111,63 +148,137 @@ fn usable(span: &WaterfallSpan) -> Option<(f64, f64)> {
     Some((s, e.max(s)))
 }
 
-/// Draws one row per request, the first on top, every span a bar in its phase's colour
-/// over a shared time axis in ms. `total` is how many requests the run made: when it is
-/// more than `rows.len()`, the axis says the rows are the first of them. Spans with a
-/// non-finite time are skipped; a short one is drawn at least 1 px wide, so leave out
-/// the phases a request did not go through (a reused connection's handshakes).
-pub fn waterfall(title: &str, rows: &[WaterfallRow], total: usize) -> Result<String, ChartError> {
-    let spans = || rows.iter().flat_map(|r| &r.spans).filter_map(usable);
-    let t_min = spans().map(|(s, _)| s).fold(0.0, f64::min);
-    let t_max = spans().map(|(_, e)| e).fold(0.0, f64::max);
+/// Draws one block per group, top to bottom, and in each one row per request (the
+/// first on top), every span a bar in its phase's colour over one time axis in ms
+/// shared by all groups, so runs compare at a glance. A block's height is its share of
+/// the rows. Spans with a non-finite time are skipped; a short one is drawn at least
+/// 1 px wide, so leave out the phases a request did not go through (a reused
+/// connection's handshakes). The legend lists the phases that occur.
+pub fn waterfall(title: &str, groups: &[WaterfallGroup]) -> Result<String, ChartError> {
+    let all_spans = || groups.iter().flat_map(|g| &g.rows).flat_map(|r| &r.spans);
+    let t_min = all_spans()
+        .filter_map(usable)
+        .map(|(s, _)| s)
+        .fold(0.0, f64::min);
+    let t_max = all_spans()
+        .filter_map(usable)
+        .map(|(_, e)| e)
+        .fold(0.0, f64::max);
     let t_top = scale::time_top(t_min, t_max);
+    let over = || groups.iter().map(|g| g.over_network);
     let legend: Vec<LegendEntry> = WaterfallPhase::ALL
         .iter()
-        .filter(|phase| {
-            rows.iter()
-                .flat_map(|r| &r.spans)
-                .any(|s| s.phase == **phase)
-        })
-        .map(|phase| LegendEntry::new(phase.name(), phase.colour(), Mark::Bar))
+        .filter(|phase| all_spans().any(|s| s.phase == **phase))
+        .map(|phase| LegendEntry::new(phase.name(over()), phase.colour(), Mark::Bar))
         .collect();
-    let grown = rows.len().min(TALL_ROWS) as u32;
-    let height = frame::HEIGHT.max(200 + grown * ROW_PX);
-    let y_desc = if total > rows.len() {
-        format!("first {} of {total} requests, by start", rows.len())
-    } else {
-        format!("{} requests, by start", rows.len())
-    };
+    let rows: usize = groups.iter().map(|g| g.rows.len()).sum();
+    let grown = rows.min(TALL_ROWS) as u32;
+    let height = frame::HEIGHT.max(200 + grown * ROW_PX + frame::blocks_overhead(groups.len()));
 
     frame::render((frame::WIDTH, height), title, &legend, |area| {
-        let chart = frame::time_lanes(area, t_min, t_top, &y_desc)?;
-        if rows.is_empty() {
+        let chart = frame::time_lanes(area, t_min, t_top, "requests, by start")?;
+        if rows == 0 {
             return frame::no_data(&chart.plotting_area().strip_coord_spec());
         }
-        let screen = chart.plotting_area().use_screen_coord();
-        let (_, ys) = chart.plotting_area().get_pixel_range();
-        let row_h = f64::from(ys.end - ys.start) / rows.len() as f64;
-        let thickness = (row_h * 0.7).clamp(1.0, 16.0);
-        for (i, row) in rows.iter().enumerate() {
-            let mid = f64::from(ys.start) + (i as f64 + 0.5) * row_h;
-            let y0 = (mid - thickness / 2.0).floor() as i32;
-            let y1 = ((mid + thickness / 2.0).floor() as i32).max(y0 + 1);
-            if i % 2 == 1 && row_h >= 4.0 {
-                // Every other row shaded, so a long row can be followed across.
-                let (xs, _) = chart.plotting_area().get_pixel_range();
-                let band_top = (f64::from(ys.start) + i as f64 * row_h).floor() as i32;
-                let band = [(xs.start + 1, band_top), (xs.end, band_top + row_h as i32)];
-                screen.draw(&Rectangle::new(band, PANEL.mix(0.6).filled()))?;
-            }
-            for span in &row.spans {
-                let Some((start, end)) = usable(span) else {
-                    continue;
-                };
-                let x0 = chart.backend_coord(&(start, 0.0)).0;
-                let x1 = chart.backend_coord(&(end, 0.0)).0;
-                let style = span.phase.colour().filled();
-                screen.draw(&Rectangle::new([(x0, y0), (x1.max(x0 + 1), y1)], style))?;
-            }
+        let headings: Vec<String> = groups.iter().map(WaterfallGroup::heading).collect();
+        let labels: Vec<(&str, usize)> = headings
+            .iter()
+            .zip(groups)
+            .map(|(h, g)| (h.as_str(), g.rows.len().max(1)))
+            .collect();
+        let blocks = frame::stack_blocks(&chart, &labels)?;
+        for (group, block) in groups.iter().zip(blocks) {
+            draw_rows(&chart, &group.rows, block)?;
         }
         Ok(())
     })
+}
+
+/// One block's rows: every other row shaded, each span a bar.
+fn draw_rows(
+    chart: &frame::Chart<'_, '_, std::ops::Range<f64>, std::ops::Range<f64>>,
+    rows: &[WaterfallRow],
+    block: frame::Block,
+) -> Result<(), ChartError> {
+    let screen = chart.plotting_area().use_screen_coord();
+    let (xs, _) = chart.plotting_area().get_pixel_range();
+    let row_h = f64::from(block.height) / rows.len().max(1) as f64;
+    let thickness = (row_h * 0.7).clamp(1.0, 16.0);
+    for (i, row) in rows.iter().enumerate() {
+        let row_top = f64::from(block.top) + i as f64 * row_h;
+        if i % 2 == 1 && row_h >= 4.0 {
+            // Every other row shaded, so a long row can be followed across.
+            let band = [
+                (xs.start + 1, row_top.floor() as i32),
+                (xs.end, (row_top + row_h).floor() as i32),
+            ];
+            screen.draw(&Rectangle::new(band, PANEL.mix(0.6).filled()))?;
+        }
+        let mid = row_top + row_h / 2.0;
+        let y0 = (mid - thickness / 2.0).floor() as i32;
+        let y1 = ((mid + thickness / 2.0).floor() as i32).max(y0 + 1);
+        for span in &row.spans {
+            let Some((start, end)) = usable(span) else {
+                continue;
+            };
+            let x0 = chart.backend_coord(&(start, 0.0)).0;
+            let x1 = chart.backend_coord(&(end, 0.0)).0;
+            let style = span.phase.colour().filled();
+            screen.draw(&Rectangle::new([(x0, y0), (x1.max(x0 + 1), y1)], style))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(label: &str, phases: &[WaterfallPhase], over_network: bool) -> WaterfallGroup {
+        let spans = phases
+            .iter()
+            .enumerate()
+            .map(|(i, phase)| WaterfallSpan {
+                phase: *phase,
+                start_ms: i as f64 * 10.0,
+                end_ms: (i + 1) as f64 * 10.0,
+            })
+            .collect();
+        WaterfallGroup {
+            label: label.to_string(),
+            rows: vec![WaterfallRow { seq: 0, spans }],
+            total: 5,
+            over_network,
+        }
+    }
+
+    #[test]
+    fn each_group_is_labelled_and_the_legend_names_the_network() {
+        use WaterfallPhase::*;
+        let groups = [
+            group("shared client", &[Send, Server, Receive], true),
+            group(
+                "client per request",
+                &[Connect, Tls, Send, Server, Receive],
+                true,
+            ),
+        ];
+        let svg = waterfall("waterfall", &groups).unwrap();
+        assert!(
+            svg.contains("shared client: first 1 of 5 requests"),
+            "{svg}"
+        );
+        assert!(svg.contains("client per request: first 1 of 5 requests"));
+        for name in ["TCP connect", "TLS", "network out", "network back"] {
+            assert!(svg.contains(name), "{name}");
+        }
+        assert!(!svg.contains("send lag") && !svg.contains("waiting for"));
+    }
+
+    #[test]
+    fn on_loopback_the_legs_keep_their_names_and_no_rows_say_so() {
+        let svg = waterfall("w", &[group("run", &[WaterfallPhase::Send], false)]).unwrap();
+        assert!(svg.contains("send lag") && !svg.contains("network"));
+        assert!(waterfall("w", &[]).unwrap().contains("no data"));
+    }
 }
