@@ -16,8 +16,9 @@
 //!   construction too), answered after the run's median delay (capped near the burst's
 //!   length); the time until the last of them reached the server, divided by the burst
 //!   size, is what each fresh connection in a burst costs (task start-up, connect, TLS,
-//!   the first write, and the answers that compete with them). One warm-up burst, then
-//!   three, each on a fresh server as the run's is; the median of the three is kept;
+//!   the first write, and the answers that compete with them). Three bursts, each on a
+//!   fresh server as the run's is, after a warm-up burst when the process has made none
+//!   this large; the median of the three is kept;
 //! - **fresh-connection rate**: three bursts of the same size at a zero-delay endpoint;
 //!   connections the server accepted per second of the burst's wall (at zero delay a
 //!   shared client reuses some, and those are not fresh), median of three. No run that opens a
@@ -153,7 +154,8 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 /// The cost per fresh connection in a burst of `size`: the median over three bursts of
-/// (last arrival at the server / size), after a warm-up burst, each on a fresh server.
+/// (last arrival at the server / size), each on a fresh server, after a warm-up burst
+/// when this process has made none this large ([`already_warm`]).
 ///
 /// Measured on this machine (n = 1,000): the first burst of a process costs 1.3 to 2
 /// times the next ones, and the run, which comes after the probes, costs what the next
@@ -182,7 +184,8 @@ fn burst_cost(
         .min(PROBE_DELAY_FLOOR_MS + per_connection_ms * size as f64);
     let latency = Latency::Fixed(std::time::Duration::from_secs_f64(median_ms / 1e3));
     let mut costs = Vec::with_capacity(BURSTS);
-    for burst_number in 0..=BURSTS {
+    let warm_up = usize::from(!already_warm(size, scenario.tls.is_some()));
+    for burst_number in 0..BURSTS + warm_up {
         // A fresh server each time, as the run will meet.
         let (mut server, burst) = burst_on(scenario, probe_config, placement, size, latency)?;
         let output = run_on(&burst, &mut server, Arc::new(AtomicU64::new(0)))?;
@@ -194,13 +197,26 @@ fn burst_cost(
             .map(|e| e.arrival_us.saturating_sub(started))
             .max()
             .unwrap_or(0);
-        // The first is a warm-up: the client process's first burst of this size pays
-        // for memory the later ones (and the run) reuse.
-        if burst_number > 0 {
+        if burst_number >= warm_up {
             costs.push(last_arrival as f64 / 1e3 / size as f64);
         }
     }
     Ok(median(&mut costs))
+}
+
+/// Whether this process has already made a burst at least `size` large (with TLS or
+/// not, as `tls`), and records that it now has. The process's first burst of a size
+/// pays for memory the later ones (and the run) reuse, so the burst probe makes it a
+/// warm-up it does not count; in a catalogue of many runs only the first of a size is.
+fn already_warm(size: u64, tls: bool) -> bool {
+    static WARM: std::sync::Mutex<[u64; 2]> = std::sync::Mutex::new([0, 0]);
+    let mut largest = WARM
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let largest = &mut largest[usize::from(tls)];
+    let warm = *largest >= size;
+    *largest = (*largest).max(size);
+    warm
 }
 
 /// Fresh connections per second: bursts of `size` requests, each on a new connection,
