@@ -64,6 +64,17 @@ impl Leg {
         }
     }
 
+    /// Its short name, for a table column: `lag` and `recv` on loopback, `net out` and
+    /// `net back` over an emulated network.
+    pub fn short_name(self, over_network: bool) -> &'static str {
+        match (self, over_network) {
+            (Leg::Out, false) => "lag",
+            (Leg::Out, true) => "net out",
+            (Leg::Back, false) => "recv",
+            (Leg::Back, true) => "net back",
+        }
+    }
+
     /// Its name for a chart or table of several runs, each over a network or not
     /// (`over`): the one name when they agree, both (`send lag / network out`) when
     /// they do not. No runs at all read as loopback.
@@ -233,7 +244,7 @@ impl Phases {
 /// True when `scenario`'s requests crossed an emulated network (not loopback, not a
 /// `--target`, whose network fanout does not know): its legs are then the network's.
 pub(crate) fn over_network(scenario: &crate::scenario::Scenario) -> bool {
-    scenario.target.is_none() && !scenario.profile.network.is_loopback()
+    scenario.emulates_network()
 }
 
 /// The server's entry for each request's last answered attempt, by `seq`: what a

@@ -19,7 +19,8 @@
 //!   the first write, and the answers that compete with them). Three bursts, each on a
 //!   fresh server as the run's is, after a warm-up burst when the process has made none
 //!   this large; the median of the three is kept;
-//! - **fresh-connection rate**: three bursts of the same size at a zero-delay endpoint;
+//! - **fresh-connection rate**: three bursts of the same size at a zero-delay endpoint,
+//!   each on a fresh server;
 //!   connections the server accepted per second of the burst's wall (at zero delay a
 //!   shared client reuses some, and those are not fresh), median of three. No run that opens a
 //!   connection per request can get its requests answered faster than this, whatever
@@ -155,7 +156,7 @@ fn median(values: &mut [f64]) -> f64 {
 
 /// The cost per fresh connection in a burst of `size`: the median over three bursts of
 /// (last arrival at the server / size), each on a fresh server, after a warm-up burst
-/// when this process has made none this large ([`already_warm`]).
+/// when this process has made none this large ([`mark_warm`]).
 ///
 /// Measured on this machine (n = 1,000): the first burst of a process costs 1.3 to 2
 /// times the next ones, and the run, which comes after the probes, costs what the next
@@ -183,12 +184,14 @@ fn burst_cost(
         .unwrap_or(0.0)
         .min(PROBE_DELAY_FLOOR_MS + per_connection_ms * size as f64);
     let latency = Latency::Fixed(std::time::Duration::from_secs_f64(median_ms / 1e3));
-    let mut costs = Vec::with_capacity(BURSTS);
-    let warm_up = usize::from(!already_warm(size, scenario.tls.is_some()));
-    for burst_number in 0..BURSTS + warm_up {
-        // A fresh server each time, as the run will meet.
-        let (mut server, burst) = burst_on(scenario, probe_config, placement, size, latency)?;
-        let output = run_on(&burst, &mut server, Arc::new(AtomicU64::new(0)))?;
+    let warm_up = usize::from(!mark_warm(size, scenario.tls.is_some()));
+    let burst = Burst {
+        scenario,
+        probe_config,
+        placement,
+        size,
+    };
+    burst.median_of(latency, warm_up, |output| {
         let started = output.measurements.started_unix_us;
         let last_arrival = output
             .ledger
@@ -197,18 +200,15 @@ fn burst_cost(
             .map(|e| e.arrival_us.saturating_sub(started))
             .max()
             .unwrap_or(0);
-        if burst_number >= warm_up {
-            costs.push(last_arrival as f64 / 1e3 / size as f64);
-        }
-    }
-    Ok(median(&mut costs))
+        last_arrival as f64 / 1e3 / size as f64
+    })
 }
 
-/// Whether this process has already made a burst at least `size` large (with TLS or
-/// not, as `tls`), and records that it now has. The process's first burst of a size
+/// Records that this process makes a burst of `size` (with TLS or not, as `tls`), and
+/// says whether it had already made one at least that large. The process's first burst of a size
 /// pays for memory the later ones (and the run) reuse, so the burst probe makes it a
 /// warm-up it does not count; in a catalogue of many runs only the first of a size is.
-fn already_warm(size: u64, tls: bool) -> bool {
+fn mark_warm(size: u64, tls: bool) -> bool {
     static WARM: std::sync::Mutex<[u64; 2]> = std::sync::Mutex::new([0, 0]);
     let mut largest = WARM
         .lock()
@@ -220,7 +220,8 @@ fn already_warm(size: u64, tls: bool) -> bool {
 }
 
 /// Fresh connections per second: bursts of `size` requests, each on a new connection,
-/// at a zero-delay endpoint; the median of three bursts' `size / wall`.
+/// at a zero-delay endpoint; the median of three bursts' `size / wall`, each on a fresh
+/// server.
 fn connection_rate(
     scenario: &Scenario,
     probe_config: &ServerConfig,
@@ -228,44 +229,68 @@ fn connection_rate(
     size: u64,
 ) -> Result<f64, Error> {
     let zero = Latency::Fixed(std::time::Duration::ZERO);
-    let (mut server, burst) = burst_on(scenario, probe_config, placement, size, zero)?;
-    let mut rates = Vec::with_capacity(BURSTS);
-    for _ in 0..BURSTS {
-        let before = server.ledger()?.connections;
-        let output = run_on(&burst, &mut server, Arc::new(AtomicU64::new(0)))?;
+    let burst = Burst {
+        scenario,
+        probe_config,
+        placement,
+        size,
+    };
+    burst.median_of(zero, 0, |output| {
         let wall_s = output.measurements.wall.as_secs_f64().max(1e-6);
         // Connections the server accepted, not requests: at zero delay a shared client
         // hands a finished connection to a later request, and a reused connection is
         // not a fresh one. (wiremock cannot count them: then every request counts.)
-        let opened = match (before, output.ledger.connections) {
-            (Some(before), Some(after)) => after.saturating_sub(before).max(1),
-            _ => size,
-        };
-        rates.push(opened as f64 / wall_s);
-    }
-    Ok(median(&mut rates))
+        let opened = output.ledger.connections.map_or(size, |c| c.max(1));
+        opened as f64 / wall_s
+    })
 }
 
-/// A fresh probe server answering after `latency`, and a burst of `size` requests at
-/// once to it, each on a fresh HTTP/1.1 connection, with the scenario's client.
-fn burst_on(
-    scenario: &Scenario,
-    probe_config: &ServerConfig,
-    placement: &Placement,
+/// A burst probe: `size` requests at once, each on a fresh HTTP/1.1 connection, with
+/// the scenario's client, against a probe server like `probe_config`.
+struct Burst<'a> {
+    scenario: &'a Scenario,
+    probe_config: &'a ServerConfig,
+    placement: &'a Placement,
     size: u64,
-    latency: Latency,
-) -> Result<(MockApi, Scenario), Error> {
-    let config = ServerConfig {
-        profile: probe_config.profile.with_latency(latency),
-        ..probe_config.clone()
-    };
-    let server = MockApi::start(&config, placement)?;
-    let mut burst = scenario.clone();
-    burst.profile = config.profile;
-    burst.n = size;
-    burst.strategy = Strategy::AsyncConcurrent;
-    burst.client.http = HttpVersion::Http1;
-    burst.client.timeout = None;
-    burst.deadline = Some(std::time::Duration::from_secs(30));
-    Ok((server, burst))
+}
+
+impl Burst<'_> {
+    /// The median of `figure` over [`BURSTS`] bursts at a server answering after
+    /// `latency`, after `warm_up` bursts it does not count; a fresh server each time, as
+    /// the run will meet.
+    ///
+    /// Over an emulated network the probe's server does not resume TLS sessions: on
+    /// loopback a handshake finishes within a millisecond, so later connections of a
+    /// probe burst resume (about a fifth of 1,000 here), while the run's burst opens
+    /// its connections within one set-up's round trips, before any session exists.
+    fn median_of(
+        &self,
+        latency: Latency,
+        warm_up: usize,
+        figure: impl Fn(&crate::output::RunOutput) -> f64,
+    ) -> Result<f64, Error> {
+        let mut config = ServerConfig {
+            profile: self.probe_config.profile.with_latency(latency),
+            ..self.probe_config.clone()
+        };
+        if self.scenario.emulates_network() {
+            config.tls_resumption = crate::server::tls::SessionResumption::Off;
+        }
+        let mut burst = self.scenario.clone();
+        burst.profile = config.profile.clone();
+        burst.n = self.size;
+        burst.strategy = Strategy::AsyncConcurrent;
+        burst.client.http = HttpVersion::Http1;
+        burst.client.timeout = None;
+        burst.deadline = Some(std::time::Duration::from_secs(30));
+        let mut figures = Vec::with_capacity(BURSTS);
+        for burst_number in 0..BURSTS + warm_up {
+            let mut server = MockApi::start(&config, self.placement)?;
+            let output = run_on(&burst, &mut server, Arc::new(AtomicU64::new(0)))?;
+            if burst_number >= warm_up {
+                figures.push(figure(&output));
+            }
+        }
+        Ok(median(&mut figures))
+    }
 }

@@ -151,6 +151,11 @@ impl Scenario {
         if self.tls.is_some() && self.target.is_some() {
             return bad("--tls sets up the mock API's TLS; a --target server is not the mock API");
         }
+        if self.server_keep_alive == KeepAlive::Off && self.target.is_some() {
+            return bad(
+                "--server-keep-alive sets the mock API's keep-alive; a --target server is not the mock API",
+            );
+        }
         // One URL per endpoint, parsed as the clients will parse every one of them.
         let plan = RequestPlan::new(self, URL_CHECK_BASE)?;
         let first_of_each = self.n.min(self.profile.endpoints.len() as u64);
@@ -222,6 +227,12 @@ impl Scenario {
     pub fn concurrency(&self) -> usize {
         let n = usize::try_from(self.n).unwrap_or(usize::MAX);
         self.strategy.concurrency(n, &self.client).max(1)
+    }
+
+    /// True when the requests cross the mock API's emulated network: not loopback, and
+    /// not a `--target`, whose network fanout does not know.
+    pub fn emulates_network(&self) -> bool {
+        self.target.is_none() && !self.profile.network.is_loopback()
     }
 
     /// True when every request shares one TCP connection: HTTP/2 over one shared

@@ -108,9 +108,23 @@ fn bad_tls_input_is_refused_in_one_line() {
         &["run", "--tls", "1.2", "--tls-resumption", "maybe"],
         "on, off",
     );
-    refused(&["run", "--tls-resumption", "off"], "--tls");
-    refused(&["serve", "--tls-resumption", "on", "--port", "0"], "--tls");
-    refused(&["peers", "--tls-resumption", "off"], "--tls");
+    refused(&["run", "--tls-resumption", "off"], "--tls <TLS>");
+    refused(
+        &["serve", "--tls-resumption", "on", "--port", "0"],
+        "--tls <TLS>",
+    );
+    refused(&["peers", "--tls-resumption", "off"], "--tls <TLS>");
+    refused(
+        &[
+            "run",
+            "--target",
+            "http://127.0.0.1:9/",
+            "--i-own-this-server",
+            "--server-keep-alive",
+            "off",
+        ],
+        "not the mock API",
+    );
     refused(&["sweep", "--server-keep-alive", "sometimes"], "on, off");
     refused(
         &["run", "--server-keep-alive", "off", "--engine", "wiremock"],

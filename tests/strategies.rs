@@ -320,3 +320,48 @@ fn the_first_requests_of_a_sequential_run_are_a_sequential_run_of_that_many() {
         "a concurrent run's first requests overlapped the rest"
     );
 }
+
+#[test]
+fn a_plan_cuts_its_shorter_sequential_trials_from_the_longest_and_keeps_its_order() {
+    use fanout::claims::trial::{Mode, run_plan};
+    use fanout::claims::{Trial, TrialKey};
+    let key = |n, mode| TrialKey::Scaling { n, mode };
+    let longest = scenario(Strategy::SyncSequential, 4, "1ms");
+    let mut shorter = longest.clone();
+    shorter.n = 2;
+    let plan = vec![
+        Trial::FirstOf {
+            key: key(2, Mode::Sequential),
+            of: key(4, Mode::Sequential),
+            scenario: shorter.clone(),
+        },
+        Trial::Strategy {
+            key: key(4, Mode::Sequential),
+            scenario: longest,
+        },
+    ];
+    let runs = run_plan(plan, &fanout::Placement::InProcess).expect("the plan runs");
+    let keys: Vec<TrialKey> = runs.iter().map(|r| r.key).collect();
+    assert_eq!(keys, [key(2, Mode::Sequential), key(4, Mode::Sequential)]);
+    assert_eq!(runs[0].cut_from, Some(key(4, Mode::Sequential)));
+    assert_eq!(runs[0].summary.n, 2);
+    assert!(runs[0].summary.wall_ms < runs[1].summary.wall_ms);
+    assert_eq!(runs[1].cut_from, None);
+    // A concurrent run cannot be cut: its first requests overlapped the rest.
+    let bad = vec![
+        Trial::Strategy {
+            key: key(4, Mode::Concurrent),
+            scenario: scenario(Strategy::AsyncConcurrent, 4, "1ms"),
+        },
+        Trial::FirstOf {
+            key: key(2, Mode::Sequential),
+            of: key(4, Mode::Concurrent),
+            scenario: shorter,
+        },
+    ];
+    let error = run_plan(bad, &fanout::Placement::InProcess).expect_err("refused");
+    assert!(
+        error.to_string().contains("is not the first 2 requests"),
+        "{error}"
+    );
+}

@@ -51,8 +51,16 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     let network = config.profile.network;
     if !network.is_loopback() {
         let setup = 1 + config.tls.map_or(0, |tls| tls.handshake_round_trips());
+        let resumed = match config.tls {
+            Some(crate::server::tls::TlsVersion::Tls12)
+                if config.tls_resumption == crate::server::tls::SessionResumption::On =>
+            {
+                format!(" ({} when its TLS session is resumed)", setup)
+            }
+            _ => String::new(),
+        };
         println!(
-            "behind an emulated network, {network}: a request on a new connection costs {} round trips, on a reused one 1",
+            "behind an emulated network, {network}: a request on a new connection costs {} round trips{resumed}, on a reused one 1",
             setup + 1
         );
     }

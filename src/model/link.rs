@@ -75,7 +75,7 @@ impl LinkCosts {
     /// A `--target` is a real server the model knows nothing of: loopback.
     pub fn of(scenario: &Scenario) -> LinkCosts {
         let network = &scenario.profile.network;
-        if scenario.target.is_some() || network.is_loopback() {
+        if !scenario.emulates_network() {
             return LinkCosts::LOOPBACK;
         }
         let tls = scenario.tls.map_or(0, |tls| tls.handshake_round_trips());
@@ -228,7 +228,7 @@ impl Pool {
     pub(crate) fn take(&mut self, start: f64) -> f64 {
         let to_ns = |ms: f64| (ms.max(0.0) * 1e6).round() as u64;
         match self.connections {
-            Connections::PerRequest => start + self.opened_at(start),
+            Connections::PerRequest => start + self.open_exchange_ms(start),
             Connections::One => {
                 if self.shared_open_at.is_none() {
                     self.opened += 1;
@@ -243,7 +243,7 @@ impl Pool {
                     self.idle_at.pop();
                     start + self.link.exchange_ms(Setup::Reused)
                 }
-                _ => start + self.opened_at(start),
+                _ => start + self.open_exchange_ms(start),
             },
         }
     }
@@ -254,7 +254,7 @@ impl Pool {
     }
 
     /// What the network adds to a request that opens a connection at `start`, ms.
-    fn opened_at(&mut self, start: f64) -> f64 {
+    fn open_exchange_ms(&mut self, start: f64) -> f64 {
         self.opened += 1;
         let setup = self.sessions.open(start, &self.link);
         self.link.exchange_ms(setup)

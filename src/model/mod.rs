@@ -42,7 +42,8 @@ pub use link::{Connections, LinkCosts, Setup};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// One request and its answer on an already open connection (or with a new client,
-    /// for `--client per-request`), server delay zero. It includes the server timer's
+    /// for `--client per-request`, or a new, resumed connection against a server with
+    /// `--server-keep-alive off`), server delay zero. It includes the server timer's
     /// rounding up to its next millisecond tick, which every delayed answer pays too.
     pub per_request_ms: f64,
     /// What opening the first connection adds to the first request.

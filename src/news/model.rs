@@ -57,19 +57,23 @@ struct SourceRequests {
 }
 
 /// The model of an aggregation over `sources` whose requests the server recorded in
-/// `entries`; `concurrent` for the async aggregator.
+/// `entries`; `concurrent` for the async aggregator. `connections` is
+/// [`Connections::Pooled`], or [`Connections::PerRequest`] against a server that closes
+/// each connection after its answer.
 pub fn predict(
     sources: &[MockSource],
     concurrent: bool,
     entries: &[LedgerEntry],
     calibration: &Calibration,
     link: &LinkCosts,
+    connections: Connections,
 ) -> Modelled {
     let requests = by_source(sources, entries, link);
+    let pool = Pool::new(connections, link);
     if concurrent {
-        at_once(sources, &requests, calibration, link)
+        at_once(sources, &requests, calibration, pool)
     } else {
-        one_after_another(&requests, calibration, link)
+        one_after_another(&requests, calibration, pool)
     }
 }
 
@@ -115,14 +119,13 @@ fn by_source(
 fn one_after_another(
     requests: &[SourceRequests],
     calibration: &Calibration,
-    link: &LinkCosts,
+    mut pool: Pool,
 ) -> Modelled {
     let mut all: Vec<Request> = requests
         .iter()
         .flat_map(|s| s.list.iter().chain(&s.stories).copied())
         .collect();
     all.sort_by_key(|r| r.arrival_us);
-    let mut pool = Pool::new(Connections::Pooled, link);
     let mut now = calibration.first_connection_ms;
     for request in all {
         now = pool.take(now) + calibration.per_request_ms + request.busy_ms;
@@ -141,9 +144,8 @@ fn at_once(
     sources: &[MockSource],
     requests: &[SourceRequests],
     calibration: &Calibration,
-    link: &LinkCosts,
+    mut pool: Pool,
 ) -> Modelled {
-    let mut pool = Pool::new(Connections::Pooled, link);
     // When the answer is back, and the waits on the way: the link's (round trip,
     // set-up) and the server's (delay, bytes).
     let exchange = |pool: &mut Pool, start: f64, r: &Request| {
@@ -237,11 +239,30 @@ mod tests {
             &entries(50),
             &calibration,
             &LinkCosts::LOOPBACK,
+            Connections::Pooled,
         );
         assert_eq!((plain.wall_ms, plain.connections), (delays, 1));
-        let far = predict(&sources, false, &entries(50), &calibration, &link());
+        let far = predict(
+            &sources,
+            false,
+            &entries(50),
+            &calibration,
+            &link(),
+            Connections::Pooled,
+        );
         assert_eq!(far.wall_ms, delays + 13.0 * RTT_MS + 2.0 * RTT_MS);
         assert_eq!(far.connections, 1, "one agent keeps one connection");
+        // Against a server that closes each connection, every request opens its own.
+        let closing = predict(
+            &sources,
+            false,
+            &entries(50),
+            &calibration,
+            &link(),
+            Connections::PerRequest,
+        );
+        assert_eq!(closing.connections, 13);
+        assert_eq!(closing.wall_ms, delays + 13.0 * 3.0 * RTT_MS);
     }
 
     #[test]
@@ -251,12 +272,26 @@ mod tests {
         // Lists back at 130 (NewsAPI), 80 (The Guardian) and 50 ms (Hacker News): only
         // Hacker News's own connection is idle when its stories leave, so the first
         // story reuses it and nine open their own.
-        let modelled = predict(&sources, true, &entries(50), &calibration, &link());
+        let modelled = predict(
+            &sources,
+            true,
+            &entries(50),
+            &calibration,
+            &link(),
+            Connections::Pooled,
+        );
         assert_eq!(modelled.connections, 3 + 9);
         assert_eq!(modelled.wall_ms, 3.0 * RTT_MS + 100.0, "NewsAPI is slowest");
         assert_eq!(modelled.chain_ms[2], 3.0 * RTT_MS + 20.0 + RTT_MS + 30.0);
         // The Guardian back at 40 ms: its connection is idle too, for the second story.
-        let sooner = predict(&sources, true, &entries(10), &calibration, &link());
+        let sooner = predict(
+            &sources,
+            true,
+            &entries(10),
+            &calibration,
+            &link(),
+            Connections::Pooled,
+        );
         assert_eq!(sooner.connections, 3 + 8);
         // On loopback the chain is the two delays.
         let plain = predict(
@@ -265,6 +300,7 @@ mod tests {
             &entries(50),
             &calibration,
             &LinkCosts::LOOPBACK,
+            Connections::Pooled,
         );
         assert_eq!(plain.chain_ms[2], 20.0 + 30.0);
         assert_eq!(plain.wall_ms, 100.0);

@@ -22,7 +22,7 @@ use super::model::{self, Modelled};
 use super::store::{self, ArticleStore, Write};
 use super::{Digest, Shape};
 use crate::error::Error;
-use crate::model::{Calibration, LinkCosts};
+use crate::model::{Calibration, Connections, LinkCosts};
 use crate::output::RunOutput;
 use crate::scenario::Scenario;
 use crate::server::ledger::LedgerEntry;
@@ -158,6 +158,10 @@ pub fn run(
         &ledger.entries,
         &calibration,
         &link,
+        match scenario.server_keep_alive {
+            crate::server::KeepAlive::On => Connections::Pooled,
+            crate::server::KeepAlive::Off => Connections::PerRequest,
+        },
     );
     let figures = NewsFigures {
         sources: digest.reports.len(),

@@ -33,9 +33,9 @@ pub struct ChartFile {
     pub svg: String,
 }
 
-/// Rows one claim's waterfall draws, shared among its trials: at 500 requests a trial
-/// each trial shows its first 30, enough to see the connections open.
-const WATERFALL_ROWS: usize = 60;
+/// Rows one claim's waterfall draws, shared among its trials: with two trials each
+/// shows its first 30 requests, enough to see the connections open.
+const CLAIM_WATERFALL_ROWS: usize = 60;
 
 /// Every chart of the report.
 pub fn charts(results: &[ClaimResult]) -> Result<Vec<ChartFile>, ChartError> {
@@ -244,7 +244,7 @@ fn waterfall_chart(
     title: &str,
     strategy: &str,
 ) -> Result<(String, String), ChartError> {
-    let per_trial = (WATERFALL_ROWS / runs.len().max(1)).max(1);
+    let per_trial = (CLAIM_WATERFALL_ROWS / runs.len().max(1)).max(1);
     let groups: Vec<_> = runs
         .iter()
         .map(|r| waterfall_group(&r.label(), &r.output, per_trial))

@@ -208,15 +208,17 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     writeln!(out)?;
     // The runs of one compare share their network, so the first one's names the legs.
     let over_network = first.attribution.over_network;
-    let (lag, recv, out_is, back_is) = if over_network {
+    let (lag, recv) = (
+        Leg::Out.short_name(over_network),
+        Leg::Back.short_name(over_network),
+    );
+    let (out_is, back_is) = if over_network {
         (
-            "net out",
-            "net back",
             " (the network's round trips, and a fresh connection's handshakes)",
             " (its way back over the network)",
         )
     } else {
-        ("lag", "recv", "", "")
+        ("", "")
     };
     let (lag_p99, recv_p99) = (format!("{lag} p99"), format!("{recv} p99"));
     let right = |h: &str| (h.to_string(), Align::Right);

@@ -131,12 +131,10 @@ impl<'a> Join<'a> {
     /// The connection `entry` came on, from the ledger's record of connections.
     fn connection(&self, entry: &LedgerEntry) -> Option<&'a ConnectionEntry> {
         let id = entry.connection?;
-        let conn = self
-            .output
-            .ledger
-            .connection_entries
-            .get(usize::try_from(id).ok()?)?;
-        (conn.id == id).then_some(conn)
+        // In accept order, so by id; a cut run keeps only some (`first_requests`).
+        let connections = &self.output.ledger.connection_entries;
+        let at = connections.binary_search_by_key(&id, |c| c.id).ok()?;
+        connections.get(at)
     }
 
     /// Each phase of `entry`'s request with when it ended, in order; each starts where
