@@ -5,7 +5,7 @@
 //! - **per-request overhead**: three clients of the run's family (ureq or reqwest) and
 //!   options, one after another, each making 3 requests in turn; the median latency of
 //!   the requests after each client's first, minus the probe's delay, is the cost of one
-//!   exchange. The probe delay is 2 ms rather than zero because the server's timer
+//!   exchange. The probe delay is 1 ms rather than zero because the server's timer
 //!   rounds a sleep up to its next millisecond tick, and a zero sleep is rounded
 //!   differently from any real delay. The median of the first requests' extra latency
 //!   is what opening the first connection costs;
@@ -63,7 +63,7 @@ const PROBE_MS_PER_TLS_CONNECTION: f64 = 0.5;
 /// Bursts probed; their median is kept.
 const BURSTS: usize = 3;
 /// The probes' server delay.
-const PROBE_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
+const PROBE_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Measures the overheads the model needs for `scenario`.
 pub fn calibrate(scenario: &Scenario, placement: &Placement) -> Result<Calibration, Error> {
