@@ -14,8 +14,11 @@ use fanout::server::engine::NOT_MEASURED;
 use fanout::server::profile::Profile;
 use fanout::{Placement, Scenario, Strategy, run_fresh};
 
-/// Short enough for CI: the verdicts compare ratios, which the scale keeps.
-const TIME_SCALE: f64 = 0.05;
+/// Short enough for CI: the verdicts compare ratios, which the scale keeps, and long
+/// enough that what does not scale stays small next to the waits. (At 0.05, the paced
+/// run of D0-429, whose limiter drifts by about 15 ms over its 100 admissions at any
+/// scale, came out 10 % over its model on one engine and tipped its verdict.)
+const TIME_SCALE: f64 = 0.1;
 
 /// Claims both engines can judge: speed, a limit, a ratio, and two served faults.
 const MEASURABLE: [&str; 5] = ["D0-fig1", "D1-sem10", "D2-bench20", "D1-retry", "D0-429"];
