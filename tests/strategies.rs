@@ -365,3 +365,34 @@ fn a_plan_cuts_its_shorter_sequential_trials_from_the_longest_and_keeps_its_orde
         "{error}"
     );
 }
+
+#[test]
+fn a_compare_table_of_a_target_says_its_server_side_was_not_measured() {
+    use fanout::pipeline::run_target;
+    use fanout::{MockApi, Placement, RunSummary, ServerConfig};
+    let server = MockApi::start(
+        &ServerConfig::new(
+            fanout::server::profile::Profile::single("1ms".parse().unwrap()),
+            1,
+        ),
+        &Placement::InProcess,
+    )
+    .unwrap();
+    let mut scenario = common::scenario(Strategy::AsyncConcurrent, 2, "1ms");
+    scenario.target = Some(format!("{}/items", server.url()));
+    scenario.client.pace = Some(50.0);
+    let summary = RunSummary::from_output(&run_target(&scenario, Default::default()).unwrap());
+    let mut table = Vec::new();
+    fanout::report::table::write_compare(&mut table, &[summary]).unwrap();
+    let table = String::from_utf8(table).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("async-concurrent"))
+        .expect("a row");
+    assert!(!row.contains("0.0 ms"), "{row}");
+    assert!(row.matches("n/m").count() >= 6, "{row}");
+    assert!(
+        table.contains("a --target server keeps no ledger"),
+        "{table}"
+    );
+}

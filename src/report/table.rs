@@ -240,21 +240,37 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     ]);
     for s in runs {
         let a = &s.attribution;
+        // A --target server has no ledger and no model: its side reads "not measured".
+        let target = s.server_placement == "target";
+        let server_side = |text: String| match target {
+            true => NOT_MEASURED_SHORT.to_string(),
+            false => text,
+        };
         table.row([
             s.strategy.to_string(),
             human_ms(s.wall_ms),
-            human_ms(s.predicted_ms),
+            server_side(human_ms(s.predicted_ms)),
             efficiency(s),
             format!("{:.2}x", first.wall_ms / s.wall_ms.max(f64::MIN_POSITIVE)),
             human_ms(s.latency_ms.p50),
             human_ms(s.latency_ms.p99),
             format!("{}/{}", s.ok(), s.n),
             failures(s),
-            s.server.peak_in_flight.to_string(),
+            server_side(s.server.peak_in_flight.to_string()),
             count_or_short(s.server.connections),
-            human_ms(a.send_lag_ms.p99),
-            ms_if_measured(s, Figure::AnswerTimes, a.server_ms.p99, NOT_MEASURED_SHORT),
-            ms_if_measured(s, Figure::AnswerTimes, a.receive_ms.p99, NOT_MEASURED_SHORT),
+            server_side(human_ms(a.send_lag_ms.p99)),
+            server_side(ms_if_measured(
+                s,
+                Figure::AnswerTimes,
+                a.server_ms.p99,
+                NOT_MEASURED_SHORT,
+            )),
+            server_side(ms_if_measured(
+                s,
+                Figure::AnswerTimes,
+                a.receive_ms.p99,
+                NOT_MEASURED_SHORT,
+            )),
         ]);
     }
     write!(out, "{table}")?;
@@ -271,6 +287,11 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     }
     if let Some(legend) = not_measured_legend(runs) {
         writeln!(out, "{legend}")?;
+    } else if first.server_placement == "target" {
+        writeln!(
+            out,
+            "{NOT_MEASURED_SHORT} = not measured: a --target server keeps no ledger fanout can read, so no model, peak, connections or server-side legs"
+        )?;
     }
     writeln!(
         out,
