@@ -176,12 +176,7 @@ fn burst_cost(
         Some(_) => PROBE_MS_PER_TLS_CONNECTION,
         None => PROBE_MS_PER_CONNECTION,
     };
-    let mut delays = crate::model::delays_ms(scenario);
-    delays.sort_by(f64::total_cmp);
-    let median_ms = delays
-        .get(delays.len() / 2)
-        .copied()
-        .unwrap_or(0.0)
+    let median_ms = median(&mut crate::model::delays_ms(scenario))
         .min(PROBE_DELAY_FLOOR_MS + per_connection_ms * size as f64);
     let latency = Latency::Fixed(std::time::Duration::from_secs_f64(median_ms / 1e3));
     let warm_up = usize::from(!mark_warm(size, scenario.tls.is_some()));

@@ -46,6 +46,15 @@ fn assert_each_request_once(samples: &[fanout::Sample], n: u64) {
     assert_eq!(seqs, (0..n).collect::<Vec<_>>());
 }
 
+/// Every request of the run was answered.
+fn all_ok(output: &fanout::RunOutput) -> bool {
+    output
+        .measurements
+        .samples
+        .iter()
+        .all(|s| s.outcome == Outcome::Ok)
+}
+
 fn protocols(ledger: &LedgerRecord) -> Vec<&str> {
     ledger
         .connection_entries
@@ -112,13 +121,7 @@ fn resumed_per_connection(
     scenario.tls_resumption = resumption;
     scenario.server_keep_alive = KeepAlive::Off;
     let output = run_on_fresh(&scenario, &Placement::InProcess);
-    assert!(
-        output
-            .measurements
-            .samples
-            .iter()
-            .all(|s| s.outcome == Outcome::Ok)
-    );
+    assert!(all_ok(&output));
     assert_eq!(
         output.ledger.connections,
         Some(4),
@@ -238,13 +241,7 @@ fn a_handshake_abandoned_half_way_is_counted_and_never_holds_the_server() {
     drop(garbage);
     // The server still serves a client that trusts it.
     let output = fanout::run_on(&scenario, &mut server, Arc::new(AtomicU64::new(0))).unwrap();
-    assert!(
-        output
-            .measurements
-            .samples
-            .iter()
-            .all(|s| s.outcome == Outcome::Ok)
-    );
+    assert!(all_ok(&output));
 }
 
 /// The ledger once it has counted at least `count` failed handshakes (the server

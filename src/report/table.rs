@@ -41,6 +41,12 @@ pub fn not_measured_legend<'a>(runs: impl IntoIterator<Item = &'a RunSummary>) -
         })
 }
 
+/// True for a run against a `--target` server: no ledger, so no model and no
+/// server-side figures.
+fn against_target(s: &RunSummary) -> bool {
+    s.server_placement == crate::server::PlacementKind::Target.name()
+}
+
 /// The failures of a run, `-` when there were none: `http_5xx 3, cancelled 2`.
 pub fn failures(summary: &RunSummary) -> String {
     let parts: Vec<String> = summary
@@ -92,7 +98,7 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         http_name(s),
         s.execution
     )?;
-    if s.server_placement == "target" {
+    if against_target(s) {
         writeln!(out, "  wall       {}", human_ms(s.wall_ms))?;
     } else {
         write_wall_and_model(out, s)?;
@@ -141,7 +147,7 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         human_ms(l.max)
     )?;
     let v = &s.server;
-    if s.server_placement == "target" {
+    if against_target(s) {
         return writeln!(
             out,
             "  server     a --target server: its side is not measured (no ledger, no model)"
@@ -241,7 +247,7 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     for s in runs {
         let a = &s.attribution;
         // A --target server has no ledger and no model: its side reads "not measured".
-        let target = s.server_placement == "target";
+        let target = against_target(s);
         let server_side = |text: String| match target {
             true => NOT_MEASURED_SHORT.to_string(),
             false => text,
@@ -287,7 +293,7 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     }
     if let Some(legend) = not_measured_legend(runs) {
         writeln!(out, "{legend}")?;
-    } else if first.server_placement == "target" {
+    } else if against_target(first) {
         writeln!(
             out,
             "{NOT_MEASURED_SHORT} = not measured: a --target server keeps no ledger fanout can read, so no model, peak, connections or server-side legs"
