@@ -329,6 +329,7 @@ mod tests {
             connection: Some(seq),
             arrival_us: epoch + arrival_us,
             delay_us: 100_000,
+            stalled_us: 0,
             finish_us: epoch + finish_us,
             status: Some(200),
             request_bytes: 0,

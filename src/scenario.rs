@@ -145,6 +145,15 @@ impl Scenario {
         if self.deadline.is_some_and(|d| d.is_zero()) {
             return bad("--deadline must be above zero");
         }
+        if let (Some(stall), Some(deadline)) = (self.profile.stall, self.deadline)
+            && stall.start() >= deadline
+        {
+            return Err(Error::InvalidScenario(format!(
+                "--stall {} starts at or past the --deadline of {}: nothing would meet it",
+                stall.describe(),
+                crate::duration::steady(deadline)
+            )));
+        }
         // The profile, the engine and the TLS the mock API is asked for, as the server
         // itself checks them.
         self.server_config().validate()?;
@@ -218,6 +227,10 @@ impl Scenario {
             }
             if let Some(work) = self.strategy.work(&self.client) {
                 allowed = allowed.saturating_add(work.saturating_mul(n));
+            }
+            if let Some(stall) = self.profile.stall {
+                // Every request may be held until the stall ends.
+                allowed = allowed.saturating_add(stall.end());
             }
             allowed.saturating_add(DEADLINE_SLACK)
         })

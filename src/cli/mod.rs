@@ -16,7 +16,7 @@ use crate::sweep::{ClientSetup, SweepOver};
 mod parse;
 use parse::{
     parse_count, parse_count_u32, parse_count_usize, parse_latency, parse_positive_duration,
-    parse_rate, parse_rate_per_second, parse_thread_count, parse_time_scale,
+    parse_rate, parse_rate_per_second, parse_stall, parse_thread_count, parse_time_scale,
 };
 
 /// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
@@ -352,6 +352,10 @@ pub struct FaultArgs {
     /// The server answers 429 past this many requests in flight.
     #[arg(long, value_parser = parse_count_u32)]
     pub max_in_flight: Option<u32>,
+    /// Freeze the whole server: `2s@1s` holds every answer due between 1 s and 3 s
+    /// after the first request until 3 s (replaces a profile's `[stall]`).
+    #[arg(long, value_parser = parse_stall, value_name = "LENGTH@AT")]
+    pub stall: Option<crate::server::stall::Stall>,
 }
 
 /// The emulated network between every client and the mock API; each flag replaces

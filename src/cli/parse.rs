@@ -65,3 +65,14 @@ pub(super) fn parse_rate_per_second(text: &str) -> Result<f64, String> {
         Err(_) => Err("is not a rate (write 10 or 10/s)".to_string()),
     }
 }
+
+/// `--stall LENGTH@AT`: `2s@1s` freezes the server for 2 s from 1 s after its first
+/// request.
+pub(super) fn parse_stall(text: &str) -> Result<crate::server::stall::Stall, String> {
+    let Some((length, at)) = text.trim().split_once('@') else {
+        return Err("is not LENGTH@AT, as in 2s@1s (a 2 s stall from 1 s)".to_string());
+    };
+    let length = parse_positive_duration(length).map_err(|e| format!("length {e}"))?;
+    let at = parse_duration(at).map_err(|e| format!("start {e}"))?;
+    Ok(crate::server::stall::Stall::new(length, at))
+}

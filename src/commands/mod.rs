@@ -108,6 +108,9 @@ fn profile(
     if faults.max_in_flight.is_some() {
         profile.limits.max_in_flight = faults.max_in_flight;
     }
+    if faults.stall.is_some() {
+        profile.stall = faults.stall;
+    }
     profile.network = network.apply(profile.network);
     profile.validate().map_err(Error::InvalidScenario)?;
     Ok(profile)

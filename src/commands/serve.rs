@@ -87,6 +87,15 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
         );
     }
     println!("add ?seq=N to a request to get the same delay for request N on every run");
+    if let Some(stall) = config.profile.stall {
+        println!(
+            "stall {}: every answer due {} to {} after the first request leaves at {}",
+            stall.describe(),
+            human_ms(ms(stall.start())),
+            human_ms(ms(stall.end())),
+            human_ms(ms(stall.end()))
+        );
+    }
     match args.duration {
         Some(limit) => println!(
             "serving for {}; Ctrl-C stops it sooner",
@@ -169,6 +178,9 @@ fn write_summary(out: &mut impl Write, s: &AggregateSummary) -> io::Result<()> {
         count_or_not_measured(s.peak_in_flight),
         s.max_per_second
     )?;
+    if s.stalled > 0 {
+        writeln!(out, "{} answers held by the stall", s.stalled)?;
+    }
     if s.tls_failed > 0 {
         writeln!(
             out,

@@ -36,6 +36,7 @@ pub(super) fn profile() -> Profile {
         endpoints: vec![endpoint],
         limits: Default::default(),
         network: Default::default(),
+        stall: None,
     }
 }
 

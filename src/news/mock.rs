@@ -169,6 +169,7 @@ pub fn profile(sources: &[MockSource]) -> Profile {
         endpoints: sources.iter().flat_map(MockSource::endpoints).collect(),
         limits: Default::default(),
         network: Default::default(),
+        stall: None,
     }
 }
 

@@ -217,6 +217,7 @@ mod tests {
             connection: None,
             arrival_us,
             delay_us: delay_ms * 1000,
+            stalled_us: 0,
             finish_us: 0,
             status: Some(200),
             request_bytes: 0,

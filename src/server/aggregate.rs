@@ -50,6 +50,9 @@ pub struct AggregateSummary {
     pub server_ms: Percentiles,
     /// Server time beyond the injected delay (reading, routing, timer lag, writing), ms.
     pub overhead_ms: Percentiles,
+    /// Requests whose answer the profile's stall held.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stalled: u64,
 }
 
 fn is_zero(count: &u64) -> bool {
@@ -69,12 +72,14 @@ pub struct Aggregate {
     /// First and last arrival seen, µs since the Unix epoch.
     arrivals: Option<(u64, u64)>,
     busiest: BusiestSecond,
+    stalled: u64,
 }
 
 impl Aggregate {
     /// Folds one finished (or abandoned) request in.
     pub fn add(&mut self, entry: &LedgerEntry) {
         self.received += 1;
+        self.stalled += u64::from(entry.stalled_us > 0);
         match entry.status {
             None => self.abandoned += 1,
             Some(status) => {
@@ -82,7 +87,7 @@ impl Aggregate {
                 let server_us = entry.finish_us.saturating_sub(entry.arrival_us);
                 self.server.record(server_us);
                 self.overhead
-                    .record(server_us.saturating_sub(entry.delay_us));
+                    .record(server_us.saturating_sub(entry.held_us()));
             }
         }
         let (first, last) = self
@@ -108,6 +113,7 @@ impl Aggregate {
                 .map_or(0.0, |(first, last)| (last - first) as f64 / 1e3),
             server_ms: self.server.percentiles_ms(),
             overhead_ms: self.overhead.percentiles_ms(),
+            stalled: self.stalled,
         }
     }
 }
@@ -225,6 +231,7 @@ mod tests {
             connection: Some(0),
             arrival_us,
             delay_us: 0,
+            stalled_us: 0,
             finish_us,
             status,
             request_bytes: 0,

@@ -39,6 +39,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::attempts::Attempts;
 use super::fault::{ArrivalWindow, Decision, FaultKind, RetryAfter};
+use super::stall::StallClock;
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::link::Link;
 use super::profile::Profile;
@@ -66,6 +67,8 @@ pub(crate) struct ServerState {
     recent: Option<ArrivalWindow>,
     /// Requests without a `seq` seen per endpoint: the nth of them draws the nth delay.
     unnumbered: Vec<AtomicU64>,
+    /// The profile's stall, with the first arrival that starts its clock.
+    stall: Option<StallClock>,
 }
 
 /// Where the draw keys of requests without a `seq` start, far above any real seq.
@@ -80,7 +83,9 @@ impl ServerState {
             .map(|_| AtomicU64::new(0))
             .collect();
         let recent = ArrivalWindow::of(&profile.limits);
+        let stall = StallClock::of(profile.stall);
         ServerState {
+            stall,
             profile,
             seed,
             padding,
@@ -90,6 +95,13 @@ impl ServerState {
             recent,
             unnumbered,
         }
+    }
+
+    /// How long the stall holds an answer to a request arriving at `arrival_us`.
+    pub(crate) fn stall_hold(&self, arrival_us: u64, delay: Duration) -> Duration {
+        self.stall
+            .as_ref()
+            .map_or(Duration::ZERO, |stall| stall.hold(arrival_us, delay))
     }
 
     /// Which attempt (from 0) this is at request `seq` of endpoint `index`.
@@ -344,6 +356,7 @@ async fn answer(
             connection: Some(connection),
             arrival_us,
             delay_us: 0,
+            stalled_us: 0,
             finish_us: arrival_us,
             status: None,
             request_bytes,
@@ -399,7 +412,9 @@ async fn answer(
         pending.entry.fault = Some(FaultKind::Hang);
         std::future::pending::<()>().await;
     }
-    tokio::time::sleep(delay).await;
+    let stalled = state.stall_hold(arrival_us, delay);
+    pending.entry.stalled_us = stalled.as_micros() as u64;
+    tokio::time::sleep(delay + stalled).await;
 
     let status = match decision {
         Decision::Drop => {

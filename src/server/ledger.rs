@@ -40,6 +40,10 @@ pub struct LedgerEntry {
     pub arrival_us: u64,
     /// The delay the server chose for it, in µs.
     pub delay_us: u64,
+    /// How long a server-wide stall held the answer beyond its delay, µs
+    /// ([`crate::server::stall`]); 0 when none did.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stalled_us: u64,
     /// When the answer was handed to the connection (or the client went away), µs.
     pub finish_us: u64,
     /// The status sent; `None` when no answer went out (the client went away, or the
@@ -51,6 +55,13 @@ pub struct LedgerEntry {
     /// The fault the server served this request, if any.
     #[serde(default)]
     pub fault: Option<FaultKind>,
+}
+
+impl LedgerEntry {
+    /// How long the server meant to hold it: its delay, and the stall's hold.
+    pub fn held_us(&self) -> u64 {
+        self.delay_us + self.stalled_us
+    }
 }
 
 /// One accepted connection, as the server saw it: the set-up phases a request
@@ -314,6 +325,9 @@ pub struct ServerSummary {
     /// The 99th percentile of time spent beyond the injected delay (reading, routing,
     /// timer lag, writing), in ms. When this grows, the server is the bottleneck.
     pub overhead_p99_ms: f64,
+    /// Requests whose answer a server-wide stall held ([`crate::server::stall`]).
+    #[serde(default)]
+    pub stalled: u64,
 }
 
 impl LedgerRecord {
@@ -351,7 +365,7 @@ impl LedgerRecord {
             entries
                 .iter()
                 .filter(|e| e.status.is_some())
-                .map(|e| (e.finish_us - e.arrival_us).saturating_sub(e.delay_us)),
+                .map(|e| (e.finish_us - e.arrival_us).saturating_sub(e.held_us())),
         );
         let spread = match (arrivals.first(), arrivals.last()) {
             (Some(first), Some(last)) => (last - first) as f64 / 1e3,
@@ -366,6 +380,7 @@ impl LedgerRecord {
             resumed_connections: self.resumed_connections(),
             arrival_spread_ms: spread,
             overhead_p99_ms: percentile(&overheads, 0.99) as f64 / 1e3,
+            stalled: entries.iter().filter(|e| e.stalled_us > 0).count() as u64,
         }
     }
 }
@@ -452,6 +467,7 @@ mod tests {
             connection: Some(0),
             arrival_us: arrival_ms * 1000,
             delay_us: 0,
+            stalled_us: 0,
             finish_us: finish_ms * 1000,
             status: Some(200),
             request_bytes: 0,

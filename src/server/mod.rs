@@ -41,6 +41,7 @@ pub mod ledger;
 mod link;
 pub mod network;
 pub mod profile;
+pub mod stall;
 pub mod tls;
 mod wiremock_engine;
 

@@ -23,6 +23,10 @@
 //!
 //! [network]                     # optional: see [`crate::server::network`]
 //! preset = "continent"
+//!
+//! [stall]                       # optional: see [`crate::server::stall`]
+//! at_ms = 1000                  # every answer due 1 s to 3 s after the first
+//! for_ms = 2000                 # arrival leaves at 3 s
 //! ```
 //!
 //! A run sends request `seq` to endpoint `seq % endpoints.len()`, so a profile of three
@@ -35,6 +39,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::fault::{Fault, ServerLimits};
+use super::stall::Stall;
 use super::latency::Latency;
 use super::network::Network;
 use crate::error::Error;
@@ -217,6 +222,10 @@ pub struct Profile {
     /// profile (see [`crate::server::network`]).
     #[serde(default, skip_serializing_if = "Network::is_loopback")]
     pub network: Network,
+    /// A server-wide freeze: every answer due inside it waits for its end
+    /// ([`crate::server::stall`]). None by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall: Option<Stall>,
 }
 
 impl Profile {
@@ -226,6 +235,7 @@ impl Profile {
             endpoints: vec![Endpoint::catch_all(latency)],
             limits: ServerLimits::default(),
             network: Network::default(),
+            stall: None,
         }
     }
 
@@ -254,6 +264,9 @@ impl Profile {
         }
         self.limits.validate()?;
         self.network.validate()?;
+        if let Some(stall) = &self.stall {
+            stall.validate()?;
+        }
         for (i, endpoint) in self.endpoints.iter().enumerate() {
             endpoint.validate()?;
             let clash = self.endpoints[..i]
@@ -302,6 +315,7 @@ impl Profile {
         }
         changed.limits = ServerLimits::default();
         changed.network = Network::default();
+        changed.stall = None;
         changed
     }
 
@@ -313,6 +327,7 @@ impl Profile {
             endpoint.latency = endpoint.latency.scaled(factor);
         }
         scaled.network = self.network.scaled(factor);
+        scaled.stall = self.stall.map(|stall| stall.scaled(factor));
         scaled
     }
 }
@@ -411,6 +426,7 @@ mod tests {
             endpoints: vec![],
             limits: ServerLimits::default(),
             network: Network::default(),
+            stall: None,
         };
         assert!(empty.validate().is_err());
     }

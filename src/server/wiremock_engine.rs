@@ -33,6 +33,7 @@
 //! that memory is bounded by one run's requests.
 
 use std::sync::Arc;
+use std::time::Duration;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use wiremock::matchers::{method, path, path_regex};
@@ -83,6 +84,8 @@ struct Shared {
     /// Attempts per request, for the faults that count them (the same bounded table
     /// as fanout's engine).
     attempts: std::sync::Mutex<Attempts>,
+    /// The profile's stall: wiremock holds the answer by lengthening its delay.
+    stall: Option<super::stall::StallClock>,
 }
 
 /// Answers for one endpoint and writes the ledger.
@@ -105,6 +108,7 @@ impl Respond for LedgerResponder {
             connection: None,
             arrival_us,
             delay_us: 0,
+            stalled_us: 0,
             finish_us: arrival_us,
             status: Some(429),
             request_bytes: request.body.len() as u64,
@@ -134,8 +138,13 @@ impl Respond for LedgerResponder {
             0
         };
         let delay = self.endpoint.latency.draw(shared.seed, self.index, key);
+        let stalled = shared
+            .stall
+            .as_ref()
+            .map_or(Duration::ZERO, |stall| stall.hold(arrival_us, delay));
         entry.delay_us = delay.as_micros() as u64;
-        entry.finish_us = arrival_us + entry.delay_us;
+        entry.stalled_us = stalled.as_micros() as u64;
+        entry.finish_us = arrival_us + entry.held_us();
         entry.fault = None;
         let (status, wait) = match fault.decide(shared.seed, self.index, key, attempt) {
             Decision::Hang => {
@@ -147,10 +156,10 @@ impl Respond for LedgerResponder {
             }
             Decision::Fail(status) => {
                 entry.fault = Some(FaultKind::Status);
-                (status, delay)
+                (status, delay + stalled)
             }
             // `drop_rate` is refused before the server starts (Engine::serves).
-            Decision::Answer | Decision::Drop => (self.endpoint.status, delay),
+            Decision::Answer | Decision::Drop => (self.endpoint.status, delay + stalled),
         };
         if entry.fault != Some(FaultKind::Hang) {
             entry.status = Some(status);
@@ -252,6 +261,7 @@ async fn register(
         ledger,
         rate: ArrivalWindow::of(&config.profile.limits),
         attempts: std::sync::Mutex::new(Attempts::new(mode)),
+        stall: super::stall::StallClock::of(config.profile.stall),
     });
     for (index, endpoint) in config.profile.endpoints.iter().enumerate() {
         let responder = LedgerResponder {

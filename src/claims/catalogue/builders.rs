@@ -31,6 +31,7 @@ pub fn endpoints(delays_s: &[f64], ctx: &Context) -> Profile {
         endpoints,
         limits: Default::default(),
         network: Default::default(),
+        stall: None,
     }
 }
 

@@ -245,6 +245,7 @@ mod tests {
             connection: Some(connection),
             arrival_us: EPOCH + arrival_ms * 1000,
             delay_us: 50_000,
+            stalled_us: 0,
             finish_us: EPOCH + (arrival_ms + 50) * 1000,
             status: Some(200),
             request_bytes: 0,
