@@ -103,7 +103,7 @@ pub struct Phases {
     pub start_ms: f64,
     /// Client start to arrival at the server: the out leg ([`Leg::Out`]).
     pub send_lag_ms: f64,
-    /// The injected delay.
+    /// The injected delay, with any stall's hold ([`crate::server::stall`]).
     pub delay_ms: f64,
     /// The server's time beyond the delay.
     pub server_ms: f64,
@@ -286,7 +286,8 @@ fn phases(output: &RunOutput) -> Vec<Phases> {
             let start = i128::from(epoch) + sample.start.as_micros() as i128;
             let end = i128::from(epoch) + sample.end.as_micros() as i128;
             let (arrival, finish) = (i128::from(entry.arrival_us), i128::from(entry.finish_us));
-            let delay = i128::from(entry.delay_us);
+            // A stall's hold is the server's on purpose, like the delay.
+            let delay = i128::from(entry.held_us());
             Some(Phases {
                 seq: sample.seq,
                 start_ms: sample.start.as_secs_f64() * 1e3,
@@ -322,6 +323,7 @@ mod tests {
             status: Some(200),
             bytes: 10,
             attempts: 1,
+            intended: None,
         };
         let entry = |seq: u64, arrival_us: u64, finish_us: u64| LedgerEntry {
             seq: Some(seq),

@@ -62,6 +62,7 @@ pub mod footprint;
 pub mod measure;
 pub mod model;
 pub mod news;
+pub mod open_loop;
 pub mod output;
 pub mod peers;
 pub mod pipeline;

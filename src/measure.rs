@@ -135,6 +135,10 @@ pub struct Sample {
     pub bytes: u64,
     /// Attempts made: 1 without retries, 0 when cancelled before the first.
     pub attempts: u32,
+    /// When an open loop meant to start it (`async-arrival-rate`); `None` for the
+    /// closed loops, whose requests start when a slot frees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intended: Option<Duration>,
 }
 
 impl Sample {
@@ -149,12 +153,19 @@ impl Sample {
             status: None,
             bytes: 0,
             attempts: 0,
+            intended: None,
         }
     }
 
     /// How long the request took, start to end.
     pub fn latency(&self) -> Duration {
         self.end.saturating_sub(self.start)
+    }
+
+    /// How long a user who arrived at the intended start waited: from the intended
+    /// start to the end (the same as [`Sample::latency`] for a closed loop).
+    pub fn latency_from_intended(&self) -> Duration {
+        self.end.saturating_sub(self.intended.unwrap_or(self.start))
     }
 }
 
@@ -316,6 +327,7 @@ mod tests {
             status: None,
             bytes: 0,
             attempts: 1,
+            intended: None,
         }
     }
 

@@ -299,6 +299,7 @@ fn measurements(
             status: *status,
             bytes: 0,
             attempts: u32::from(outcome != Outcome::Cancelled),
+            intended: None,
         });
     }
     let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();

@@ -136,6 +136,12 @@ impl Scenario {
                 RATE_RANGE.end()
             )));
         }
+        if self.strategy == Strategy::AsyncArrivalRate {
+            self.client
+                .arrivals()
+                .check_attainable(self.client.max_in_flight, self.mean_delay())
+                .map_err(Error::InvalidScenario)?;
+        }
         if self.client.rate_window.is_zero() {
             return bad("the rate window must be above zero");
         }
@@ -220,7 +226,11 @@ impl Scenario {
                     .unwrap_or(Duration::MAX);
                 allowed = allowed.saturating_add(pacing);
             }
-            if let Some(rate) = self.strategy.rate(&self.client) {
+            if self.strategy == Strategy::AsyncArrivalRate {
+                // The schedule's own span (a ramp's is longer than n / rate), twice.
+                let span = self.client.arrivals().span(self.n);
+                allowed = allowed.saturating_add(span.saturating_mul(2));
+            } else if let Some(rate) = self.strategy.rate(&self.client) {
                 let pacing = Duration::try_from_secs_f64(2.0 * self.n as f64 / rate)
                     .unwrap_or(Duration::MAX);
                 allowed = allowed.saturating_add(pacing);
@@ -234,6 +244,20 @@ impl Scenario {
             }
             allowed.saturating_add(DEADLINE_SLACK)
         })
+    }
+
+    /// The mean of the delays the server will give (of the first 10,000 requests, for
+    /// a larger run): what an open loop's answers take on average, before overheads.
+    pub fn mean_delay(&self) -> Duration {
+        let endpoints = &self.profile.endpoints;
+        let count = self.n.min(10_000);
+        let total: Duration = (0..count)
+            .map(|seq| {
+                let index = (seq % endpoints.len() as u64) as usize;
+                endpoints[index].latency.draw(self.seed, index, seq)
+            })
+            .sum();
+        total / u32::try_from(count.max(1)).unwrap_or(1)
     }
 
     /// The most requests this scenario's strategy keeps in flight at once.

@@ -13,6 +13,7 @@ use crate::attribution::Attribution;
 use crate::footprint::Footprint;
 use crate::measure::{Outcome, Percentiles, percentiles_ms};
 use crate::model::{self, Calibration};
+use crate::open_loop::OpenLoopFigures;
 use crate::output::RunOutput;
 use crate::server::Engine;
 use crate::server::ledger::ServerSummary;
@@ -65,8 +66,15 @@ pub struct RunSummary {
     /// How requests ended: outcome to count, outcomes that did not happen left out; the
     /// counts sum to `n`. In JSON the keys are the outcomes' names, alphabetically.
     pub outcomes: BTreeMap<Outcome, u64>,
-    /// Client-side latency of requests that ended on their own.
+    /// Client-side latency of requests that ended on their own, from each one's send.
     pub latency_ms: Percentiles,
+    /// The model's latency per request, from its send: what `latency_ms` should be.
+    #[serde(default)]
+    pub predicted_latency_ms: Percentiles,
+    /// For an open loop (`async-arrival-rate`): late starts, and latency from the
+    /// intended start, measured and modelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_loop: Option<OpenLoopFigures>,
     /// Client start to server arrival, per request: how long the request took to get
     /// to the server (queueing in the client, connection set-up, the send itself). Over
     /// an emulated network it is mostly the network's, and reports call it *network
@@ -216,6 +224,13 @@ impl RunSummary {
             throughput_rps: m.throughput(),
             outcomes: m.outcomes(),
             latency_ms: m.latency(),
+            predicted_latency_ms: crate::open_loop::predicted_latency_ms(&prediction),
+            open_loop: OpenLoopFigures::of(
+                &m.samples,
+                &prediction,
+                scenario.client.arrivals().describe(),
+                scenario.client.max_in_flight,
+            ),
             send_lag_ms: send_lag(output),
             delays_ms: delays,
             server: output.ledger.summary(),

@@ -55,6 +55,8 @@ fn ran(key: TrialKey, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f6
         throughput_rps: 0.0,
         outcomes,
         latency_ms: Percentiles::default(),
+        predicted_latency_ms: Percentiles::default(),
+        open_loop: None,
         send_lag_ms: Percentiles::default(),
         delays_ms: DelayTotals { sum: 0.0, max: 0.0 },
         server: ServerSummary {

@@ -16,7 +16,8 @@ use crate::sweep::{ClientSetup, SweepOver};
 mod parse;
 use parse::{
     parse_count, parse_count_u32, parse_count_usize, parse_latency, parse_positive_duration,
-    parse_rate, parse_rate_per_second, parse_stall, parse_thread_count, parse_time_scale,
+    parse_ramp, parse_rate, parse_rate_per_second, parse_stall, parse_thread_count,
+    parse_time_scale,
 };
 
 /// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
@@ -260,6 +261,14 @@ pub struct ScenarioArgs {
     /// `10/s` (default 10); with --target, the pace every strategy keeps (default 5).
     #[arg(long, value_parser = parse_rate_per_second)]
     pub rate: Option<f64>,
+    /// The open loop's ramp (async-arrival-rate): `0..200/s:10s` grows the arrival
+    /// rate linearly from 0 to 200/s over 10 s, then holds it (replaces --rate).
+    #[arg(long, value_parser = parse_ramp)]
+    pub ramp: Option<crate::strategy::arrival::Ramp>,
+    /// The most requests async-arrival-rate keeps in flight; a start that finds the cap
+    /// full waits for a slot and is counted late.
+    #[arg(long, default_value = "1000", value_parser = parse_count_usize, allow_negative_numbers = true)]
+    pub max_in_flight: usize,
     /// OS threads for sync-threads.
     #[arg(long, default_value = "10", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub threads: usize,
@@ -304,7 +313,7 @@ pub struct ScenarioArgs {
     #[arg(long, default_value = "2", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub server_workers: usize,
     /// The HTTP server behind the mock API: fanout's own, or wiremock for comparison
-    /// (no connection count; it cannot serve --drop-rate or --max-in-flight).
+    /// (no connection count; it cannot serve --drop-rate or --server-max-in-flight).
     #[arg(long, value_enum, default_value = "fanout")]
     pub engine: Engine,
     /// Where the mock API runs: in its own process (default), or inside this one.
@@ -350,7 +359,7 @@ pub struct FaultArgs {
     #[arg(long, value_parser = parse_count_u32)]
     pub max_per_second: Option<u32>,
     /// The server answers 429 past this many requests in flight.
-    #[arg(long, value_parser = parse_count_u32)]
+    #[arg(long = "server-max-in-flight", value_parser = parse_count_u32)]
     pub max_in_flight: Option<u32>,
     /// Freeze the whole server: `2s@1s` holds every answer due between 1 s and 3 s
     /// after the first request until 3 s (replaces a profile's `[stall]`).

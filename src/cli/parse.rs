@@ -76,3 +76,23 @@ pub(super) fn parse_stall(text: &str) -> Result<crate::server::stall::Stall, Str
     let at = parse_duration(at).map_err(|e| format!("start {e}"))?;
     Ok(crate::server::stall::Stall::new(length, at))
 }
+
+/// `--ramp FROM..TO/s:LENGTH`: `0..200/s:10s` grows the arrival rate from 0 to 200
+/// per second over 10 s.
+pub(super) fn parse_ramp(text: &str) -> Result<crate::strategy::arrival::Ramp, String> {
+    const SHAPE: &str = "is not FROM..TO/s:LENGTH, as in 0..200/s:10s";
+    let (rates, length) = text.trim().split_once(':').ok_or(SHAPE)?;
+    let (from, to) = rates.trim_end_matches("/s").split_once("..").ok_or(SHAPE)?;
+    let rate = |v: &str| match v.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("rate '{v}' is not a number of requests per second")),
+    };
+    let ramp = crate::strategy::arrival::Ramp {
+        from: rate(from)?,
+        to: rate(to)?,
+        over: parse_positive_duration(length).map_err(|e| format!("length {e}"))?,
+    };
+    ramp.validate()
+        .map_err(|e| e.trim_start_matches("--ramp ").to_string())?;
+    Ok(ramp)
+}

@@ -60,6 +60,8 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
             runtime_workers: args.workers,
             timeout: args.timeout,
             rate,
+            ramp: args.ramp,
+            max_in_flight: args.max_in_flight,
             rate_window: std::time::Duration::from_secs(1),
             retries: args.retries,
             backoff: args.backoff,

@@ -31,9 +31,12 @@ use std::collections::BinaryHeap;
 use serde::{Deserialize, Serialize};
 
 use crate::scenario::Scenario;
+use crate::server::stall::Stall;
 use crate::strategy::Strategy;
+use crate::strategy::arrival::ArrivalSchedule;
 
 mod link;
+pub mod open_loop;
 pub(crate) use link::Pool;
 use link::Sessions;
 pub use link::{Connections, LinkCosts, Setup};
@@ -75,6 +78,14 @@ pub enum Schedule {
         /// The gap between admissions, in milliseconds.
         interval_ms: f64,
     },
+    /// An open loop: each request starts at its intended time on the schedule,
+    /// answered or not, at most `max_in_flight` at once ([`open_loop`]).
+    Open {
+        /// When each request is meant to start.
+        arrivals: ArrivalSchedule,
+        /// The cap on requests in flight.
+        max_in_flight: usize,
+    },
 }
 
 /// The model's answer for one scenario.
@@ -88,6 +99,9 @@ pub struct Prediction {
     pub starts_ms: Vec<f64>,
     /// Predicted end of each request, ms, in `seq` order.
     pub ends_ms: Vec<f64>,
+    /// For an open loop, when each request was meant to start, ms, in `seq` order
+    /// (empty for the closed loops, whose requests start when a slot frees).
+    pub intended_ms: Vec<f64>,
 }
 
 impl Prediction {
@@ -128,6 +142,10 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
     let n = usize::try_from(scenario.n).unwrap_or(usize::MAX);
     match scenario.strategy {
         Strategy::SyncSequential | Strategy::AsyncSequential => Schedule::Sequential,
+        Strategy::AsyncArrivalRate => Schedule::Open {
+            arrivals: scenario.client.arrivals(),
+            max_in_flight: scenario.client.max_in_flight,
+        },
         Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => Schedule::Paced {
             // The GCRA limiter's interval, headroom included (see `strategy::ratelimit`).
             interval_ms: 1000.0 * crate::strategy::ratelimit::HEADROOM / scenario.client.rate,
@@ -172,12 +190,13 @@ pub fn predict_scenario(scenario: &Scenario, calibration: &Calibration) -> Predi
         .enumerate()
         .map(|(seq, delay)| delay + link.transfer_ms(endpoints[seq % endpoints.len()].body_bytes))
         .collect();
-    predict(
+    predict_stalled(
         schedule_of(scenario),
         &busy_ms,
         calibration,
         Connections::of(scenario),
         &link,
+        scenario.profile.stall.as_ref(),
     )
 }
 
@@ -196,6 +215,20 @@ pub fn predict(
     connections: Connections,
     link: &LinkCosts,
 ) -> Prediction {
+    predict_stalled(schedule, delays, calibration, connections, link, None)
+}
+
+/// [`predict`], against a server that may stall: an answer due inside the stall
+/// leaves at its end ([`open_loop::stalled`]), and a closed loop's slot frees only
+/// then.
+pub fn predict_stalled(
+    schedule: Schedule,
+    delays: &[f64],
+    calibration: &Calibration,
+    connections: Connections,
+    link: &LinkCosts,
+    stall: Option<&Stall>,
+) -> Prediction {
     let slots = match schedule {
         Schedule::Sequential => 1,
         Schedule::Limited { slots } => slots.clamp(1, delays.len().max(1)),
@@ -207,7 +240,25 @@ pub fn predict(
                 calibration,
                 connections,
                 link,
+                stall,
             );
+        }
+        Schedule::Open {
+            arrivals,
+            max_in_flight,
+        } => {
+            let times = open_loop::predict(
+                &arrivals,
+                max_in_flight,
+                delays,
+                calibration,
+                connections,
+                link,
+                stall,
+            );
+            let mut prediction = Prediction::from_times(schedule, times.starts, times.ends);
+            prediction.intended_ms = times.intended;
+            return prediction;
         }
     };
     let charged_setups = connections.charged_setups();
@@ -242,7 +293,12 @@ pub fn predict(
         } else {
             Setup::Reused
         };
-        let end = start + link.exchange_ms(setup) + calibration.per_request_ms + delay;
+        let origin = *starts.first().unwrap_or(&start);
+        let end = open_loop::stalled(
+            start + link.exchange_ms(setup) + calibration.per_request_ms + delay,
+            origin,
+            stall,
+        );
         starts.push(start);
         ends.push(end);
         free.push(Reverse((to_ns(end), slot)));
@@ -260,6 +316,7 @@ fn paced(
     calibration: &Calibration,
     connections: Connections,
     link: &LinkCosts,
+    stall: Option<&Stall>,
 ) -> Prediction {
     let mut pool = Pool::new(connections, link);
     let mut starts = Vec::with_capacity(delays.len());
@@ -267,7 +324,8 @@ fn paced(
     for (i, delay) in delays.iter().enumerate() {
         let start = calibration.first_connection_ms + i as f64 * interval_ms;
         let sent = pool.take(start);
-        let end = sent + calibration.per_request_ms + delay;
+        let origin = *starts.first().unwrap_or(&start);
+        let end = open_loop::stalled(sent + calibration.per_request_ms + delay, origin, stall);
         pool.give_back(end);
         starts.push(start);
         ends.push(end);
@@ -283,6 +341,7 @@ impl Prediction {
             wall_ms,
             starts_ms,
             ends_ms,
+            intended_ms: Vec::new(),
         }
     }
 }

@@ -65,6 +65,7 @@ impl RequestLog {
             status,
             bytes,
             attempts: 1,
+            intended: None,
         });
     }
 

@@ -138,14 +138,41 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         failures(s)
     )?;
     let l = &s.latency_ms;
+    let model_p99 = if against_target(s) {
+        String::new()
+    } else {
+        format!("   (model p99 {})", human_ms(s.predicted_latency_ms.p99))
+    };
+    let sent = if s.open_loop.is_some() {
+        " from send"
+    } else {
+        ""
+    };
     writeln!(
         out,
-        "  latency    p50 {}  p90 {}  p99 {}  max {}",
+        "  latency    p50 {}  p90 {}  p99 {}  max {}{sent}{model_p99}",
         human_ms(l.p50),
         human_ms(l.p90),
         human_ms(l.p99),
         human_ms(l.max)
     )?;
+    if let Some(open) = &s.open_loop {
+        let i = &open.from_intended_ms;
+        writeln!(
+            out,
+            "             p50 {}  p90 {}  p99 {}  max {} from the intended start   (model p99 {})",
+            human_ms(i.p50),
+            human_ms(i.p90),
+            human_ms(i.p99),
+            human_ms(i.max),
+            human_ms(open.predicted_from_intended_ms.p99)
+        )?;
+        writeln!(
+            out,
+            "  open loop  {}, at most {} in flight: {} of {} starts late",
+            open.schedule, open.max_in_flight, open.late, s.n
+        )?;
+    }
     let v = &s.server;
     if against_target(s) {
         return writeln!(
@@ -161,7 +188,11 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         v.max_per_second,
         count_or_not_measured(v.connections),
         v.resumed_connections
-            .map_or(String::new(), |k| format!(" ({k} TLS resumed)")),
+            .map_or(String::new(), |k| format!(" ({k} TLS resumed)"))
+            + &match v.stalled {
+                0 => String::new(),
+                k => format!("  stalled {k}"),
+            },
         s.server_engine,
         s.server_placement
     )?;

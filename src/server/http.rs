@@ -39,10 +39,10 @@ use tokio_rustls::TlsAcceptor;
 
 use super::attempts::Attempts;
 use super::fault::{ArrivalWindow, Decision, FaultKind, RetryAfter};
-use super::stall::StallClock;
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::link::Link;
 use super::profile::Profile;
+use super::stall::StallClock;
 use super::tls;
 
 /// How many connection attempts the kernel may queue before fanout accepts them. The

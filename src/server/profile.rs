@@ -39,9 +39,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::fault::{Fault, ServerLimits};
-use super::stall::Stall;
 use super::latency::Latency;
 use super::network::Network;
+use super::stall::Stall;
 use crate::error::Error;
 
 /// The largest response body a profile may ask for.

@@ -65,6 +65,10 @@ pub async fn run(
             })
             .await
         }
+        AsyncStrategy::ArrivalRate => {
+            let schedule = options.arrivals();
+            super::open_loop::arrival_rate(fetcher, requests, schedule, options.max_in_flight).await
+        }
         AsyncStrategy::NaiveRatelimited => {
             // Below one call a window, the window widens to one call's worth.
             let width = options
@@ -322,6 +326,7 @@ impl Fetcher {
             status: last.status,
             bytes: last.bytes,
             attempts,
+            intended: None,
         })
     }
 

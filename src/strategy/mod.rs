@@ -12,14 +12,20 @@
 //! | `async-buffered`    | a stream with `buffer_unordered(--limit)`                    |
 //! | `async-ratelimited` | all spawned, each admitted by a GCRA limiter at `--rate`     |
 //! | `async-naive-ratelimited` | the same with the book chapter's sliding window, as written |
+//! | `async-arrival-rate` | an open loop: each starts at its time on a `--rate` or `--ramp` schedule, answered or not, at most `--max-in-flight` at once |
 //! | `pitfall-blocking-sleep` | current-thread runtime; each task blocks it for `--work` |
 //! | `pitfall-async-sleep` | the same with an async sleep: the fix                     |
 //! | `pitfall-never-awaited` | request futures built and dropped: nothing is sent      |
 //!
+//! Every strategy but `async-arrival-rate` is a closed loop: a request starts when a
+//! slot frees (see `open_loop.rs` for what that hides).
+//!
 //! Each returns one [`Sample`] per planned request, whatever happens. Read `sync.rs`
 //! and `asynchronous.rs` side by side: the same fan-out in both worlds.
 
+pub mod arrival;
 mod asynchronous;
+mod open_loop;
 mod options;
 mod pitfalls;
 pub mod ratelimit;
@@ -63,6 +69,10 @@ pub enum Strategy {
     /// reqwest, every request spawned, admitted by the book chapter's sliding-window
     /// limiter at `--rate`, ported as written.
     AsyncNaiveRatelimited,
+    /// reqwest, an open loop: request i starts at its intended time on the `--rate`
+    /// (or `--ramp`) schedule whether or not earlier ones answered, at most
+    /// `--max-in-flight` at once.
+    AsyncArrivalRate,
     /// The pitfall: each task blocks the current-thread runtime with
     /// `std::thread::sleep(--work)` before its request.
     PitfallBlockingSleep,
@@ -74,7 +84,7 @@ pub enum Strategy {
 
 impl Strategy {
     /// Every strategy, in the order tables list them.
-    pub const ALL: [Strategy; 12] = [
+    pub const ALL: [Strategy; 13] = [
         Strategy::SyncSequential,
         Strategy::SyncThreads,
         Strategy::AsyncSequential,
@@ -84,6 +94,7 @@ impl Strategy {
         Strategy::AsyncBuffered,
         Strategy::AsyncRatelimited,
         Strategy::AsyncNaiveRatelimited,
+        Strategy::AsyncArrivalRate,
         Strategy::PitfallBlockingSleep,
         Strategy::PitfallAsyncSleep,
         Strategy::PitfallNeverAwaited,
@@ -101,6 +112,7 @@ impl Strategy {
             Strategy::AsyncBuffered => "async-buffered",
             Strategy::AsyncRatelimited => "async-ratelimited",
             Strategy::AsyncNaiveRatelimited => "async-naive-ratelimited",
+            Strategy::AsyncArrivalRate => "async-arrival-rate",
             Strategy::PitfallBlockingSleep => "pitfall-blocking-sleep",
             Strategy::PitfallAsyncSleep => "pitfall-async-sleep",
             Strategy::PitfallNeverAwaited => "pitfall-never-awaited",
@@ -121,6 +133,7 @@ impl Strategy {
             Strategy::AsyncBuffered => Family::Async(AsyncStrategy::Buffered),
             Strategy::AsyncRatelimited => Family::Async(AsyncStrategy::Ratelimited),
             Strategy::AsyncNaiveRatelimited => Family::Async(AsyncStrategy::NaiveRatelimited),
+            Strategy::AsyncArrivalRate => Family::Async(AsyncStrategy::ArrivalRate),
             Strategy::PitfallBlockingSleep => Family::Pitfall(PitfallStrategy::BlockingSleep),
             Strategy::PitfallAsyncSleep => Family::Pitfall(PitfallStrategy::AsyncSleep),
             Strategy::PitfallNeverAwaited => Family::Pitfall(PitfallStrategy::NeverAwaited),
@@ -146,7 +159,9 @@ impl Strategy {
             Strategy::AsyncFailfast | Strategy::AsyncSemaphore | Strategy::AsyncBuffered => {
                 Some(Knob::Limit)
             }
-            Strategy::AsyncRatelimited | Strategy::AsyncNaiveRatelimited => Some(Knob::Rate),
+            Strategy::AsyncRatelimited
+            | Strategy::AsyncNaiveRatelimited
+            | Strategy::AsyncArrivalRate => Some(Knob::Rate),
             Strategy::PitfallBlockingSleep | Strategy::PitfallAsyncSleep => Some(Knob::Work),
             Strategy::SyncSequential
             | Strategy::AsyncSequential
@@ -160,7 +175,8 @@ impl Strategy {
         (self.knob() == Some(Knob::Limit)).then_some(options.limit)
     }
 
-    /// The promised requests per second (`--rate`), for the rate-limited strategies.
+    /// The promised requests per second (`--rate`), for the rate-limited strategies
+    /// and the open loop.
     pub fn rate(self, options: &ClientOptions) -> Option<f64> {
         (self.knob() == Some(Knob::Rate)).then_some(options.rate)
     }
@@ -186,6 +202,7 @@ impl Strategy {
             | Strategy::PitfallBlockingSleep
             | Strategy::PitfallAsyncSleep => n,
             Strategy::PitfallNeverAwaited => 1,
+            Strategy::AsyncArrivalRate => options.max_in_flight.min(n),
             Strategy::AsyncFailfast | Strategy::AsyncSemaphore | Strategy::AsyncBuffered => {
                 options.limit.min(n)
             }
@@ -241,6 +258,8 @@ pub enum AsyncStrategy {
     Ratelimited,
     /// `async-naive-ratelimited`.
     NaiveRatelimited,
+    /// `async-arrival-rate`.
+    ArrivalRate,
 }
 
 /// The strategies `pitfalls.rs` runs.

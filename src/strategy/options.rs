@@ -27,6 +27,13 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
     /// Requests per second, for `async-ratelimited` and `async-naive-ratelimited`.
     pub rate: f64,
+    /// The open loop's ramp up to its rate (`--ramp`), for `async-arrival-rate`; without
+    /// one it starts at `rate` at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<super::arrival::Ramp>,
+    /// The most requests `async-arrival-rate` keeps in flight (`--max-in-flight`).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
     /// Client-side work before each request, for the sleep pitfalls.
     pub work: Duration,
     /// Retries after a retryable failure (timeouts, connection errors, 429, 5xx).
@@ -47,7 +54,16 @@ pub struct ClientOptions {
     pub trusted_ca: TrustedCa,
 }
 
+fn default_max_in_flight() -> usize {
+    super::arrival::DEFAULT_MAX_IN_FLIGHT
+}
+
 impl ClientOptions {
+    /// The open loop's schedule: `--ramp` when given, else a constant `--rate`.
+    pub fn arrivals(&self) -> super::arrival::ArrivalSchedule {
+        super::arrival::ArrivalSchedule::new(self.rate, self.ramp)
+    }
+
     /// Requests per second of the rate-limited strategies when `--rate` is not given.
     pub const DEFAULT_RATE: f64 = 10.0;
 }
@@ -62,6 +78,8 @@ impl Default for ClientOptions {
             runtime_workers: 2,
             timeout: None,
             rate: ClientOptions::DEFAULT_RATE,
+            ramp: None,
+            max_in_flight: super::arrival::DEFAULT_MAX_IN_FLIGHT,
             rate_window: Duration::from_secs(1),
             retries: 0,
             backoff: Duration::from_millis(100),

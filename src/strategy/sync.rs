@@ -141,6 +141,7 @@ fn fetch(
         status: last.status,
         bytes: last.bytes,
         attempts,
+        intended: None,
     })
 }
 

@@ -235,6 +235,7 @@ mod tests {
             status,
             bytes: 10,
             attempts: 1,
+            intended: None,
         }
     }
 
