@@ -124,7 +124,7 @@ fn wiremock_fails_the_same_requests_as_fanouts_engine() -> anyhow::Result<()> {
 
 #[test]
 fn wiremock_refuses_in_one_line_what_it_cannot_serve() -> anyhow::Result<()> {
-    for flag in [["--drop-rate", "0.1"], ["--max-in-flight", "5"]] {
+    for flag in [["--drop-rate", "0.1"], ["--server-max-in-flight", "5"]] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_fanout"))
             .args(["run", "--engine", "wiremock", "-n", "3", "--delay", "1ms"])
             .args(flag)

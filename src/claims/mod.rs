@@ -47,6 +47,9 @@ pub enum Document {
     /// A guide to asynchronous HTTP with aiohttp.
     #[serde(rename = "D2")]
     AiohttpGuide,
+    /// No document: a lesson beyond the tutorials ([`catalogue::beyond`]).
+    #[serde(rename = "beyond")]
+    Beyond,
 }
 
 impl Document {
@@ -56,6 +59,7 @@ impl Document {
             Document::HttpxTaskGroups => "D0: HTTPX and TaskGroups article",
             Document::BookChapter => "D1: book chapter, Asynchronous API Calls",
             Document::AiohttpGuide => "D2: aiohttp guide",
+            Document::Beyond => "Beyond the tutorials",
         }
     }
 }

@@ -12,7 +12,8 @@
 //! `claims_report.rs` embeds the files under their claims; read it next.
 
 use super::chart_data::{
-    in_flight_series, latency_row, rate_series, timeline_run, waterfall_group, why_no_waterfall,
+    in_flight_series, latency_row, percentiles_row, rate_series, timeline_run, waterfall_group,
+    why_no_waterfall,
 };
 use super::charts::{self, ChartError, ScalingPoint, ScalingSeries, SpeedupGroup};
 use crate::claims::behaviour::scaling_points;
@@ -103,13 +104,23 @@ fn claim_charts(result: &ClaimResult, files: &mut Vec<ChartFile>) -> Result<(), 
         files.push(file("per-window", caption, svg));
     }
     if result.runs.len() >= 2 {
-        let rows: Vec<_> = result
-            .runs
-            .iter()
-            .map(|r| latency_row(&r.label(), &r.output))
-            .collect();
+        let mut rows = Vec::new();
+        for r in &result.runs {
+            match &r.summary.open_loop {
+                // An open loop's latency two ways: from each send, and from each
+                // intended start (what a user arriving on schedule waited).
+                Some(open) => {
+                    rows.push(latency_row(&format!("{} from send", r.label()), &r.output));
+                    rows.push(percentiles_row(
+                        &format!("{} from intended start", r.label()),
+                        &open.from_intended_ms,
+                    ));
+                }
+                None => rows.push(latency_row(&r.label(), &r.output)),
+            }
+        }
         let svg = charts::latency_percentiles(&format!("{title}: latency percentiles"), &rows)?;
-        let caption = "Client-side latency percentiles per trial";
+        let caption = "Client-side latency percentiles per trial (an open loop's both from each send and from each intended start)";
         files.push(file("latency", caption.to_string(), svg));
     }
     let compared = waterfall_comparisons(result);

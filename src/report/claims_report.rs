@@ -174,9 +174,14 @@ pub fn write_markdown(
 /// One claim's section: what it says, the verdict, its trials and its charts.
 fn write_claim(md: &mut impl fmt::Write, r: &ClaimResult, files: &[ChartFile]) -> fmt::Result {
     writeln!(md, "\n## {}\n", r.label())?;
+    let figure = match r.claim.document {
+        // Not a document's claim: its figure is the arithmetic the row checks.
+        crate::claims::Document::Beyond => "The arithmetic",
+        _ => "Document's figure",
+    };
     writeln!(
         md,
-        "*{}, {}.* {}. Document's figure: {}.\n",
+        "*{}, {}.* {}. {figure}: {}.\n",
         r.claim.document.title(),
         r.claim.section,
         capitalise(r.claim.says),

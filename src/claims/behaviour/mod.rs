@@ -9,6 +9,7 @@
 
 pub mod connections;
 pub mod failures;
+pub mod omission;
 pub mod pacing;
 pub mod pitfalls;
 pub mod results;
@@ -17,6 +18,7 @@ pub mod timeouts;
 
 pub use connections::{client_reuse, http2_one_connection};
 pub use failures::{classified, fail_fast, partial_failure, retry_chains};
+pub use omission::omission;
 pub use pacing::{busiest_window, limiters_keep_promise, rate_limited_server};
 pub use pitfalls::{blocking_sleep, never_awaited};
 pub use results::{completion_order, posts_created};

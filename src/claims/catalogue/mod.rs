@@ -9,6 +9,7 @@
 //!
 //! Read next: [`builders`], then [`d0`].
 
+pub mod beyond;
 pub mod builders;
 pub mod d0;
 pub mod d1;
@@ -18,5 +19,5 @@ use super::Claim;
 
 /// Every claim, in document order.
 pub fn catalogue() -> Vec<Claim> {
-    [d0::claims(), d1::claims(), d2::claims()].concat()
+    [d0::claims(), d1::claims(), d2::claims(), beyond::claims()].concat()
 }

@@ -91,6 +91,18 @@ pub fn latency_row(label: &str, output: &RunOutput) -> LatencyRow {
     }
 }
 
+/// A row of the latency chart from percentiles already computed (an open loop's
+/// latency from its intended starts).
+pub fn percentiles_row(label: &str, p: &crate::measure::Percentiles) -> LatencyRow {
+    LatencyRow {
+        strategy: label.to_string(),
+        p50: p.p50,
+        p90: p.p90,
+        p99: p.p99,
+        max: p.max,
+    }
+}
+
 /// The last request's phases, from a summary's attribution.
 pub fn phase_bar(label: &str, summary: &crate::summary::RunSummary) -> PhaseBar {
     let c = &summary.attribution.critical;
