@@ -28,6 +28,7 @@ fn three_endpoints() -> Profile {
         ],
         limits: Default::default(),
         network: Default::default(),
+        stall: None,
     }
 }
 

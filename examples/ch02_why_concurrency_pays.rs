@@ -172,6 +172,7 @@ fn limited(delay: Duration, limits: ServerLimits) -> Profile {
         endpoints: vec![Endpoint::catch_all(Latency::Fixed(delay))],
         limits,
         network: Default::default(),
+        stall: None,
     }
 }
 
@@ -239,6 +240,7 @@ async fn main() -> anyhow::Result<()> {
         endpoints,
         limits: ServerLimits::default(),
         network: Default::default(),
+        stall: None,
     })?;
     for (url, delay) in urls.iter().zip(&delays) {
         println!("  {url}  waits {}", seconds(*delay));

@@ -73,6 +73,7 @@ fn profile() -> Profile {
         ],
         limits: Default::default(),
         network: Default::default(),
+        stall: None,
     }
 }
 

@@ -101,6 +101,7 @@ fn profile() -> Profile {
         ],
         limits: Default::default(),
         network: Default::default(),
+        stall: None,
     }
 }
 

@@ -219,7 +219,7 @@ pub fn predict(
 }
 
 /// [`predict`], against a server that may stall: an answer due inside the stall
-/// leaves at its end ([`open_loop::stalled`]), and a closed loop's slot frees only
+/// leaves at its end (see [`open_loop`]), and a closed loop's slot frees only
 /// then.
 pub fn predict_stalled(
     schedule: Schedule,

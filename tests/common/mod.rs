@@ -24,6 +24,7 @@ pub fn failing_scenario(strategy: Strategy, n: u64, delay: &str, status: u16) ->
             endpoints: vec![endpoint],
             limits: Default::default(),
             network: Default::default(),
+            stall: None,
         },
         n,
         strategy,

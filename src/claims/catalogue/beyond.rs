@@ -3,7 +3,7 @@
 //! states a lesson that load-testing tools learned, with its arithmetic.
 //!
 //! - `B-omission`: a closed loop hides a server stall that an open loop shows
-//!   (coordinated omission; [`crate::claims::behaviour::omission`]).
+//!   (coordinated omission; [`crate::claims::behaviour::omission()`]).
 //!
 //! Read next: [`crate::model::open_loop`], the arithmetic behind the row.
 
