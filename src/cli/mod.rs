@@ -359,8 +359,8 @@ pub struct FaultArgs {
     #[arg(long, value_parser = parse_count_u32)]
     pub max_per_second: Option<u32>,
     /// The server answers 429 past this many requests in flight.
-    #[arg(long = "server-max-in-flight", value_parser = parse_count_u32)]
-    pub max_in_flight: Option<u32>,
+    #[arg(long, value_parser = parse_count_u32)]
+    pub server_max_in_flight: Option<u32>,
     /// Freeze the whole server: `2s@1s` holds every answer due between 1 s and 3 s
     /// after the first request until 3 s (replaces a profile's `[stall]`).
     #[arg(long, value_parser = parse_stall, value_name = "LENGTH@AT")]

@@ -107,8 +107,8 @@ fn profile(
     if faults.max_per_second.is_some() {
         profile.limits.max_per_second = faults.max_per_second;
     }
-    if faults.max_in_flight.is_some() {
-        profile.limits.max_in_flight = faults.max_in_flight;
+    if faults.server_max_in_flight.is_some() {
+        profile.limits.max_in_flight = faults.server_max_in_flight;
     }
     if faults.stall.is_some() {
         profile.stall = faults.stall;

@@ -61,7 +61,13 @@ pub fn omission(runs: &[Ran], stall: &Stall) -> Judgement {
         return missing("closed or open loop");
     };
     let Some(open_figures) = &open.summary.open_loop else {
-        return missing("the open loop's intended starts");
+        return Judgement {
+            verdict: Verdict::Refuted,
+            reason: "the open loop's samples carry no intended starts, so its latency from them cannot be read".to_string(),
+            measured: "no intended starts".to_string(),
+            predicted: String::new(),
+            speedup: None,
+        };
     };
     let stall_ms = stall.length().as_secs_f64() * 1e3;
     let closed_p99 = closed.summary.latency_ms.p99;
