@@ -363,6 +363,11 @@ impl RunClock {
         }
     }
 
+    /// True when the run has a pace (a `--target` run).
+    pub fn is_paced(&self) -> bool {
+        self.pace.is_some()
+    }
+
     /// Waits for the pace, if the run has one, on this thread; `false` when the
     /// deadline came first (the request must then end as cancelled).
     pub fn pace_blocking(&self) -> bool {
