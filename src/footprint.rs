@@ -7,7 +7,11 @@
 //! stays resident in the allocator's arenas (glibc keeps it for reuse), which would
 //! hide the next run's own needs, so before the reset the allocator is asked to give
 //! it back (`malloc_trim`, glibc only). Some of it stays (pages the allocator cannot
-//! release): `rss_before_mib` says how much, and only growth above it is this run's. With the mock API in a child
+//! release): `rss_before_mib` says how much, and only growth above it is this run's.
+//! The `fanout` binary allocates with jemalloc (`src/main.rs`), which `malloc_trim`
+//! does not reach: jemalloc returns freed pages by itself after a decay of about ten
+//! seconds, so there more of an earlier run can stay resident, and `rss_before_mib`
+//! counts it. With the mock API in a child
 //! process (the default) the figures are the client's alone; in-process they include
 //! the server's.
 //!

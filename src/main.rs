@@ -7,6 +7,12 @@ use clap::Parser;
 use fanout::cli::{Cli, Command};
 use fanout::{commands, fdlimit};
 
+/// jemalloc instead of glibc's malloc, as oha links it: a fan-out allocates and frees
+/// many small buffers from many threads at once, where glibc's arenas spent about a
+/// quarter of the client's CPU (see `strategy/asynchronous.rs`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The message with its control characters escaped (a newline or an escape sequence in
 /// a URL or path given on the command line), so an error is always one line and never
 /// drives the terminal.
