@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::measure::{Outcome, Percentiles, Sample, percentiles_ms};
 use crate::model::Prediction;
-use crate::strategy::arrival;
+use crate::scenario::Scenario;
+use crate::strategy::{Strategy, arrival};
 
 /// What an open loop measured, beside its model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,15 +34,14 @@ pub struct OpenLoopFigures {
 }
 
 impl OpenLoopFigures {
-    /// The figures of `samples` against `prediction`, for a run whose samples carry
-    /// intended starts; `None` for a closed loop.
+    /// The figures of `samples` against `prediction`, for an open loop's run of
+    /// `scenario`; `None` for a closed loop.
     pub fn of(
+        scenario: &Scenario,
         samples: &[Sample],
         prediction: &Prediction,
-        schedule: String,
-        max_in_flight: usize,
     ) -> Option<OpenLoopFigures> {
-        if samples.iter().all(|s| s.intended.is_none()) {
+        if scenario.strategy != Strategy::AsyncArrivalRate {
             return None;
         }
         let late = samples
@@ -61,8 +61,8 @@ impl OpenLoopFigures {
             .zip(&prediction.intended_ms)
             .map(|(end, intended)| ((end - intended).max(0.0) * 1e3) as u64);
         Some(OpenLoopFigures {
-            schedule,
-            max_in_flight,
+            schedule: scenario.client.arrivals().describe(),
+            max_in_flight: scenario.client.max_in_flight,
             late,
             from_intended_ms: percentiles_ms(from_intended),
             predicted_from_intended_ms: percentiles_ms(predicted),

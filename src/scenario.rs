@@ -249,15 +249,17 @@ impl Scenario {
     /// The mean of the delays the server will give (of the first 10,000 requests, for
     /// a larger run): what an open loop's answers take on average, before overheads.
     pub fn mean_delay(&self) -> Duration {
-        let endpoints = &self.profile.endpoints;
         let count = self.n.min(10_000);
-        let total: Duration = (0..count)
-            .map(|seq| {
-                let index = (seq % endpoints.len() as u64) as usize;
-                endpoints[index].latency.draw(self.seed, index, seq)
-            })
-            .sum();
+        let total: Duration = (0..count).map(|seq| self.delay(seq)).sum();
         total / u32::try_from(count.max(1)).unwrap_or(1)
+    }
+
+    /// The delay the server will give request `seq`: its endpoint's seeded draw (a
+    /// run sends request `seq` to endpoint `seq % endpoints`).
+    pub fn delay(&self, seq: u64) -> Duration {
+        let endpoints = &self.profile.endpoints;
+        let index = (seq % endpoints.len() as u64) as usize;
+        endpoints[index].latency.draw(self.seed, index, seq)
     }
 
     /// The most requests this scenario's strategy keeps in flight at once.

@@ -225,12 +225,7 @@ impl RunSummary {
             outcomes: m.outcomes(),
             latency_ms: m.latency(),
             predicted_latency_ms: crate::open_loop::predicted_latency_ms(&prediction),
-            open_loop: OpenLoopFigures::of(
-                &m.samples,
-                &prediction,
-                scenario.client.arrivals().describe(),
-                scenario.client.max_in_flight,
-            ),
+            open_loop: OpenLoopFigures::of(scenario, &m.samples, &prediction),
             send_lag_ms: send_lag(output),
             delays_ms: delays,
             server: output.ledger.summary(),

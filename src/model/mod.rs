@@ -170,13 +170,8 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
 
 /// The delay each request of the scenario will be given, ms, in `seq` order.
 pub fn delays_ms(scenario: &Scenario) -> Vec<f64> {
-    let endpoints = &scenario.profile.endpoints;
     (0..scenario.n)
-        .map(|seq| {
-            let index = (seq % endpoints.len() as u64) as usize;
-            let delay = endpoints[index].latency.draw(scenario.seed, index, seq);
-            delay.as_secs_f64() * 1e3
-        })
+        .map(|seq| scenario.delay(seq).as_secs_f64() * 1e3)
         .collect()
 }
 

@@ -105,15 +105,8 @@ pub(super) fn predict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Calibration;
+    use crate::model::tests::FREE;
     use std::time::Duration;
-
-    const FREE: Calibration = Calibration {
-        per_request_ms: 0.0,
-        first_connection_ms: 0.0,
-        connect_ms: 0.0,
-        connection_rate_per_s: 0.0,
-    };
 
     #[test]
     fn an_open_loop_sends_on_schedule_and_queues_behind_a_full_cap() {

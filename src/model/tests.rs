@@ -5,7 +5,8 @@ use super::*;
 const POOLED: Connections = Connections::Pooled;
 const LOOPBACK: LinkCosts = LinkCosts::LOOPBACK;
 
-const FREE: Calibration = Calibration {
+/// No overheads at all: the model's schedule alone.
+pub(super) const FREE: Calibration = Calibration {
     per_request_ms: 0.0,
     first_connection_ms: 0.0,
     connect_ms: 0.0,

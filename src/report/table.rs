@@ -180,19 +180,20 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
             "  server     a --target server: its side is not measured (no ledger, no model)"
         );
     }
+    let stalled = match v.stalled {
+        0 => String::new(),
+        k => format!("  stalled {k}"),
+    };
     writeln!(
         out,
-        "  server     received {}  peak in-flight {}  busiest second {}  connections {}{}  ({}, {})",
+        "  server     received {}  peak in-flight {}  busiest second {}  connections {}{}{}  ({}, {})",
         v.received,
         v.peak_in_flight,
         v.max_per_second,
         count_or_not_measured(v.connections),
         v.resumed_connections
-            .map_or(String::new(), |k| format!(" ({k} TLS resumed)"))
-            + &match v.stalled {
-                0 => String::new(),
-                k => format!("  stalled {k}"),
-            },
+            .map_or(String::new(), |k| format!(" ({k} TLS resumed)")),
+        stalled,
         s.server_engine,
         s.server_placement
     )?;

@@ -81,14 +81,7 @@ pub fn rate_series(label: &str, output: &RunOutput, window_us: u64) -> RateSerie
 
 /// The latency percentiles of one run.
 pub fn latency_row(label: &str, output: &RunOutput) -> LatencyRow {
-    let p = output.measurements.latency();
-    LatencyRow {
-        strategy: label.to_string(),
-        p50: p.p50,
-        p90: p.p90,
-        p99: p.p99,
-        max: p.max,
-    }
+    percentiles_row(label, &output.measurements.latency())
 }
 
 /// A row of the latency chart from percentiles already computed (an open loop's
