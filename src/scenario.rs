@@ -124,6 +124,11 @@ impl Scenario {
                 "HTTP/2 (--http 2) needs an async strategy: ureq speaks HTTP/1.1 only"
             });
         }
+        if self.strategy == Strategy::AsyncHyper && self.client.http == HttpVersion::Http2 {
+            return bad(
+                "async-hyper speaks HTTP/1.1 only (hyper's http1 connections, one per worker): use --http 1, or async-semaphore for HTTP/2",
+            );
+        }
         let rates = [Some(self.client.rate), self.client.pace];
         if rates
             .into_iter()

@@ -155,6 +155,7 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
         | Strategy::AsyncFailfast
         | Strategy::AsyncSemaphore
         | Strategy::AsyncBuffered
+        | Strategy::AsyncHyper
         | Strategy::PitfallBlockingSleep
         | Strategy::PitfallAsyncSleep
         | Strategy::PitfallNeverAwaited => {

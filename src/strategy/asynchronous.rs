@@ -98,6 +98,7 @@ pub async fn run(
         AsyncStrategy::Concurrent => concurrent(fetcher, requests, None).await,
         AsyncStrategy::Semaphore => concurrent(fetcher, requests, Some(limit)).await,
         AsyncStrategy::Buffered => buffered(fetcher, requests, limit).await,
+        AsyncStrategy::Hyper => super::hyper_direct::run(fetcher, requests, options).await,
         AsyncStrategy::Failfast => failfast(fetcher, requests, limit).await,
         AsyncStrategy::Ratelimited => {
             let gcra = Arc::new(Gcra::new(options.rate));
@@ -329,8 +330,20 @@ impl Fetcher {
     }
 
     /// One request, start to last body byte, retried as the options say, ended by the
-    /// deadline at the latest.
+    /// deadline at the latest: each attempt on the shared (or a per-request) reqwest
+    /// client.
     pub(super) async fn fetch(&self, request: &PlannedRequest) -> Sample {
+        self.fetch_with(request, &mut ReqwestExchange(self)).await
+    }
+
+    /// [`Fetcher::fetch`] with each attempt made by `exchange`: the one place that
+    /// decides the pace, the retries, the deadline and the sample, for reqwest and for
+    /// the hyper-direct strategy alike.
+    pub(super) async fn fetch_with<E: Exchange>(
+        &self,
+        request: &PlannedRequest,
+        exchange: &mut E,
+    ) -> Sample {
         if self.clock.remaining().is_zero() {
             return self.cancelled(request, None);
         }
@@ -347,7 +360,7 @@ impl Fetcher {
                 if attempts > 1 {
                     self.clock.pace().await;
                 }
-                self.attempt(request).await
+                exchange.attempt(request, self.timeout).await
             };
             let Some(attempt) = self.wait(paced_attempt).await else {
                 let mut sample = self.cancelled(request, Some(start));
@@ -372,7 +385,7 @@ impl Fetcher {
         })
     }
 
-    /// One exchange, classified.
+    /// One exchange on reqwest, classified.
     async fn attempt(&self, request: &PlannedRequest) -> Attempt {
         let client = match self.reuse {
             ClientReuse::Shared => Ok(self.shared.clone()),
@@ -411,6 +424,29 @@ impl Fetcher {
             },
             Err(e) => failed(classify(&e), Some(status)),
         }
+    }
+}
+
+/// How one attempt of a request is made: [`Fetcher::fetch_with`] drives the attempts.
+pub(super) trait Exchange {
+    /// Sends `request` once and reads its answer, giving up after `timeout`.
+    fn attempt(
+        &mut self,
+        request: &PlannedRequest,
+        timeout: Option<std::time::Duration>,
+    ) -> impl std::future::Future<Output = Attempt> + Send;
+}
+
+/// Attempts on the fetcher's reqwest client (its timeout is reqwest's own).
+struct ReqwestExchange<'a>(&'a Fetcher);
+
+impl Exchange for ReqwestExchange<'_> {
+    fn attempt(
+        &mut self,
+        request: &PlannedRequest,
+        _timeout: Option<std::time::Duration>,
+    ) -> impl std::future::Future<Output = Attempt> + Send {
+        self.0.attempt(request)
     }
 }
 

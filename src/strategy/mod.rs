@@ -10,6 +10,7 @@
 //! | `async-failfast`    | a `JoinSet` under `--limit`; the first failure aborts the rest |
 //! | `async-semaphore`   | all spawned, each waits for one of `--limit` permits         |
 //! | `async-buffered`    | a stream with `buffer_unordered(--limit)`                    |
+//! | `async-hyper`       | `--limit` workers on hyper's own connections, no reqwest (see `hyper_direct.rs`) |
 //! | `async-ratelimited` | all spawned, each admitted by a GCRA limiter at `--rate`     |
 //! | `async-naive-ratelimited` | the same with the book chapter's sliding window, as written |
 //! | `async-arrival-rate` | an open loop: each starts at its time on a `--rate` or `--ramp` schedule, answered or not, at most `--max-in-flight` at once |
@@ -25,6 +26,7 @@
 
 pub mod arrival;
 mod asynchronous;
+mod hyper_direct;
 mod open_loop;
 mod options;
 mod pitfalls;
@@ -64,6 +66,8 @@ pub enum Strategy {
     AsyncSemaphore,
     /// reqwest, a stream buffered with `buffer_unordered(--limit)`.
     AsyncBuffered,
+    /// hyper directly, no reqwest: `--limit` workers, each on a connection of its own.
+    AsyncHyper,
     /// reqwest, every request spawned, admitted by `governor`'s GCRA at `--rate`.
     AsyncRatelimited,
     /// reqwest, every request spawned, admitted by the book chapter's sliding-window
@@ -84,7 +88,7 @@ pub enum Strategy {
 
 impl Strategy {
     /// Every strategy, in the order tables list them.
-    pub const ALL: [Strategy; 13] = [
+    pub const ALL: [Strategy; 14] = [
         Strategy::SyncSequential,
         Strategy::SyncThreads,
         Strategy::AsyncSequential,
@@ -92,6 +96,7 @@ impl Strategy {
         Strategy::AsyncFailfast,
         Strategy::AsyncSemaphore,
         Strategy::AsyncBuffered,
+        Strategy::AsyncHyper,
         Strategy::AsyncRatelimited,
         Strategy::AsyncNaiveRatelimited,
         Strategy::AsyncArrivalRate,
@@ -110,6 +115,7 @@ impl Strategy {
             Strategy::AsyncFailfast => "async-failfast",
             Strategy::AsyncSemaphore => "async-semaphore",
             Strategy::AsyncBuffered => "async-buffered",
+            Strategy::AsyncHyper => "async-hyper",
             Strategy::AsyncRatelimited => "async-ratelimited",
             Strategy::AsyncNaiveRatelimited => "async-naive-ratelimited",
             Strategy::AsyncArrivalRate => "async-arrival-rate",
@@ -131,6 +137,7 @@ impl Strategy {
             Strategy::AsyncFailfast => Family::Async(AsyncStrategy::Failfast),
             Strategy::AsyncSemaphore => Family::Async(AsyncStrategy::Semaphore),
             Strategy::AsyncBuffered => Family::Async(AsyncStrategy::Buffered),
+            Strategy::AsyncHyper => Family::Async(AsyncStrategy::Hyper),
             Strategy::AsyncRatelimited => Family::Async(AsyncStrategy::Ratelimited),
             Strategy::AsyncNaiveRatelimited => Family::Async(AsyncStrategy::NaiveRatelimited),
             Strategy::AsyncArrivalRate => Family::Async(AsyncStrategy::ArrivalRate),
@@ -156,9 +163,10 @@ impl Strategy {
     fn knob(self) -> Option<Knob> {
         match self {
             Strategy::SyncThreads => Some(Knob::Threads),
-            Strategy::AsyncFailfast | Strategy::AsyncSemaphore | Strategy::AsyncBuffered => {
-                Some(Knob::Limit)
-            }
+            Strategy::AsyncFailfast
+            | Strategy::AsyncSemaphore
+            | Strategy::AsyncBuffered
+            | Strategy::AsyncHyper => Some(Knob::Limit),
             Strategy::AsyncRatelimited
             | Strategy::AsyncNaiveRatelimited
             | Strategy::AsyncArrivalRate => Some(Knob::Rate),
@@ -203,9 +211,10 @@ impl Strategy {
             | Strategy::PitfallAsyncSleep => n,
             Strategy::PitfallNeverAwaited => 1,
             Strategy::AsyncArrivalRate => options.max_in_flight.min(n),
-            Strategy::AsyncFailfast | Strategy::AsyncSemaphore | Strategy::AsyncBuffered => {
-                options.limit.min(n)
-            }
+            Strategy::AsyncFailfast
+            | Strategy::AsyncSemaphore
+            | Strategy::AsyncBuffered
+            | Strategy::AsyncHyper => options.limit.min(n),
         }
     }
 }
@@ -254,6 +263,8 @@ pub enum AsyncStrategy {
     Semaphore,
     /// `async-buffered`.
     Buffered,
+    /// `async-hyper`.
+    Hyper,
     /// `async-ratelimited`.
     Ratelimited,
     /// `async-naive-ratelimited`.
@@ -458,7 +469,8 @@ mod tests {
             [
                 Strategy::AsyncFailfast,
                 Strategy::AsyncSemaphore,
-                Strategy::AsyncBuffered
+                Strategy::AsyncBuffered,
+                Strategy::AsyncHyper
             ]
         );
         assert_eq!(
