@@ -18,7 +18,8 @@
 //!
 //! The peers run from a virtual environment with pinned versions that
 //! `peers/python/setup.sh` creates; where Python is missing, the set-up says so and
-//! the peers are skipped.
+//! the peers are skipped. The load tools (`oha`, `wrk`) are peers too, in
+//! [`load_tools`]; `fanout peers --peers` picks among all of them by [`PeerName`].
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -36,12 +37,35 @@ use crate::server::tls::CaCertificate;
 use crate::server::{MockApi, Placement};
 use crate::strategy::Strategy;
 
+pub mod load_tools;
+
 /// The shortest deadline a peer gets.
 const PEER_DEADLINE_FLOOR: Duration = Duration::from_secs(120);
+
+/// The peers `fanout peers --peers` can pick, by the client they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum PeerName {
+    /// aiohttp's `ClientSession` (Python).
+    Aiohttp,
+    /// httpx 0.28, the tutorials' client (Python).
+    Httpx,
+    /// httpx2, httpx's maintained fork with a rewritten pool (Python).
+    Httpx2,
+    /// niquests, HTTP/2 by default (Python).
+    Niquests,
+    /// requests, one after another (Python).
+    Requests,
+    /// The `oha` load tool (Rust), when on `PATH`.
+    Oha,
+    /// The `wrk` load tool (C), when on `PATH`.
+    Wrk,
+}
 
 /// One Python peer and the pattern it stands for.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer {
+    /// The client it runs, for `--peers`.
+    pub name: PeerName,
     /// Its name in tables.
     pub label: &'static str,
     /// The script, in `peers/python/`.
@@ -55,8 +79,9 @@ pub struct Peer {
 }
 
 /// The peers that fetch everything at once or under a limit.
-pub const CONCURRENT: [Peer; 6] = [
+pub const CONCURRENT: [Peer; 8] = [
     Peer {
+        name: PeerName::Aiohttp,
         label: "python aiohttp (no limit)",
         script: "aiohttp_connector.py",
         args: &["--limit", "0"],
@@ -64,6 +89,7 @@ pub const CONCURRENT: [Peer; 6] = [
         limited: false,
     },
     Peer {
+        name: PeerName::Aiohttp,
         label: "python aiohttp TCPConnector(limit)",
         script: "aiohttp_connector.py",
         args: &[],
@@ -71,6 +97,7 @@ pub const CONCURRENT: [Peer; 6] = [
         limited: true,
     },
     Peer {
+        name: PeerName::Httpx,
         label: "python httpx gather (default pool: 100)",
         script: "httpx_gather.py",
         args: &["--max-connections", "100", "--max-keepalive", "20"],
@@ -78,6 +105,7 @@ pub const CONCURRENT: [Peer; 6] = [
         limited: false,
     },
     Peer {
+        name: PeerName::Httpx,
         label: "python httpx gather (no pool limit)",
         script: "httpx_gather.py",
         args: &[],
@@ -85,6 +113,7 @@ pub const CONCURRENT: [Peer; 6] = [
         limited: false,
     },
     Peer {
+        name: PeerName::Httpx,
         label: "python httpx TaskGroup",
         script: "httpx_taskgroup.py",
         args: &[],
@@ -92,16 +121,34 @@ pub const CONCURRENT: [Peer; 6] = [
         limited: false,
     },
     Peer {
+        name: PeerName::Httpx,
         label: "python httpx Semaphore(limit)",
         script: "httpx_semaphore.py",
         args: &[],
         schedule: Strategy::AsyncSemaphore,
         limited: true,
     },
+    Peer {
+        name: PeerName::Httpx2,
+        label: "python httpx2 gather (no pool limit)",
+        script: "httpx_gather.py",
+        args: &["--library", "httpx2"],
+        schedule: Strategy::AsyncConcurrent,
+        limited: false,
+    },
+    Peer {
+        name: PeerName::Niquests,
+        label: "python niquests gather",
+        script: "niquests_gather.py",
+        args: &[],
+        schedule: Strategy::AsyncConcurrent,
+        limited: false,
+    },
 ];
 
 /// The peer that fetches one after another.
 pub const SEQUENTIAL: [Peer; 1] = [Peer {
+    name: PeerName::Requests,
     label: "python requests (Session)",
     script: "requests_sequential.py",
     args: &[],
@@ -192,15 +239,18 @@ pub struct PeerRecord {
     pub started_unix_us: Option<u64>,
 }
 
-/// A peer after it ran: its record and the run fanout measured from it.
+/// A peer after it ran: the run fanout measured from what it printed.
 #[derive(Debug, Clone)]
 pub struct PeerRun {
     /// The table's label.
     pub label: String,
-    /// What the peer printed.
-    pub record: PeerRecord,
+    /// Its client and version (`httpx 0.28.1, Python 3.11.7`, `oha 1.16.0`).
+    pub library: String,
     /// The raw figures; the report derives the summary from them.
     pub output: RunOutput,
+    /// The peer's own latency percentiles, for a peer that reports no per-request
+    /// times (wrk); `None` when the samples give them.
+    pub latency_ms: Option<crate::measure::Percentiles>,
 }
 
 /// Runs `peer` against a fresh mock API for `scenario` (its profile, n, limit, seed).
@@ -259,20 +309,36 @@ pub fn run(
     };
     Ok(PeerRun {
         label: peer.label.to_string(),
-        record,
+        library: format!("{}, Python {}", record.library, record.python),
         output,
+        latency_ms: None,
     })
 }
 
 /// The CA certificate in a temporary PEM file of its own, for a peer's `--cafile`.
-fn write_ca_file(ca: &CaCertificate) -> Result<tempfile::NamedTempFile, Error> {
-    let failed = |e| Error::io("writing the mock API's CA certificate for a peer", e);
+pub(crate) fn write_ca_file(ca: &CaCertificate) -> Result<tempfile::NamedTempFile, Error> {
+    temporary_file(
+        "fanout-peer-ca-",
+        ".pem",
+        ca.pem().as_bytes(),
+        "writing the mock API's CA certificate for a peer",
+    )
+}
+
+/// `contents` in a temporary file named `{prefix}…{suffix}`, removed when it drops.
+pub(crate) fn temporary_file(
+    prefix: &str,
+    suffix: &str,
+    contents: &[u8],
+    what: &str,
+) -> Result<tempfile::NamedTempFile, Error> {
+    let failed = |e| Error::io(what, e);
     let mut file = tempfile::Builder::new()
-        .prefix("fanout-peer-ca-")
-        .suffix(".pem")
+        .prefix(prefix)
+        .suffix(suffix)
         .tempfile()
         .map_err(failed)?;
-    file.write_all(ca.pem().as_bytes()).map_err(failed)?;
+    file.write_all(contents).map_err(failed)?;
     file.flush().map_err(failed)?;
     Ok(file)
 }
@@ -304,14 +370,9 @@ fn measurements(
     }
     let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
     // Without the peer's own wall-clock start, the first arrival stands in for it.
-    let started = record.started_unix_us.unwrap_or_else(|| {
-        ledger
-            .entries
-            .iter()
-            .map(|e| e.arrival_us)
-            .min()
-            .unwrap_or(0)
-    });
+    let started = record
+        .started_unix_us
+        .unwrap_or_else(|| ledger.first_arrival_us());
     let measurements = Measurements::new(samples, wall, started);
     measurements
         .check_accounting(n)

@@ -84,6 +84,19 @@ fn http2_with_a_sync_strategy_is_refused() {
 }
 
 #[test]
+fn http2_with_the_hyper_direct_strategy_is_refused() {
+    refused(
+        &["run", "-s", "async-hyper", "--http", "2"],
+        "async-hyper speaks HTTP/1.1 only",
+    );
+}
+
+#[test]
+fn an_unknown_peer_is_refused_in_one_line() {
+    refused(&["peers", "--peers", "aiohttp,curl"], "curl");
+}
+
+#[test]
 fn bad_tls_input_is_refused_in_one_line() {
     // The versions offered are named.
     refused(&["run", "--tls", "1.1"], "1.3, 1.2");

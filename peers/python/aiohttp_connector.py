@@ -56,12 +56,7 @@ async def run(args) -> dict:
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         rec.begin()
         calls = [fetch(session, rec, args.url, seq) for seq in range(args.n)]
-        try:
-            async with asyncio.timeout(args.deadline):
-                await asyncio.gather(*calls)
-        except TimeoutError:
-            pass  # gather cancelled every call still open; report() counts them
-        rec.stop()
+        await fanout_peer.gather_until_deadline(rec, calls)
     return rec.report(
         "python-aiohttp-connector",
         fanout_peer.library_version("aiohttp"),

@@ -21,6 +21,7 @@ Read next: `requests_sequential.py`, the simplest peer, then the asynchronous on
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -155,6 +156,18 @@ def caused_by_tls(error: BaseException) -> bool:
         error = error.__cause__ or error.__context__
         seen += 1
     return False
+
+
+async def gather_until_deadline(rec: "Recorder", calls) -> None:
+    """Runs every call at once with `asyncio.gather` until they are all done or the
+    run's deadline comes: then gather cancels the calls still open, each records its
+    cancellation, and `report()` counts what was never started. The run ends here."""
+    try:
+        async with asyncio.timeout(rec.remaining_s()):
+            await asyncio.gather(*calls)
+    except TimeoutError:
+        pass
+    rec.stop()
 
 
 def item_url(base: str, seq: int) -> str:

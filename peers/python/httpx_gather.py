@@ -28,14 +28,9 @@ async def run(args) -> dict:
     async with httpx_peer.client(args) as http:
         rec.begin()
         calls = [httpx_peer.fetch(http, rec, args.url, seq) for seq in range(args.n)]
-        try:
-            async with asyncio.timeout(args.deadline):
-                await asyncio.gather(*calls)
-        except TimeoutError:
-            pass  # gather cancelled every call still open; report() counts them
-        rec.stop()
+        await fanout_peer.gather_until_deadline(rec, calls)
     return rec.report(
-        "python-httpx-gather",
+        httpx_peer.peer_name("gather"),
         httpx_peer.library(),
         httpx_peer.max_connections(args),
         **httpx_peer.pool_fields(args),

@@ -11,25 +11,37 @@ concurrency; `--max-connections 100 --max-keepalive 20` restores httpx's default
 
 Its default timeout is 5 s for each of connect, read, write and waiting for a pooled
 connection; the peers use `--timeout` (30 s by default) for all four.
+
+`--library httpx2` runs the same peer on httpx2, the maintained fork of httpx
+(pydantic/httpx2) whose connection pool, httpcore2, was rewritten to make the pass over
+the pool linear: the quadratic cost peers/README.md measured in httpcore 1.0. Its API
+is httpx's, so the one module serves both; the library is imported when the options
+are parsed, and a missing one ends the peer in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+from types import ModuleType
 from typing import Optional
 
 import fanout_peer
 
-try:
-    import httpx
-except ImportError:
-    fanout_peer.missing("httpx")
-
-LIBRARY = "httpx"
+# The client library the run uses, `httpx` or `httpx2`: set by `check_pool_options`.
+httpx: ModuleType
+LIBRARIES = ("httpx", "httpx2")
 
 
 def add_pool_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--library",
+        choices=LIBRARIES,
+        default="httpx",
+        help="httpx 0.28 (the tutorials' client, the default) or httpx2, its maintained "
+        "fork with a rewritten pool",
+    )
     p.add_argument(
         "--max-connections",
         type=int,
@@ -49,6 +61,12 @@ def add_pool_options(p: argparse.ArgumentParser) -> None:
 
 
 def check_pool_options(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Checks the pool options and imports the library `--library` names."""
+    global httpx
+    try:
+        httpx = importlib.import_module(args.library)
+    except ImportError:
+        fanout_peer.missing(args.library)
     if args.max_connections < 0:
         p.error(f"--max-connections must be 0 or more, got {args.max_connections}")
     if args.max_keepalive is not None and args.max_keepalive < 0:
@@ -68,7 +86,7 @@ def client(args: argparse.Namespace) -> httpx.AsyncClient:
         max_connections=max_connections(args),
         max_keepalive_connections=keepalive,
     )
-    # Over https, trust exactly --cafile: httpx 0.28 takes an SSLContext as `verify`.
+    # Over https, trust exactly --cafile: httpx takes an SSLContext as `verify`.
     verify = fanout_peer.ssl_context(args) or True
     return httpx.AsyncClient(
         limits=limits, timeout=httpx.Timeout(args.timeout), verify=verify
@@ -111,4 +129,9 @@ async def fetch(
 
 
 def library() -> str:
-    return fanout_peer.library_version(LIBRARY)
+    return fanout_peer.library_version(httpx.__name__)
+
+
+def peer_name(pattern: str) -> str:
+    """`python-httpx-gather`, or `python-httpx2-gather` on httpx2."""
+    return f"python-{httpx.__name__}-{pattern}"

@@ -61,6 +61,8 @@ def main() -> None:
     )
     httpx_peer.add_pool_options(p)
     args = fanout_peer.parse(p)
+    if args.library != "httpx":
+        p.error("the probe patches httpcore 1.0, httpx's pool: it runs on --library httpx only")
     httpx_peer.check_pool_options(p, args)
     fanout_peer.raise_fd_limit()
     patch_pool()

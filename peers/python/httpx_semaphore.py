@@ -31,14 +31,9 @@ async def run(args) -> dict:
     async with httpx_peer.client(args) as http:
         rec.begin()
         calls = [call(http, rec, permits, args.url, seq) for seq in range(args.n)]
-        try:
-            async with asyncio.timeout(args.deadline):
-                await asyncio.gather(*calls)
-        except TimeoutError:
-            pass  # gather cancelled the calls still open or still waiting for a permit
-        rec.stop()
+        await fanout_peer.gather_until_deadline(rec, calls)
     return rec.report(
-        "python-httpx-semaphore",
+        httpx_peer.peer_name("semaphore"),
         httpx_peer.library(),
         args.limit,
         **httpx_peer.pool_fields(args),

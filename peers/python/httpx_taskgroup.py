@@ -56,7 +56,7 @@ async def run(args) -> dict:
             pass  # the deadline: the group cancelled every call still open
         rec.stop()
     return rec.report(
-        "python-httpx-taskgroup",
+        httpx_peer.peer_name("taskgroup"),
         httpx_peer.library(),
         httpx_peer.max_connections(args),
         **httpx_peer.pool_fields(args),

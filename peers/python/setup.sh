@@ -54,7 +54,12 @@ log="$(mktemp "${TMPDIR:-/tmp}/fanout-peers-setup.XXXXXX")"
 # left over from an older requirements.txt can change what is measured.
 python3 -m venv --clear "$venv" >"$log" 2>&1 ||
     skip "python3 -m venv $venv failed (see $log)"
-"$venv/bin/python" -m pip install --disable-pip-version-check --quiet --timeout 30 \
+# urllib3-future (niquests' transport) ships a module named urllib3 and, as a wheel,
+# replaces the real urllib3 that requests runs on; built from its source with
+# URLLIB3_NO_OVERRIDE=1 it installs as urllib3_future only, so the requests peer still
+# measures requests on urllib3.
+URLLIB3_NO_OVERRIDE=1 "$venv/bin/python" -m pip install --disable-pip-version-check \
+    --quiet --timeout 30 --no-binary urllib3-future \
     --requirement "$requirements" >>"$log" 2>&1 ||
     skip "installing requirements.txt into $venv failed (see $log)"
 cp "$requirements" "$stamp"

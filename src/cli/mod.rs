@@ -72,6 +72,22 @@ pub struct PeersArgs {
     /// The server's delay in the one-after-another scenario.
     #[arg(long, default_value = "100ms", value_parser = parse_latency, allow_hyphen_values = true)]
     pub sequential_delay: Latency,
+    /// Requests in the throughput scenario (zero delay, kept-alive connections).
+    #[arg(long, default_value = "20000", value_parser = parse_count)]
+    pub throughput_n: u64,
+    /// Requests in flight at once in the throughput scenario (fanout's --limit, oha's
+    /// and wrk's -c).
+    #[arg(long, default_value = "50", value_parser = parse_count_usize)]
+    pub throughput_in_flight: usize,
+    /// The peers to run, comma-separated (default: all of them; oha and wrk run only
+    /// when found on PATH).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "aiohttp,httpx,httpx2,niquests,requests,oha,wrk"
+    )]
+    pub peers: Vec<crate::peers::PeerName>,
     /// Seed of the server's latency draws.
     #[arg(long, default_value = "1")]
     pub seed: u64,
@@ -254,7 +270,8 @@ pub struct ScenarioArgs {
     /// A TOML file of endpoints (see the README); requests are spread over them in turn.
     #[arg(long)]
     pub profile: Option<PathBuf>,
-    /// Requests in flight at once, for async-semaphore, async-buffered, async-failfast.
+    /// Requests in flight at once, for async-semaphore, async-buffered, async-failfast,
+    /// async-hyper.
     #[arg(long, default_value = "10", value_parser = parse_count_usize, allow_negative_numbers = true)]
     pub limit: usize,
     /// Requests per second for async-ratelimited and async-naive-ratelimited: `10` or

@@ -1,7 +1,17 @@
-//! `fanout peers`: the Python peers and fanout's strategies on the same two scenarios
-//! (everything at once, and one after another), a fresh mock API each, one table.
+//! `fanout peers`: fanout's strategies, the Python peers and the load tools on the
+//! same three scenarios, a fresh mock API each, one table:
 //!
-//! Both scenarios carry the flags' network and TLS, so every row, Rust or Python, pays
+//! - everything at once (`-n`, `--delay`): fanout's `async-concurrent`,
+//!   `async-semaphore` and `sync-threads`, the Python peers that fetch all at once or
+//!   under a limit, and oha with one connection per request;
+//! - one after another (`--sequential-n`, `--sequential-delay`): fanout's sequential
+//!   strategies and `requests`;
+//! - throughput (`--throughput-n` at zero delay, `--throughput-in-flight` at once, on
+//!   kept-alive connections): fanout's `async-semaphore` and `async-hyper`, oha and
+//!   wrk, the job where a client's own cost per request is all there is to see.
+//!
+//! `--peers` picks which peers run (all by default); a peer whose program is missing
+//! is skipped with the line that installs it. Every scenario carries the flags' network and TLS, so every row, Rust or Python, pays
 //! the same round trips and handshakes and the figures stay comparable: with
 //! `--network continent --tls 1.3` a fresh connection costs three round trips for
 //! reqwest, ureq, httpx, aiohttp and requests alike.
@@ -15,10 +25,11 @@ use super::progress::Progress;
 use super::run_info::{Stopwatch, shell_quote};
 use crate::cli::{ConnectionArgs, PeersArgs};
 use crate::error::Error;
-use crate::peers::{self, Python};
+use crate::peers::load_tools::{self, LoadTool};
+use crate::peers::{self, Peer, PeerName, PeerRun, Python};
 use crate::pipeline::run_fresh;
 use crate::report::out_dir;
-use crate::report::peers_report::{self, Row};
+use crate::report::peers_report::{self, ClientKind, Row};
 use crate::scenario::Scenario;
 use crate::server::latency::{Latency, format_duration};
 use crate::server::network::{Bandwidth, Network};
@@ -32,36 +43,58 @@ struct Runs<'a> {
     runs: &'a [Row],
 }
 
-/// Sets the peers up, runs both scenarios, prints (and with `--out` writes) the result.
+/// Sets the peers up, runs the three scenarios, prints (and with `--out` writes) the
+/// result.
 pub fn peers(args: &PeersArgs) -> Result<(), Error> {
-    let concurrent = scenario(args.n, args.delay, args);
-    let sequential = scenario(args.sequential_n, args.sequential_delay, args);
-    concurrent.validate()?;
-    sequential.validate()?;
+    let concurrent = scenario(args.n, args.delay, args.limit, args);
+    let sequential = scenario(args.sequential_n, args.sequential_delay, args.limit, args);
+    let in_flight = args.throughput_in_flight;
+    let throughput = scenario(
+        args.throughput_n,
+        Latency::Fixed(std::time::Duration::ZERO),
+        in_flight,
+        args,
+    );
+    for scenario in [&concurrent, &sequential, &throughput] {
+        scenario.validate()?;
+    }
     let placement = super::placement_of(crate::cli::ServerPlacement::Child)?;
     crate::pipeline::ensure_descriptors(&concurrent, &placement)?;
     if let Some(dir) = &args.out {
         out_dir::prepare(dir)?;
     }
-    let python = match Python::set_up(&repository_root()) {
-        Ok(python) => python,
-        Err(peers::SetUpError::Skipped(why)) => {
-            eprintln!("Python peers skipped: {why}");
-            return Ok(());
+    let chosen = |name: PeerName| args.peers.contains(&name);
+    let python = set_up_python(args)?;
+    let tools: Vec<(LoadTool, PathBuf)> = [
+        (PeerName::Oha, LoadTool::Oha),
+        (PeerName::Wrk, LoadTool::Wrk),
+    ]
+    .into_iter()
+    .filter(|(name, _)| chosen(*name))
+    .filter_map(|(_, tool)| match tool.find() {
+        Some(program) => Some((tool, program)),
+        None => {
+            eprintln!(
+                "{} skipped: not found on PATH (install it with: {})",
+                tool.program(),
+                tool.install_hint()
+            );
+            None
         }
-        Err(peers::SetUpError::Failed(why)) => {
-            return Err(Error::Child {
-                what: "the Python peers' set-up".to_string(),
-                why,
-            });
-        }
-    };
+    })
+    .collect();
     if !args.json {
         eprintln!("{}", link_line(&concurrent));
     }
     let stopwatch = Stopwatch::start();
     let mut rows = Vec::new();
-    for (scenario, rust, python_peers) in [
+    let python_peers = |peers: &'static [Peer]| -> Vec<Peer> {
+        match python {
+            Some(_) => peers.iter().filter(|p| chosen(p.name)).copied().collect(),
+            None => Vec::new(),
+        }
+    };
+    for (scenario, rust, python_peers, schedule) in [
         (
             &concurrent,
             &[
@@ -69,12 +102,20 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
                 Strategy::AsyncSemaphore,
                 Strategy::SyncThreads,
             ][..],
-            &peers::CONCURRENT[..],
+            python_peers(&peers::CONCURRENT),
+            Some(Strategy::AsyncConcurrent),
         ),
         (
             &sequential,
             &[Strategy::SyncSequential, Strategy::AsyncSequential][..],
-            &peers::SEQUENTIAL[..],
+            python_peers(&peers::SEQUENTIAL),
+            None,
+        ),
+        (
+            &throughput,
+            &[Strategy::AsyncSemaphore, Strategy::AsyncHyper][..],
+            Vec::new(),
+            Some(Strategy::AsyncSemaphore),
         ),
     ] {
         for strategy in rust {
@@ -83,15 +124,64 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
             let progress = Progress::start(strategy.name(), scenario.n, !args.json);
             let output = run_fresh(&scenario, &placement, progress.completed.clone())?;
             drop(progress);
-            rows.push(Row::new(format!("fanout {strategy}"), "rust", output));
+            let label = match strategy {
+                Strategy::AsyncSemaphore | Strategy::AsyncHyper => {
+                    format!("fanout {strategy} --limit {}", scenario.client.limit)
+                }
+                _ => format!("fanout {strategy}"),
+            };
+            rows.push(Row::new(label, ClientKind::Fanout, "rust", output));
         }
-        for peer in python_peers {
+        for peer in &python_peers {
+            let Some(python) = &python else { break };
             if !args.json {
                 eprintln!("{} (n={}) ...", peer.label, scenario.n);
             }
-            let run = peers::run(&python, peer, scenario, &placement)?;
-            let library = format!("{}, Python {}", run.record.library, run.record.python);
-            rows.push(Row::new(run.label, &library, run.output));
+            rows.push(Row::from_peer(
+                ClientKind::Python,
+                peers::run(python, peer, scenario, &placement)?,
+            ));
+        }
+        let Some(schedule) = schedule else { continue };
+        // All at once: oha with as many connections as requests; the throughput
+        // scenario: oha and wrk with the scenario's in-flight count.
+        let in_flight = if schedule == Strategy::AsyncConcurrent {
+            scenario.n as usize
+        } else {
+            scenario.client.limit
+        };
+        for (tool, program) in &tools {
+            if *tool == LoadTool::Wrk && schedule == Strategy::AsyncConcurrent {
+                continue; // wrk keeps its connections open: it has no all-at-once mode
+            }
+            if !args.json {
+                eprintln!("{} -c {in_flight} (n={}) ...", tool.program(), scenario.n);
+            }
+            let run = match tool {
+                LoadTool::Oha => {
+                    load_tools::run_oha(program, scenario, in_flight, schedule, &placement)?
+                }
+                LoadTool::Wrk => {
+                    // As long as fanout's own rows of this scenario took.
+                    let fanout_wall = rows
+                        .iter()
+                        .filter(|r: &&Row| {
+                            r.kind == ClientKind::Fanout && r.summary.n == scenario.n
+                        })
+                        .map(|r| r.output.measurements.wall)
+                        .max()
+                        .unwrap_or(std::time::Duration::from_secs(1));
+                    load_tools::run_wrk(
+                        program,
+                        scenario,
+                        in_flight,
+                        fanout_wall,
+                        schedule,
+                        &placement,
+                    )?
+                }
+            };
+            rows.push(Row::from_peer(ClientKind::LoadTool, run));
         }
     }
     let total_s = stopwatch.took_s();
@@ -104,14 +194,45 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
             .map_err(std::io::Error::from)
             .and_then(|_| writeln!(out))
     } else {
-        peers_report::write_table(&mut out, &rows)
-            .and_then(|_| writeln!(out, "\n{}", peers_report::verdict(&rows).replace("**", "")))
+        peers_report::write_table(&mut out, &rows).and_then(|_| {
+            writeln!(out, "\n{}", peers_report::verdict(&rows).replace("**", ""))?;
+            peers_report::tool_verdicts(&rows)
+                .iter()
+                .try_for_each(|line| writeln!(out, "{line}"))
+        })
     };
     printed.map_err(|e| Error::io("writing the report", e))
 }
 
-/// `n` requests to one endpoint answering after `delay`, behind the flags' network.
-fn scenario(n: u64, delay: Latency, args: &PeersArgs) -> Scenario {
+/// The Python peers' environment, when any Python peer was asked for and Python can
+/// run them here; a skip is said in one line and the other rows still run.
+fn set_up_python(args: &PeersArgs) -> Result<Option<Python>, Error> {
+    let python_names = [
+        PeerName::Aiohttp,
+        PeerName::Httpx,
+        PeerName::Httpx2,
+        PeerName::Niquests,
+        PeerName::Requests,
+    ];
+    if !python_names.iter().any(|name| args.peers.contains(name)) {
+        return Ok(None);
+    }
+    match Python::set_up(&repository_root()) {
+        Ok(python) => Ok(Some(python)),
+        Err(peers::SetUpError::Skipped(why)) => {
+            eprintln!("Python peers skipped: {why}");
+            Ok(None)
+        }
+        Err(peers::SetUpError::Failed(why)) => Err(Error::Child {
+            what: "the Python peers' set-up".to_string(),
+            why,
+        }),
+    }
+}
+
+/// `n` requests to one endpoint answering after `delay`, at most `limit` at once for
+/// the limited patterns, behind the flags' network.
+fn scenario(n: u64, delay: Latency, limit: usize, args: &PeersArgs) -> Scenario {
     let mut profile = Profile::single(delay);
     profile.network = args.network.apply(profile.network);
     let mut scenario = Scenario::new(profile, n, Strategy::AsyncConcurrent);
@@ -120,8 +241,8 @@ fn scenario(n: u64, delay: Latency, args: &PeersArgs) -> Scenario {
     scenario.tls = args.tls;
     scenario.tls_resumption = args.connections.tls_resumption();
     scenario.server_keep_alive = args.connections.server_keep_alive;
-    scenario.client.limit = args.limit;
-    scenario.client.threads = args.limit.min(crate::scenario::MAX_THREADS);
+    scenario.client.limit = limit;
+    scenario.client.threads = limit.min(crate::scenario::MAX_THREADS);
     scenario
 }
 
@@ -216,12 +337,28 @@ fn write_report(
 }
 
 impl Row {
-    fn new(label: String, library: &str, output: crate::output::RunOutput) -> Row {
+    fn new(
+        label: String,
+        kind: ClientKind,
+        library: &str,
+        output: crate::output::RunOutput,
+    ) -> Row {
         Row {
             label,
+            kind,
             library: library.to_string(),
             summary: RunSummary::from_output(&output),
             output,
+        }
+    }
+
+    fn from_peer(kind: ClientKind, run: PeerRun) -> Row {
+        Row {
+            summary: load_tools::summary_of(&run),
+            label: run.label,
+            kind,
+            library: run.library,
+            output: run.output,
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The peers report: fanout's strategies and the tutorials' Python clients on the same
-//! scenarios, one table, the verdict on "fanout is no slower than the fastest peer",
-//! and charts (latency percentiles; a timeline of the fastest and slowest clients).
+//! The peers report: fanout's strategies, the tutorials' Python clients and the load
+//! tools (oha, wrk) on the same scenarios, one table, the verdicts ("fanout is no
+//! slower than the fastest Python peer", fanout's client against oha's and wrk's), and
+//! charts (latency percentiles; a timeline of the fastest and slowest clients).
 
 use std::fmt;
 use std::io::{self, Write};
@@ -17,12 +18,26 @@ use crate::output::RunOutput;
 use crate::strategy::Strategy;
 use crate::summary::RunSummary;
 
+/// Whose client a row ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKind {
+    /// One of fanout's strategies.
+    Fanout,
+    /// A Python peer (`peers/python/`).
+    Python,
+    /// A load tool (oha, wrk).
+    LoadTool,
+}
+
 /// One client's run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
-    /// `fanout async-concurrent`, `python aiohttp (no limit)`, ...
+    /// `fanout async-concurrent`, `python aiohttp (no limit)`, `oha -c 50`, ...
     pub label: String,
-    /// `rust`, or the Python library and version.
+    /// Whose client it is.
+    pub kind: ClientKind,
+    /// `rust`, the Python library and version, or the tool's version.
     pub library: String,
     /// The figures.
     pub summary: RunSummary,
@@ -33,7 +48,16 @@ pub struct Row {
 
 impl Row {
     fn is_rust(&self) -> bool {
-        self.library == "rust"
+        self.kind == ClientKind::Fanout
+    }
+
+    fn is_python(&self) -> bool {
+        self.kind == ClientKind::Python
+    }
+
+    /// fanout's own run of `strategy` at this row's n.
+    fn is_fanout(&self, strategy: Strategy) -> bool {
+        self.is_rust() && self.summary.strategy == strategy
     }
 
     /// The tutorials' promise for this client's pattern: the model without overheads.
@@ -42,17 +66,23 @@ impl Row {
     }
 
     /// The figures both tables print after the label (and the library): n, wall,
-    /// promise, eff, p50, p99, ok, failures, conns, peak.
-    fn figures(&self) -> [String; 10] {
+    /// req/s, promise, eff, p50, p99, ok, failures, conns, peak.
+    fn figures(&self) -> [String; 11] {
         let s = &self.summary;
         [
             s.n.to_string(),
             human_ms(s.wall_ms),
+            format!("{:.0}", s.throughput_rps),
             human_ms(self.promise_ms()),
-            format!(
-                "{:.2}",
-                self.promise_ms() / s.wall_ms.max(f64::MIN_POSITIVE)
-            ),
+            // At zero delay the pattern promises nothing to be measured against.
+            if self.promise_ms() < 0.001 {
+                "-".to_string()
+            } else {
+                format!(
+                    "{:.2}",
+                    self.promise_ms() / s.wall_ms.max(f64::MIN_POSITIVE)
+                )
+            },
             human_ms(s.latency_ms.p50),
             human_ms(s.latency_ms.p99),
             format!("{}/{}", s.ok(), s.n),
@@ -92,6 +122,7 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
         ("client", Align::Left),
         right("n"),
         right("wall"),
+        right("req/s"),
         right("promise"),
         right("eff"),
         right("p50"),
@@ -107,7 +138,7 @@ pub fn write_table(out: &mut impl Write, rows: &[Row]) -> io::Result<()> {
     write!(out, "{table}")?;
     writeln!(
         out,
-        "\npromise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum, plus the emulated network's round trips); eff = promise / wall; conns and peak are the server's own count"
+        "\nreq/s = n / wall; promise = the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum, plus the emulated network's round trips); eff = promise / wall; conns and peak are the server's own count"
     )?;
     match not_measured_legend(rows.iter().map(|r| &r.summary)) {
         Some(legend) => writeln!(out, "{legend}"),
@@ -126,7 +157,7 @@ pub fn verdict(rows: &[Row]) -> String {
     let n = fanout.summary.n;
     let fastest = rows
         .iter()
-        .filter(|r| !r.is_rust() && r.summary.n == n && r.summary.ok() == n)
+        .filter(|r| r.is_python() && r.summary.n == n && r.summary.ok() == n)
         .min_by(|a, b| a.summary.wall_ms.total_cmp(&b.summary.wall_ms));
     let Some(fastest) = fastest else {
         return format!("no Python peer answered all {n} requests: nothing to compare");
@@ -148,6 +179,36 @@ pub fn verdict(rows: &[Row]) -> String {
         if held { p / f } else { f / p },
         human_ms((p - f).abs()),
     )
+}
+
+/// fanout's client against the load tools, one line per comparison that ran: in each
+/// scenario (the same profile), fanout's strategy of the tool's schedule, and
+/// `async-hyper` where it ran, against the tool, by requests per second (n / wall: at
+/// the same n, the inverse ratio of the walls; wrk's n is what it counted).
+pub fn tool_verdicts(rows: &[Row]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for tool in rows.iter().filter(|r| r.kind == ClientKind::LoadTool) {
+        let schedule = tool.output.scenario.strategy;
+        let rate = tool.summary.throughput_rps.max(f64::MIN_POSITIVE);
+        for fanout in rows.iter().filter(|r| {
+            r.summary.profile == tool.summary.profile
+                && (r.is_fanout(schedule) || r.is_fanout(Strategy::AsyncHyper))
+        }) {
+            lines.push(format!(
+                "{} made {} requests in {} ({:.0} req/s), {} {} in {} ({:.0} req/s): fanout did {:.2} x its requests per second",
+                fanout.label,
+                fanout.summary.n,
+                human_ms(fanout.summary.wall_ms),
+                fanout.summary.throughput_rps,
+                tool.label,
+                tool.summary.n,
+                human_ms(tool.summary.wall_ms),
+                tool.summary.throughput_rps,
+                fanout.summary.throughput_rps / rate
+            ));
+        }
+    }
+    lines
 }
 
 /// The report's charts: `(file name, svg)`.
@@ -177,8 +238,8 @@ pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, ChartError> {
         let fanout = same
             .iter()
             .find(|r| r.is_rust() && r.summary.strategy == Strategy::AsyncConcurrent);
-        let fastest_python = same.iter().find(|r| !r.is_rust());
-        let slowest_python = same.iter().rev().find(|r| !r.is_rust());
+        let fastest_python = same.iter().find(|r| r.is_python());
+        let slowest_python = same.iter().rev().find(|r| r.is_python());
         for row in [fanout, fastest_python, slowest_python]
             .into_iter()
             .flatten()
@@ -214,12 +275,19 @@ pub fn write_markdown(
     run: &RunInfo,
     files: &[(String, String)],
 ) -> fmt::Result {
-    writeln!(md, "# fanout against the tutorials' Python clients\n")?;
     writeln!(
         md,
-        "The tutorials' own patterns, written fresh in Python (`peers/python/`: `requests`, `httpx` with `gather`, a `TaskGroup` and a semaphore, `aiohttp` with a `TCPConnector` limit), run against the same mock API as fanout's strategies, a fresh server each, and measured the same way: the client's record of each request joined with the server's ledger.\n"
+        "# fanout against the tutorials' Python clients and the load tools\n"
+    )?;
+    writeln!(
+        md,
+        "The tutorials' own patterns, written fresh in Python (`peers/python/`: `requests`, `httpx` with `gather`, a `TaskGroup` and a semaphore, `aiohttp` with a `TCPConnector` limit, and the newer `httpx2` and `niquests`), and the load tools a user would reach for instead (`oha`, `wrk`, when installed), run against the same mock API as fanout's strategies, a fresh server each, and measured the same way: the client's record of each request joined with the server's ledger.\n"
     )?;
     writeln!(md, "{}\n", verdict(rows))?;
+    for line in tool_verdicts(rows) {
+        writeln!(md, "- {line}")?;
+    }
+    writeln!(md)?;
     let settings = link_settings(rows);
     let header = Header {
         settings: &settings,
@@ -233,6 +301,7 @@ pub fn write_markdown(
             "library",
             "n",
             "wall",
+            "req/s",
             "promise",
             "eff",
             "p50",
@@ -254,7 +323,7 @@ pub fn write_markdown(
     write!(md, "{}", table.markdown())?;
     writeln!(
         md,
-        "\n*Promise* is the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum of the delays, plus the emulated network's round trips and handshakes); *eff* = promise / wall. *conns* and *server peak* are the server's own count.\n"
+        "\n*req/s* = n / wall. *Promise* is the pattern's wall with no overheads (the slowest delay, waves of the limit, or the sum of the delays, plus the emulated network's round trips and handshakes); *eff* = promise / wall. *conns* and *server peak* are the server's own count.\n"
     )?;
     if let Some(legend) = not_measured_legend(rows.iter().map(|r| &r.summary)) {
         writeln!(md, "{legend}.\n")?;

@@ -386,6 +386,12 @@ impl LedgerRecord {
 }
 
 impl LedgerRecord {
+    /// The first request's arrival, µs since the Unix epoch (0 for none): where a run
+    /// whose client kept no wall clock of its own (a peer, a load tool) starts.
+    pub fn first_arrival_us(&self) -> u64 {
+        self.entries.iter().map(|e| e.arrival_us).min().unwrap_or(0)
+    }
+
     /// Connections whose handshake was resumed; `None` when none had a TLS handshake.
     pub fn resumed_connections(&self) -> Option<u64> {
         let handshakes = self.connection_entries.iter().filter_map(|c| c.resumed);
