@@ -39,15 +39,36 @@ pub fn run_fresh(
     Ok(output)
 }
 
-/// Runs `scenario` against its `--target` server: no mock API, so no calibration and
-/// no ledger; only the client's side is measured.
-pub fn run_target(scenario: &Scenario, progress: Arc<AtomicU64>) -> Result<RunOutput, Error> {
+/// Runs `scenario` against its `--target` server: no mock API, so no model and no
+/// ledger; only the client's side is measured. The client is first warmed up as a run
+/// on the mock API is, by the same calibration against a mock API on 127.0.0.1 placed
+/// as `placement` says ([`warm_up`]).
+pub fn run_target(
+    scenario: &Scenario,
+    placement: &Placement,
+    progress: Arc<AtomicU64>,
+) -> Result<RunOutput, Error> {
     scenario.validate()?;
     fdlimit::ensure(fdlimit::BASE_DESCRIPTORS + scenario.max_client_connections() as u64)?;
+    warm_up(scenario, placement)?;
     let (output, footprint) = Footprint::measure(|| run::run_on_target(scenario, progress));
     let mut output = output?;
     output.footprint = footprint;
     Ok(output)
+}
+
+/// Warms the client up before a `--target` run, as criterion and hyperfine warm up
+/// before they measure: the calibration a run on the mock API makes first, against a
+/// mock API of its own on 127.0.0.1 (the target sees none of it), its figures thrown
+/// away. Without it the target run met the client cold (an allocator that had not yet
+/// grown, a kernel that had not yet set up this many sockets for the process) and took
+/// 1.05–1.12 × a run's wall for the same 1,000 requests; with it both paths measure
+/// the same client.
+fn warm_up(scenario: &Scenario, placement: &Placement) -> Result<(), Error> {
+    let mut local = scenario.clone();
+    local.target = None;
+    local.client.pace = None;
+    calibrate(&local, placement).map(drop)
 }
 
 /// Checks (and raises, if it can) the descriptor limit for the connections this run

@@ -268,7 +268,7 @@ fn a_paced_target_run_never_outpaces_its_rate() {
         let mut scenario = common::scenario(strategy, 8, "5ms");
         scenario.target = Some(format!("{}/items", server.url()));
         scenario.client.pace = Some(20.0);
-        let output = run_target(&scenario, Default::default()).unwrap();
+        let output = run_target(&scenario, &Placement::InProcess, Default::default()).unwrap();
         assert_eq!(
             output.measurements.outcomes().get(&Outcome::Ok),
             Some(&8),
@@ -381,7 +381,9 @@ fn a_compare_table_of_a_target_says_its_server_side_was_not_measured() {
     let mut scenario = common::scenario(Strategy::AsyncConcurrent, 2, "1ms");
     scenario.target = Some(format!("{}/items", server.url()));
     scenario.client.pace = Some(50.0);
-    let summary = RunSummary::from_output(&run_target(&scenario, Default::default()).unwrap());
+    let summary = RunSummary::from_output(
+        &run_target(&scenario, &Placement::InProcess, Default::default()).unwrap(),
+    );
     let mut table = Vec::new();
     fanout::report::table::write_compare(&mut table, &[summary]).unwrap();
     let table = String::from_utf8(table).unwrap();

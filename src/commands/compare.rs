@@ -48,7 +48,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Error> {
     for scenario in &scenarios {
         let progress = Progress::start(scenario.strategy.name(), scenario.n, !args.scenario.json);
         let output = match scenario.target {
-            Some(_) => run_target(scenario, progress.completed.clone())?,
+            Some(_) => run_target(scenario, &placement, progress.completed.clone())?,
             None => run_fresh(scenario, &placement, progress.completed.clone())?,
         };
         drop(progress);

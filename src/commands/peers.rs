@@ -317,12 +317,20 @@ fn write_report(
     let run = stopwatch.info(
         total_s,
         format!(
-            "cargo run --release -- peers -n {} --delay {} --limit {} --sequential-n {} --sequential-delay {} --seed {}{}{} --out {}",
+            "cargo run --release -- peers -n {} --delay {} --limit {} --sequential-n {} --sequential-delay {} --throughput-n {} --throughput-in-flight {} --peers {} --seed {}{}{} --out {}",
             args.n,
             args.delay,
             args.limit,
             args.sequential_n,
             args.sequential_delay,
+            args.throughput_n,
+            args.throughput_in_flight,
+            args
+                .peers
+                .iter()
+                .map(|p| clap::ValueEnum::to_possible_value(p).map_or(String::new(), |v| v.get_name().to_string()))
+                .collect::<Vec<_>>()
+                .join(","),
             args.seed,
             super::claims::engine_flag(args.engine),
             link_flags(

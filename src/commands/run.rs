@@ -20,7 +20,7 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     let placement = super::placement(&args.scenario)?;
     let progress = Progress::start(args.strategy.name(), scenario.n, !args.scenario.json);
     let output = match scenario.target {
-        Some(_) => run_target(&scenario, progress.completed.clone())?,
+        Some(_) => run_target(&scenario, &placement, progress.completed.clone())?,
         None => run_fresh(&scenario, &placement, progress.completed.clone())?,
     };
     drop(progress);

@@ -24,6 +24,8 @@ use crate::server::{MockApi, Placement, ServerConfig, serve_control_stdio};
 
 /// Serves until interrupted or out of time.
 pub fn serve(args: &ServeArgs) -> Result<(), Error> {
+    // Before any connection: a burst of accepts then never waits for the table to grow.
+    crate::fdlimit::reserve_for_server();
     if args.control.as_deref() == Some("stdio") {
         return serve_control_stdio();
     }

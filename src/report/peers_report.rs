@@ -195,7 +195,7 @@ pub fn tool_verdicts(rows: &[Row]) -> Vec<String> {
                 && (r.is_fanout(schedule) || r.is_fanout(Strategy::AsyncHyper))
         }) {
             lines.push(format!(
-                "{} made {} requests in {} ({:.0} req/s), {} {} in {} ({:.0} req/s): fanout did {:.2} x its requests per second",
+                "{} made {} requests in {} ({:.0} req/s), {} made {} in {} ({:.0} req/s): fanout did {:.2} x its requests per second",
                 fanout.label,
                 fanout.summary.n,
                 human_ms(fanout.summary.wall_ms),
