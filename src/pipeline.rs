@@ -42,7 +42,7 @@ pub fn run_fresh(
 /// Runs `scenario` against its `--target` server: no mock API, so no model and no
 /// ledger; only the client's side is measured. The client is first warmed up as a run
 /// on the mock API is, by the same calibration against a mock API on 127.0.0.1 placed
-/// as `placement` says ([`warm_up`]).
+/// as `placement` says (see `warm_up` in this module).
 pub fn run_target(
     scenario: &Scenario,
     placement: &Placement,
