@@ -51,9 +51,11 @@ pub fn raise_to_hard() -> Result<u64, Error> {
 }
 
 /// Grows this process's descriptor table to hold `count` descriptors now, in one step:
-/// stderr is duplicated onto descriptor `count - 1`, which the kernel can only give by
-/// growing the table that far, and closed again. Best effort: if it fails, the table
-/// grows as descriptors open, as it would have anyway.
+/// `fcntl(F_DUPFD_CLOEXEC)` duplicates stderr onto the lowest free descriptor at or
+/// above `count - 1`, which the kernel can only give by growing the table that far,
+/// and the duplicate is closed again. One call, so no other thread's descriptor can be
+/// taken or closed, and close-on-exec, so no child inherits it meanwhile. Best effort:
+/// if it fails, the table grows as descriptors open, as it would have anyway.
 pub fn reserve_table(count: u64) {
     let Ok(highest) = libc::c_int::try_from(count.saturating_sub(1)) else {
         return;
@@ -61,15 +63,12 @@ pub fn reserve_table(count: u64) {
     if highest <= libc::STDERR_FILENO {
         return;
     }
-    // SAFETY: dup2 onto a descriptor number this process does not use (it is at the
-    // top of the range the run will open) and closing exactly what dup2 returned
-    // touch no descriptor anything else holds; fcntl first checks it is free.
+    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor, touching no existing one, and
+    // the only descriptor closed is the one it returned, which nothing else has seen.
     unsafe {
-        if libc::fcntl(highest, libc::F_GETFD) != -1 {
-            return; // already open, so the table is already that large
-        }
-        if libc::dup2(libc::STDERR_FILENO, highest) == highest {
-            libc::close(highest);
+        let duplicate = libc::fcntl(libc::STDERR_FILENO, libc::F_DUPFD_CLOEXEC, highest);
+        if duplicate >= 0 {
+            libc::close(duplicate);
         }
     }
 }
@@ -90,9 +89,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reserving_a_table_leaves_no_descriptor_open() {
-        reserve_table(5000);
-        // SAFETY: F_GETFD only reads the flags of descriptor 4999.
-        assert_eq!(unsafe { libc::fcntl(4999, libc::F_GETFD) }, -1);
+    fn reserving_a_table_grows_it_and_leaves_no_descriptor_open() {
+        // The kernel's own figure: the slots of this process's descriptor table.
+        let table_size = || {
+            std::fs::read_to_string("/proc/self/status")
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("FDSize:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap()
+        };
+        // Within the soft limit, which F_DUPFD may not pass.
+        let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+        let want = soft.min(5000);
+        reserve_table(want);
+        assert!(table_size() >= want, "FDSize {} for {want}", table_size());
+        let duplicate = format!("/proc/self/fd/{}", want - 1);
+        assert!(
+            !std::path::Path::new(&duplicate).exists(),
+            "{duplicate} left open"
+        );
     }
 }

@@ -68,6 +68,8 @@ fn warm_up(scenario: &Scenario, placement: &Placement) -> Result<(), Error> {
     let mut local = scenario.clone();
     local.target = None;
     local.client.pace = None;
+    // Its mock API may share the process (--server in-process): both sides' descriptors.
+    ensure_descriptors(&local, placement)?;
     calibrate(&local, placement).map(drop)
 }
 

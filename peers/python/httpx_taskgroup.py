@@ -43,7 +43,7 @@ async def run(args) -> dict:
     async with httpx_peer.client(args) as http:
         rec.begin()
         try:
-            async with asyncio.timeout(args.deadline):
+            async with asyncio.timeout(rec.remaining_s()):
                 async with asyncio.TaskGroup() as group:
                     for seq in range(args.n):
                         group.create_task(call(http, rec, args.url, seq))

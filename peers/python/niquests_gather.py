@@ -51,11 +51,11 @@ async def fetch(session, rec: fanout_peer.Recorder, args, seq: int) -> None:
         verify = args.cafile if args.cafile is not None else True
         response = await session.get(fanout_peer.item_url(args.url, seq), verify=verify)
         rec.finish(seq, response.status_code)
-    except niquests.exceptions.RequestException as error:
-        rec.fail(seq, classify(error))
     except asyncio.CancelledError:
         rec.cancel(seq)
         raise
+    except Exception as error:  # niquests' own, or one urllib3-future let through
+        rec.fail(seq, classify(error))
 
 
 async def run(args) -> dict:

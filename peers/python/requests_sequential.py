@@ -63,7 +63,10 @@ def run(args) -> dict:
                     rec.cancel(seq)  # the deadline's doing, not the request's timeout
                 else:
                     rec.fail(seq, outcome)
-    return rec.report("python-requests-sequential", fanout_peer.library_version("requests"), None)
+    # urllib3 named too: it is what requests runs on (setup.sh keeps niquests'
+    # urllib3-future from taking its place).
+    library = f"{fanout_peer.library_version('requests')} on {fanout_peer.library_version('urllib3')}"
+    return rec.report("python-requests-sequential", library, None)
 
 
 def main() -> None:

@@ -6,8 +6,8 @@
 # The environment goes to ${FANOUT_PEERS_VENV:-target/peers-venv}; a relative path is
 # taken from the repository's root, so it lands under target/, which git ignores.
 # Running it again does nothing while the environment holds exactly the pinned
-# versions: a copy of requirements.txt kept inside the environment (the stamp) is
-# compared with the file, and any difference rebuilds the environment from scratch.
+# versions: a copy of requirements.txt and of this script kept inside the environment
+# (the stamp) is compared with them, and any difference rebuilds it from scratch.
 #
 # Exit codes: 0 ready; 3 the Python peers cannot run here (no python3, a python3 older
 # than 3.11, a venv that cannot be created, packages that cannot be installed), said in
@@ -44,7 +44,10 @@ if command -v flock >/dev/null 2>&1; then
     flock 9
 fi
 
-if [[ -x "$venv/bin/python" && -f "$stamp" ]] && cmp -s "$stamp" "$requirements"; then
+# The stamp is what made the environment: requirements.txt and this script, so a change
+# to either (a pin, an install flag) rebuilds it.
+wanted="$(cat "$requirements" "${BASH_SOURCE[0]}")"
+if [[ -x "$venv/bin/python" && -f "$stamp" ]] && [[ "$(cat "$stamp")" == "$wanted" ]]; then
     echo "Python peers ready (already): $venv/bin/python"
     exit 0
 fi
@@ -62,6 +65,10 @@ URLLIB3_NO_OVERRIDE=1 "$venv/bin/python" -m pip install --disable-pip-version-ch
     --quiet --timeout 30 --no-binary urllib3-future \
     --requirement "$requirements" >>"$log" 2>&1 ||
     skip "installing requirements.txt into $venv failed (see $log)"
-cp "$requirements" "$stamp"
+# The check that the override did not happen: requests must import the pinned urllib3.
+pinned_urllib3="$(sed -n 's/^urllib3==//p' "$requirements")"
+"$venv/bin/python" -c "import sys, urllib3; sys.exit(urllib3.__version__ != '$pinned_urllib3')" ||
+    skip "urllib3 in $venv is not the pinned $pinned_urllib3 (urllib3-future replaced it?)"
+printf '%s' "$wanted" >"$stamp"
 rm -f "$log"
 echo "Python peers ready: $venv/bin/python"

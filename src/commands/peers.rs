@@ -118,6 +118,8 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
             Some(Strategy::AsyncSemaphore),
         ),
     ] {
+        // This scenario's rows start here.
+        let first_row = rows.len();
         for strategy in rust {
             let mut scenario = scenario.clone();
             scenario.strategy = *strategy;
@@ -130,17 +132,21 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
                 }
                 _ => format!("fanout {strategy}"),
             };
-            rows.push(Row::new(label, ClientKind::Fanout, "rust", output));
+            rows.push(Row::new(
+                label,
+                ClientKind::Fanout,
+                "rust",
+                output,
+                first_row,
+            ));
         }
         for peer in &python_peers {
             let Some(python) = &python else { break };
             if !args.json {
                 eprintln!("{} (n={}) ...", peer.label, scenario.n);
             }
-            rows.push(Row::from_peer(
-                ClientKind::Python,
-                peers::run(python, peer, scenario, &placement)?,
-            ));
+            let run = peers::run(python, peer, scenario, &placement)?;
+            rows.push(Row::from_peer(ClientKind::Python, run, first_row));
         }
         let Some(schedule) = schedule else { continue };
         // All at once: oha with as many connections as requests; the throughput
@@ -159,15 +165,13 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
             }
             let run = match tool {
                 LoadTool::Oha => {
-                    load_tools::run_oha(program, scenario, in_flight, schedule, &placement)?
+                    load_tools::run_oha(program, scenario, in_flight, schedule, &placement)
                 }
                 LoadTool::Wrk => {
                     // As long as fanout's own rows of this scenario took.
-                    let fanout_wall = rows
+                    let fanout_wall = rows[first_row..]
                         .iter()
-                        .filter(|r: &&Row| {
-                            r.kind == ClientKind::Fanout && r.summary.n == scenario.n
-                        })
+                        .filter(|r| r.kind == ClientKind::Fanout)
                         .map(|r| r.output.measurements.wall)
                         .max()
                         .unwrap_or(std::time::Duration::from_secs(1));
@@ -178,10 +182,14 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
                         fanout_wall,
                         schedule,
                         &placement,
-                    )?
+                    )
                 }
             };
-            rows.push(Row::from_peer(ClientKind::LoadTool, run));
+            // A tool that fails (an old version, a crash) costs its row, not the report.
+            match run {
+                Ok(run) => rows.push(Row::from_peer(ClientKind::LoadTool, run, first_row)),
+                Err(error) => eprintln!("{} skipped: {error}", tool.program()),
+            }
         }
     }
     let total_s = stopwatch.took_s();
@@ -345,27 +353,31 @@ fn write_report(
 }
 
 impl Row {
+    /// A row of the scenario whose first row is `rows[scenario]`.
     fn new(
         label: String,
         kind: ClientKind,
         library: &str,
         output: crate::output::RunOutput,
+        scenario: usize,
     ) -> Row {
         Row {
             label,
             kind,
             library: library.to_string(),
+            scenario,
             summary: RunSummary::from_output(&output),
             output,
         }
     }
 
-    fn from_peer(kind: ClientKind, run: PeerRun) -> Row {
+    fn from_peer(kind: ClientKind, run: PeerRun, scenario: usize) -> Row {
         Row {
             summary: load_tools::summary_of(&run),
             label: run.label,
             kind,
             library: run.library,
+            scenario,
             output: run.output,
         }
     }

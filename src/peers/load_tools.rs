@@ -121,7 +121,10 @@ pub fn run_oha(
         command.arg("--cacert").arg(ca_file.path());
     }
     let what = "the peer oha".to_string();
-    let output = crate::bounded::output_within(&mut command, deadline, &what)?;
+    // oha gives up on a request at the deadline (-t); it is stopped here if it has not
+    // ended half a minute after that, as a Python peer is.
+    let limit = deadline.saturating_add(Duration::from_secs(30));
+    let output = crate::bounded::output_within(&mut command, limit, &what)?;
     if !output.status.success() {
         return Err(Error::Child {
             what,
@@ -151,7 +154,8 @@ pub fn run_oha(
 }
 
 /// oha's CSV rows as samples, numbered in the order they started; the requests it did
-/// not list end as `dropped`.
+/// not list end as `dropped`. Columns are found by their header's names, so a column
+/// oha adds or moves does not shift the others.
 fn oha_samples(csv: &str, n: u64) -> Result<Vec<Sample>, String> {
     let secs = |v: &str| {
         v.trim()
@@ -159,22 +163,37 @@ fn oha_samples(csv: &str, n: u64) -> Result<Vec<Sample>, String> {
             .ok()
             .and_then(|v| Duration::try_from_secs_f64(v.max(0.0)).ok())
     };
+    let mut lines = csv.lines().skip_while(|l| !l.starts_with("request-start"));
+    let header: Vec<&str> = lines.next().ok_or("no CSV header")?.split(',').collect();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or(format!("no {name:?} column in {header:?}"))
+    };
+    let (start_at, duration_at, bytes_at, status_at) = (
+        column("request-start")?,
+        column("request-duration")?,
+        column("bytes")?,
+        column("status")?,
+    );
     let mut rows = Vec::new();
-    for line in csv
-        .lines()
-        .skip_while(|l| !l.starts_with("request-start"))
-        .skip(1)
-    {
+    for line in lines {
         let fields: Vec<&str> = line.split(',').collect();
-        let [start, _dns, _dialup, _first_byte, duration, bytes, status] = fields[..] else {
-            return Err(format!("a CSV row with {} fields: {line:?}", fields.len()));
-        };
-        let (Some(start), Some(duration), Ok(status)) =
-            (secs(start), secs(duration), status.trim().parse::<u16>())
-        else {
+        let field = |at: usize| fields.get(at).copied().unwrap_or("");
+        let (Some(start), Some(duration), Ok(status)) = (
+            secs(field(start_at)),
+            secs(field(duration_at)),
+            field(status_at).trim().parse::<u16>(),
+        ) else {
             return Err(format!("a CSV row that does not parse: {line:?}"));
         };
-        rows.push((start, duration, status, bytes.trim().parse().unwrap_or(0)));
+        rows.push((
+            start,
+            duration,
+            status,
+            field(bytes_at).trim().parse().unwrap_or(0),
+        ));
     }
     if rows.len() as u64 > n {
         return Err(format!("it listed {} answers for {n} requests", rows.len()));
@@ -389,9 +408,21 @@ mod tests {
     fn oha_output_that_does_not_parse_or_lists_too_many_is_refused() {
         let header = "request-start,DNS,DNS+dialup,Response-delay,request-duration,bytes,status\n";
         assert!(oha_samples(&format!("{header}0.1,0,0,0.1,0.2,20\n"), 1).is_err());
+        assert!(
+            oha_samples("request-start,bytes\n0.1,20\n", 1).is_err(),
+            "no status column"
+        );
         assert!(oha_samples(&format!("{header}x,0,0,0.1,0.2,20,200\n"), 1).is_err());
         let two = format!("{header}0.1,0,0,0.1,0.2,20,200\n0.2,0,0,0.1,0.2,20,200\n");
         assert!(oha_samples(&two, 1).is_err());
+    }
+
+    #[test]
+    fn oha_columns_are_found_by_name() {
+        let csv = "request-start,status,bytes,request-duration\n0.5,200,20,0.25\n";
+        let samples = oha_samples(csv, 1).unwrap();
+        assert_eq!(samples[0].end, Duration::from_millis(750));
+        assert_eq!(samples[0].status, Some(200));
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub struct Row {
     pub kind: ClientKind,
     /// `rust`, the Python library and version, or the tool's version.
     pub library: String,
+    /// Which scenario it ran: rows of one scenario share it (the index of the
+    /// scenario's first row), so the report compares only rows of the same scenario.
+    #[serde(skip)]
+    pub scenario: usize,
     /// The figures.
     pub summary: RunSummary,
     /// The raw run, for charts.
@@ -167,9 +171,9 @@ pub fn verdict(rows: &[Row]) -> String {
     format!(
         "**{}**: at n = {n}, fanout async-concurrent took {} and the fastest Python peer, {} ({}), took {}: fanout {} by {:.2}x ({})",
         if held {
-            "fanout is no slower than the fastest peer"
+            "fanout is no slower than the fastest Python peer"
         } else {
-            "fanout is slower than the fastest peer"
+            "fanout is slower than the fastest Python peer"
         },
         human_ms(f),
         fastest.label,
@@ -182,7 +186,7 @@ pub fn verdict(rows: &[Row]) -> String {
 }
 
 /// fanout's client against the load tools, one line per comparison that ran: in each
-/// scenario (the same profile), fanout's strategy of the tool's schedule, and
+/// scenario, fanout's strategy of the tool's schedule, and
 /// `async-hyper` where it ran, against the tool, by requests per second (n / wall: at
 /// the same n, the inverse ratio of the walls; wrk's n is what it counted).
 pub fn tool_verdicts(rows: &[Row]) -> Vec<String> {
@@ -191,7 +195,7 @@ pub fn tool_verdicts(rows: &[Row]) -> Vec<String> {
         let schedule = tool.output.scenario.strategy;
         let rate = tool.summary.throughput_rps.max(f64::MIN_POSITIVE);
         for fanout in rows.iter().filter(|r| {
-            r.summary.profile == tool.summary.profile
+            r.scenario == tool.scenario
                 && (r.is_fanout(schedule) || r.is_fanout(Strategy::AsyncHyper))
         }) {
             lines.push(format!(

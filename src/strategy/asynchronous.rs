@@ -33,13 +33,17 @@
 //! clock) is about 1 %; the footprint sampler was 2 % at zero delay (it now reads
 //! `/proc/self/stat` every 10 ms), the progress bar draws every 50 ms and is not in
 //! the profile, and an unpaced run no longer builds a timeout around a pace it does
-//! not have. So reqwest, its pool and the allocator are the remaining cost: a
-//! hyper-direct strategy beside these would show what reqwest's conveniences cost.
+//! not have. So reqwest, its pool and the allocator are the remaining cost, and
+//! `async-hyper` (`hyper_direct.rs`) shows what reqwest's conveniences cost: the same
+//! harness on hyper's own connections beat oha at n = 10,000.
 //!
 //! The binary now allocates with jemalloc, as oha does (`src/main.rs`). Back to back,
 //! n = 10,000 at 500 ms against one `fanout serve`: glibc 1,860 and 2,072 ms, jemalloc
 //! 1,690 and 1,742 ms, oha 1,383 and 1,874 ms; `run` with its own mock API, wall over
-//! the calibrated limit 1.28 and 1.12 with glibc, 1.10 and 1.06 with jemalloc.
+//! the calibrated limit 1.28 and 1.12 with glibc, 1.10 and 1.06 with jemalloc. With
+//! the descriptor table grown before the run (`fdlimit::reserve_table`), five rounds
+//! alternating with oha gave `async-concurrent` 0.83–1.02 × oha's wall (median 0.94)
+//! and 0.82–1.04 × the calibrated limit.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -18,7 +18,10 @@
 //! rounds alternating with oha 1.16 (which is built this way) on a `fanout serve`:
 //! 10,000 requests at once at 500 ms took 1.22–1.50 s here, 1.52–1.70 s with
 //! `async-concurrent` (reqwest) and 1.58–1.90 s with oha; at zero delay with 50 in
-//! flight, 1.08–1.16 × oha's requests per second, `async-semaphore` 0.85–1.08 ×. A
+//! flight, 1.08–1.16 × oha's requests per second, `async-semaphore` 0.85–1.08 × (in
+//! `fanout peers` runs, where the rows run one after another rather than alternating,
+//! both at 0.97 × once, 1.07 and 0.89 × another time: the machine's noise is about
+//! ±15 %, so compare the two over several runs). A
 //! profile of the 10,000 (`perf record`) put the difference in the client's own CPU:
 //! reqwest's run spent about 330 ms more in user space and 240 ms more in the kernel
 //! for the same requests, spread over its layers (the connector chain, hyper-util's
@@ -28,7 +31,9 @@
 //!
 //! What it gives up: HTTP/2 (`--http 2` is refused before anything is sent), redirects
 //! (none are followed anyway), proxies, cookies, decompression, and connection reuse
-//! across workers: a worker whose request failed opens a new connection for its next.
+//! across workers: a worker whose request failed opens a new connection for its next
+//! (a request the server's close kept from being sent at all goes again on a new one,
+//! once, as reqwest's pool resends it).
 //! The pace of a `--target` run, the retries, the timeouts and the deadline are
 //! [`Fetcher::fetch_with`]'s, shared with every reqwest strategy. Over TLS it uses
 //! tokio-rustls on ring with a root store of exactly the mock API's CA, as the other
@@ -43,7 +48,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -127,22 +132,10 @@ impl Tls {
     }
 }
 
-/// A rustls connector on ring trusting exactly `ca` (nothing without one), offering
-/// `http/1.1` by ALPN.
+/// A rustls connector trusting exactly `ca`, offering `http/1.1` by ALPN
+/// ([`trust::rustls_client_config`]).
 fn connector(ca: Option<&CaCertificate>) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    if let Some(ca) = ca {
-        // The mock API's own certificate: it parses, or every handshake fails as `tls`.
-        let _ = roots.add(CertificateDer::from(ca.der().to_vec()));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports rustls' default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    TlsConnector::from(Arc::new(config))
+    TlsConnector::from(Arc::new(trust::rustls_client_config(ca, &[b"http/1.1"])))
 }
 
 /// One worker: at most one connection, kept open between its requests.
@@ -174,10 +167,30 @@ impl Worker {
     /// One request on this worker's connection (opened first if it has none or the
     /// server closed it), read to its last body byte.
     async fn exchange(&mut self, request: &PlannedRequest) -> Attempt {
+        let reused = self.connection.is_some();
+        match self.send(request).await {
+            // The server closed a kept-alive connection before the request went out
+            // (hyper says "canceled": nothing was sent), as a pool would find it: the
+            // request goes again on a new connection, once, as reqwest's pool does.
+            Err(error) if reused && error.is_canceled() => {
+                self.connection = None;
+                match self.send(request).await {
+                    Ok(attempt) => attempt,
+                    Err(error) => failed(classify(&error), None),
+                }
+            }
+            Ok(attempt) => attempt,
+            Err(error) => failed(classify(&error), None),
+        }
+    }
+
+    /// [`Worker::exchange`]'s one try: `Err` when hyper could not send the request or
+    /// read the answer's head.
+    async fn send(&mut self, request: &PlannedRequest) -> Result<Attempt, hyper::Error> {
         let uri = request.url.uri();
         let sender = match self.ready(uri).await {
             Ok(sender) => sender,
-            Err(outcome) => return failed(outcome, None),
+            Err(outcome) => return Ok(failed(outcome, None)),
         };
         let body = request.body.clone().map(Bytes::from).unwrap_or_default();
         let mut builder = http::Request::builder()
@@ -190,15 +203,12 @@ impl Worker {
             builder = builder.header(http::header::CONTENT_TYPE, "application/json");
         }
         let Ok(message) = builder.body(Full::new(body)) else {
-            return failed(Outcome::Dropped, None);
+            return Ok(failed(Outcome::Dropped, None));
         };
-        let response = match sender.send_request(message).await {
-            Ok(response) => response,
-            Err(error) => return failed(classify(&error), None),
-        };
+        let response = sender.send_request(message).await?;
         let status = response.status().as_u16();
         let retry_after = retry::retry_after_of(response.headers());
-        match response.into_body().collect().await {
+        Ok(match response.into_body().collect().await {
             Ok(body) => Attempt {
                 outcome: Outcome::from_status(status),
                 status: Some(status),
@@ -209,7 +219,7 @@ impl Worker {
                 self.connection = None;
                 failed(classify(&error), Some(status))
             }
-        }
+        })
     }
 
     /// The worker's connection, ready for a request: the open one when the server kept

@@ -26,6 +26,9 @@
 //!   resume: every ureq connection pays a full handshake, shared agent or not, and the
 //!   model charges it so. A plain `agent.get(url).call()` first would fill the cache and
 //!   let every later request resume.
+//! - **hyper directly** (`async-hyper`): `rustls_client_config`, one for the run with
+//!   a shared client, so one session cache and every connection after the first
+//!   resumes, as reqwest's; one per connection with `--client per-request`, so none do.
 //!
 //! Read next: [`crate::server::tls`], the server's side.
 
@@ -91,6 +94,28 @@ pub(crate) fn ureq_tls(ca: Option<&CaCertificate>) -> ureq::tls::TlsConfig {
         .root_certs(ureq::tls::RootCerts::Specific(Arc::new(roots)))
         .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .build()
+}
+
+/// A rustls client config on ring for a client fanout drives without reqwest or ureq
+/// (`async-hyper`): a root store holding exactly `ca` (empty without one), offering
+/// `alpn` by ALPN. A CA certificate that does not parse leaves the store empty, so every
+/// handshake fails as `tls`, as it would for reqwest.
+pub(crate) fn rustls_client_config(
+    ca: Option<&CaCertificate>,
+    alpn: &[&[u8]],
+) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(ca) = ca {
+        let _ = roots.add(rustls::pki_types::CertificateDer::from(ca.der().to_vec()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports rustls' default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config
 }
 
 /// True when `error`, or any error it was caused by, is a rustls error: a certificate
