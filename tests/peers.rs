@@ -192,7 +192,18 @@ fn the_load_tools_run_beside_fanout_when_installed_or_say_how_to_install_them() 
     }
     for run in &tools {
         let summary = &run["summary"];
-        assert_eq!(summary["outcomes"]["ok"], summary["n"], "{}", run["label"]);
+        let (ok, n) = (
+            summary["outcomes"]["ok"].as_u64().unwrap_or(0),
+            summary["n"].as_u64().unwrap(),
+        );
+        if run["label"].as_str().unwrap().starts_with("wrk") {
+            // When its time is up wrk closes its connections with a request in flight
+            // on some: the server saw those and answered nobody (`dropped`), at most
+            // one per connection.
+            assert!(ok + 4 >= n, "{}: {ok} of {n} ok", run["label"]);
+        } else {
+            assert_eq!(ok, n, "{}", run["label"]);
+        }
         assert!(
             summary["server"]["peak_in_flight"].as_u64().unwrap() <= 20,
             "{}",
