@@ -215,14 +215,12 @@ pub fn peers(args: &PeersArgs) -> Result<(), Error> {
 /// The Python peers' environment, when any Python peer was asked for and Python can
 /// run them here; a skip is said in one line and the other rows still run.
 fn set_up_python(args: &PeersArgs) -> Result<Option<Python>, Error> {
-    let python_names = [
-        PeerName::Aiohttp,
-        PeerName::Httpx,
-        PeerName::Httpx2,
-        PeerName::Niquests,
-        PeerName::Requests,
-    ];
-    if !python_names.iter().any(|name| args.peers.contains(name)) {
+    // The Python peers are the ones the two tables list: no second list of names.
+    let asked = peers::CONCURRENT
+        .iter()
+        .chain(&peers::SEQUENTIAL)
+        .any(|peer| args.peers.contains(&peer.name));
+    if !asked {
         return Ok(None);
     }
     match Python::set_up(&repository_root()) {
