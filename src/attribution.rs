@@ -324,9 +324,11 @@ mod tests {
             bytes: 10,
             attempts: 1,
             intended: None,
+            copies: 0,
         };
         let entry = |seq: u64, arrival_us: u64, finish_us: u64| LedgerEntry {
             seq: Some(seq),
+            copy: 0,
             endpoint: Some(0),
             connection: Some(seq),
             arrival_us: epoch + arrival_us,

@@ -49,6 +49,7 @@
 // and benches are not held to it: their helpers are `pub` to their own files.)
 #![warn(unreachable_pub)]
 
+pub mod after_gather;
 pub mod attribution;
 pub mod bounded;
 pub mod calibrate;

@@ -139,6 +139,15 @@ pub struct Sample {
     /// closed loops, whose requests start when a slot frees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intended: Option<Duration>,
+    /// Copies sent beside the request itself (`async-hedged`'s hedges,
+    /// `async-first-of`'s replicas), each one more request at the server; 0 for every
+    /// other strategy. The first answer of any copy is the request's answer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub copies: u32,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 impl Sample {
@@ -154,6 +163,7 @@ impl Sample {
             bytes: 0,
             attempts: 0,
             intended: None,
+            copies: 0,
         }
     }
 
@@ -178,6 +188,13 @@ pub struct Measurements {
     pub wall: Duration,
     /// The run's start, µs since the Unix epoch: lines samples up with the ledger.
     pub started_unix_us: u64,
+    /// When the run was stopped early (Ctrl-C, `--stop-after`); `None` when it ran to
+    /// its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<crate::strategy::stop::StopRecord>,
+    /// What the strategy measured beside its samples (`async-pipeline`'s channel).
+    #[serde(default)]
+    pub notes: crate::strategy::StrategyNotes,
 }
 
 /// The percentiles of one latency distribution, in milliseconds.
@@ -189,6 +206,9 @@ pub struct Percentiles {
     pub p90: f64,
     /// 99 in 100 are at most this.
     pub p99: f64,
+    /// 999 in 1,000 are at most this: the tail hedging is meant to cut.
+    #[serde(default)]
+    pub p999: f64,
     /// The slowest.
     pub max: f64,
     /// The arithmetic mean.
@@ -204,6 +224,8 @@ impl Measurements {
             samples,
             wall,
             started_unix_us,
+            stop: None,
+            notes: Default::default(),
         }
     }
 
@@ -290,6 +312,21 @@ impl MicrosHistogram {
         self.0.saturating_record(micros.clamp(1, Self::HOUR_US));
     }
 
+    /// How many durations it holds.
+    pub fn len(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// True when it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The duration at quantile `q` (0..=1), µs; 0 when empty.
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        self.0.value_at_quantile(q)
+    }
+
     /// The percentiles so far, in ms; all zero when nothing was recorded.
     pub fn percentiles_ms(&self) -> Percentiles {
         let histogram = &self.0;
@@ -301,6 +338,7 @@ impl MicrosHistogram {
             p50: ms(histogram.value_at_quantile(0.50)),
             p90: ms(histogram.value_at_quantile(0.90)),
             p99: ms(histogram.value_at_quantile(0.99)),
+            p999: ms(histogram.value_at_quantile(0.999)),
             max: ms(histogram.max()),
             mean: histogram.mean() / 1e3,
         }
@@ -328,6 +366,7 @@ mod tests {
             bytes: 0,
             attempts: 1,
             intended: None,
+            copies: 0,
         }
     }
 

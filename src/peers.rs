@@ -366,6 +366,7 @@ fn measurements(
             bytes: 0,
             attempts: u32::from(outcome != Outcome::Cancelled),
             intended: None,
+            copies: 0,
         });
     }
     let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();

@@ -91,14 +91,22 @@ fn measure(
     progress: Arc<AtomicU64>,
 ) -> Result<Measurements, Error> {
     let requests = scenario.requests(base_url)?;
-    let clock = RunClock::start(scenario.deadline(), progress).paced(scenario.client.pace);
+    let clock = RunClock::start(scenario.deadline(), progress)
+        .paced(scenario.client.pace)
+        .stopping(scenario.client.stop);
     let client = ClientOptions {
         trusted_ca,
         ..scenario.client.clone()
     };
-    let (samples, clock) = strategy::execute(scenario.strategy, requests, &client, clock)?;
+    // Watches for Ctrl-C and --stop-after while the strategy runs.
+    let watching = clock.stop().watch();
+    let executed = strategy::execute(scenario.strategy, requests, &client, clock);
+    drop(watching);
+    let (samples, clock) = executed?;
     let wall = samples.iter().map(|s| s.end).max().unwrap_or_default();
-    let measurements = Measurements::new(samples, wall, clock.started_unix_us);
+    let mut measurements = Measurements::new(samples, wall, clock.started_unix_us);
+    measurements.stop = clock.stop().record();
+    measurements.notes = clock.notes();
     measurements
         .check_accounting(scenario.n)
         .map_err(|why| Error::Internal(format!("request accounting failed: {why}")))?;

@@ -27,6 +27,8 @@ pub const MAX_LIMIT: usize = 1_000_000;
 /// one request every 100 s, and a million a second (a microsecond apart, as fine as the
 /// limiters' clocks go).
 pub const RATE_RANGE: std::ops::RangeInclusive<f64> = 0.01..=1_000_000.0;
+/// The most copies of one request `async-first-of` may send (`--replicas`).
+pub const MAX_REPLICAS: usize = 16;
 /// The most OS threads (sync pool, runtime workers) a run may ask for.
 pub const MAX_THREADS: usize = 4096;
 
@@ -262,9 +264,17 @@ impl Scenario {
     /// The delay the server will give request `seq`: its endpoint's seeded draw (a
     /// run sends request `seq` to endpoint `seq % endpoints`).
     pub fn delay(&self, seq: u64) -> Duration {
+        self.copy_delay(seq, 0)
+    }
+
+    /// The delay the server will give copy `copy` of request `seq` (a hedge, a
+    /// replica; copy 0 is the request itself): a draw of its own
+    /// ([`crate::server::latency::copy_seed`]).
+    pub fn copy_delay(&self, seq: u64, copy: u32) -> Duration {
         let endpoints = &self.profile.endpoints;
         let index = (seq % endpoints.len() as u64) as usize;
-        endpoints[index].latency.draw(self.seed, index, seq)
+        let seed = crate::server::latency::copy_seed(self.seed, copy);
+        endpoints[index].latency.draw(seed, index, seq)
     }
 
     /// The most requests this scenario's strategy keeps in flight at once.

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::after_gather::{CopyFigures, StopFigures};
 use crate::attribution::Attribution;
 use crate::footprint::Footprint;
 use crate::measure::{Outcome, Percentiles, percentiles_ms};
@@ -17,6 +18,7 @@ use crate::open_loop::OpenLoopFigures;
 use crate::output::RunOutput;
 use crate::server::Engine;
 use crate::server::ledger::ServerSummary;
+use crate::strategy::backpressure::PipelineFigures;
 use crate::strategy::{self, ClientReuse, HttpVersion, Strategy};
 
 /// One run, in figures.
@@ -96,6 +98,17 @@ pub struct RunSummary {
     /// Where the time went: the last request's phases, each phase's percentiles over
     /// all requests, and the side that was slow.
     pub attribution: Attribution,
+    /// For `async-first-of` and `async-hedged`: the copies sent, and the extra load the
+    /// server received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies: Option<CopyFigures>,
+    /// For `async-pipeline`: what the channel between fetchers and consumers did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<PipelineFigures>,
+    /// For a run stopped early (Ctrl-C, `--stop-after`): when, and how its requests
+    /// ended: finished, never sent, or cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<StopFigures>,
 }
 
 /// How close an all-at-once run came to what is possible. "As fast as the slowest
@@ -233,6 +246,9 @@ impl RunSummary {
             client_footprint: output.footprint,
             calibrated_limit: CalibratedLimit::of(output, delays.max, wall_ms),
             attribution: Attribution::of(output, prediction.wall_ms),
+            copies: CopyFigures::of(output),
+            pipeline: m.notes.pipeline.clone(),
+            stopped: StopFigures::of(m.stop, &m.samples),
         }
     }
 
@@ -293,7 +309,9 @@ fn milestones(output: &RunOutput) -> Milestones {
 /// after its delay (any status), by a strategy whose schedule the model knows.
 fn modelled(output: &RunOutput) -> bool {
     use crate::server::fault::FaultKind;
-    let pitfall = output.scenario.strategy.is_pitfall();
+    // The pipeline's pace is its consumers', which the list-scheduling model leaves out.
+    let pitfall = output.scenario.strategy.is_pitfall()
+        || output.scenario.strategy == Strategy::AsyncPipeline;
     let samples_plain = output.measurements.samples.iter().all(|s| {
         s.attempts <= 1
             && !matches!(

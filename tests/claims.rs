@@ -68,6 +68,9 @@ fn ran(key: TrialKey, strategy: Strategy, n: u64, wall_ms: f64, predicted_ms: f6
         calibrated_limit: None,
         client_footprint: None,
         attribution: Attribution::of(&output, predicted_ms),
+        copies: None,
+        pipeline: None,
+        stopped: None,
     };
     Ran {
         key,

@@ -15,9 +15,9 @@ use crate::sweep::{ClientSetup, SweepOver};
 
 mod parse;
 use parse::{
-    parse_count, parse_count_u32, parse_count_usize, parse_latency, parse_positive_duration,
-    parse_ramp, parse_rate, parse_rate_per_second, parse_stall, parse_thread_count,
-    parse_time_scale,
+    parse_body_bytes, parse_count, parse_count_u32, parse_count_usize, parse_duration_or_zero,
+    parse_latency, parse_positive_duration, parse_ramp, parse_rate, parse_rate_per_second,
+    parse_replicas, parse_stall, parse_thread_count, parse_time_scale,
 };
 
 /// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
@@ -311,9 +311,36 @@ pub struct ScenarioArgs {
     #[arg(long, default_value = "100ms", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub backoff: Duration,
     /// Client-side work before each request, for pitfall-blocking-sleep and
-    /// pitfall-async-sleep.
+    /// pitfall-async-sleep; each consumer's work per body, for async-pipeline.
     #[arg(long, default_value = "100ms", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub work: Duration,
+    /// Copies of each request async-first-of sends at once (at least 2); the first
+    /// answer wins, the rest are cancelled.
+    #[arg(long, default_value = "2", value_parser = parse_replicas, allow_negative_numbers = true)]
+    pub replicas: usize,
+    /// When async-hedged sends a second copy: after a wait (`120ms`) or once the
+    /// request is slower than that percentile of the run's answers so far (`p95`).
+    #[arg(long, default_value = "p95", allow_hyphen_values = true)]
+    pub hedge_after: crate::strategy::replicas::HedgeAfter,
+    /// The channel between async-pipeline's fetchers (--limit) and consumers: a
+    /// capacity (`16`), or `unbounded`.
+    #[arg(long, default_value = "16", allow_hyphen_values = true)]
+    pub channel: crate::strategy::backpressure::Channel,
+    /// async-pipeline's consumers; each spends --work on every body.
+    #[arg(long, default_value = "1", value_parser = parse_count_usize, allow_negative_numbers = true)]
+    pub consumers: usize,
+    /// Stop the run this long after its start, as Ctrl-C does: nothing new is sent,
+    /// requests in flight get --grace to finish, the rest are cancelled.
+    #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub stop_after: Option<Duration>,
+    /// How long requests in flight at a stop (Ctrl-C, --stop-after) may take before
+    /// they are cut; a second Ctrl-C cuts at once.
+    #[arg(long, default_value = "1s", value_parser = parse_duration_or_zero, allow_hyphen_values = true)]
+    pub grace: Duration,
+    /// The size of every answer's body, in bytes (default 256; a profile file sets
+    /// its own per endpoint).
+    #[arg(long, value_parser = parse_body_bytes, conflicts_with = "profile")]
+    pub body_bytes: Option<usize>,
     /// The faults the mock API injects.
     #[command(flatten)]
     pub faults: FaultArgs,

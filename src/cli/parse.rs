@@ -96,3 +96,27 @@ pub(super) fn parse_ramp(text: &str) -> Result<crate::strategy::arrival::Ramp, S
         .map_err(|e| e.trim_start_matches("--ramp ").to_string())?;
     Ok(ramp)
 }
+
+/// `--replicas`: at least two copies, or there is nothing to race.
+pub(super) fn parse_replicas(text: &str) -> Result<usize, String> {
+    match parse_count_usize(text) {
+        Ok(k) if k >= 2 => Ok(k.min(crate::scenario::MAX_REPLICAS)),
+        Ok(_) => Err("must be at least 2: one copy races nothing".to_string()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A duration that may be zero (`--grace 0s`: cut at once).
+pub(super) fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    crate::server::latency::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// `--body-bytes`: the size of each answer, up to 64 MiB.
+pub(super) fn parse_body_bytes(text: &str) -> Result<usize, String> {
+    const MAX: usize = 64 << 20;
+    match text.trim().parse::<usize>() {
+        Ok(bytes) if bytes <= MAX => Ok(bytes),
+        Ok(_) => Err(format!("must be at most {MAX} (64 MiB)")),
+        Err(_) => Err("is not a whole number of bytes".to_string()),
+    }
+}

@@ -35,12 +35,18 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
         .transpose()?;
     let profile = match &target {
         Some(_) => target::profile(),
-        None => profile(
-            args.profile.as_deref(),
-            args.delay,
-            &args.faults,
-            &args.network,
-        )?,
+        None => {
+            let mut profile = profile(
+                args.profile.as_deref(),
+                args.delay,
+                &args.faults,
+                &args.network,
+            )?;
+            if let Some(bytes) = args.body_bytes {
+                profile.endpoints[0].body_bytes = bytes;
+            }
+            profile
+        }
     };
     let default_rate = if target.is_some() {
         target::DEFAULT_RATE
@@ -67,6 +73,14 @@ fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> 
             backoff: args.backoff,
             work: args.work,
             pace: target.is_some().then_some(rate),
+            replicas: args.replicas,
+            hedge_after: args.hedge_after,
+            channel: args.channel,
+            consumers: args.consumers,
+            stop: crate::strategy::stop::StopPolicy {
+                after: args.stop_after,
+                grace: args.grace,
+            },
             trusted_ca: None,
         },
         seed: args.seed,

@@ -156,6 +156,9 @@ pub fn schedule_of(scenario: &Scenario) -> Schedule {
         | Strategy::AsyncSemaphore
         | Strategy::AsyncBuffered
         | Strategy::AsyncHyper
+        | Strategy::AsyncFirstOf
+        | Strategy::AsyncHedged
+        | Strategy::AsyncPipeline
         | Strategy::PitfallBlockingSleep
         | Strategy::PitfallAsyncSleep
         | Strategy::PitfallNeverAwaited => {
@@ -176,12 +179,57 @@ pub fn delays_ms(scenario: &Scenario) -> Vec<f64> {
         .collect()
 }
 
+/// How long each request waits for its first answer, ms, in `seq` order: its delay,
+/// or for the strategies that send copies, the first of its copies' answers.
+///
+/// - `async-first-of`: the smallest of its `--replicas` draws.
+/// - `async-hedged`: its own draw, or the hedge's wait plus the hedge's draw when that
+///   is sooner. The wait of `--hedge-after pNN` is the NNth percentile of the first
+///   copies' draws: the percentile the run's own answers settle on
+///   ([`crate::strategy::replicas`] says why).
+pub fn first_answers_ms(scenario: &Scenario) -> Vec<f64> {
+    use crate::strategy::replicas::HedgeAfter;
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let own = delays_ms(scenario);
+    match scenario.strategy {
+        Strategy::AsyncFirstOf => {
+            let replicas = scenario.client.replicas.max(1) as u32;
+            (0..scenario.n)
+                .map(|seq| {
+                    (0..replicas)
+                        .map(|copy| ms(scenario.copy_delay(seq, copy)))
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .collect()
+        }
+        Strategy::AsyncHedged => {
+            let wait = match scenario.client.hedge_after {
+                HedgeAfter::Fixed(wait) => ms(wait),
+                HedgeAfter::Percentile(q) => quantile(&own, q / 100.0),
+            };
+            own.iter()
+                .zip(0..)
+                .map(|(first, seq)| first.min(wait + ms(scenario.copy_delay(seq, 1))))
+                .collect()
+        }
+        _ => own,
+    }
+}
+
+/// The value at quantile `q` (0..=1) of `values`, by rank.
+pub(crate) fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied().unwrap_or(0.0)
+}
+
 /// Predicts the scenario's wall time and schedule.
 pub fn predict_scenario(scenario: &Scenario, calibration: &Calibration) -> Prediction {
     let link = LinkCosts::of(scenario);
     // An answer's bytes over the bandwidth hold its connection as its delay does.
     let endpoints = &scenario.profile.endpoints;
-    let busy_ms: Vec<f64> = delays_ms(scenario)
+    let busy_ms: Vec<f64> = first_answers_ms(scenario)
         .into_iter()
         .enumerate()
         .map(|(seq, delay)| delay + link.transfer_ms(endpoints[seq % endpoints.len()].body_bytes))

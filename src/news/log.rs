@@ -66,6 +66,7 @@ impl RequestLog {
             bytes,
             attempts: 1,
             intended: None,
+            copies: 0,
         });
     }
 

@@ -213,6 +213,7 @@ mod tests {
     fn entries(guardian_ms: u64) -> Vec<LedgerEntry> {
         let entry = |endpoint: u16, arrival_us: u64, delay_ms: u64| LedgerEntry {
             seq: None,
+            copy: 0,
             endpoint: Some(endpoint),
             connection: None,
             arrival_us,

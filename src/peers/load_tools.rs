@@ -213,6 +213,7 @@ fn oha_samples(csv: &str, n: u64) -> Result<Vec<Sample>, String> {
             bytes,
             attempts: 1,
             intended: None,
+            copies: 0,
         });
     let unlisted = (rows.len() as u64..n).map(|seq| Sample {
         seq,
@@ -224,6 +225,7 @@ fn oha_samples(csv: &str, n: u64) -> Result<Vec<Sample>, String> {
         bytes: 0,
         attempts: 1,
         intended: None,
+        copies: 0,
     });
     Ok(answered.chain(unlisted).collect())
 }
@@ -233,10 +235,10 @@ const WRK_SCRIPT: &str = r#"-- fanout's wrk script: done() prints wrk's figures 
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    '{"requests":%d,"duration_us":%d,"errors":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
+    '{"requests":%d,"duration_us":%d,"errors":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"p999_us":%d,"max_us":%d,"mean_us":%.1f}\n',
     summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max, latency.mean))
+    latency:percentile(99.9), latency.max, latency.mean))
 end
 "#;
 
@@ -249,6 +251,8 @@ struct WrkSummary {
     p50_us: u64,
     p90_us: u64,
     p99_us: u64,
+    #[serde(default)]
+    p999_us: u64,
     max_us: u64,
     mean_us: f64,
 }
@@ -326,6 +330,7 @@ pub fn run_wrk(
             p50: ms(summary.p50_us),
             p90: ms(summary.p90_us),
             p99: ms(summary.p99_us),
+            p999: ms(summary.p999_us),
             max: ms(summary.max_us),
             mean: summary.mean_us / 1e3,
         }),
@@ -350,6 +355,7 @@ fn ledger_samples(ledger: &crate::server::ledger::LedgerRecord, started: u64) ->
             bytes: 0,
             attempts: 1,
             intended: None,
+            copies: 0,
         })
         .collect()
 }

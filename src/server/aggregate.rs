@@ -227,6 +227,7 @@ mod tests {
     fn entry(arrival_us: u64, finish_us: u64, status: Option<u16>) -> LedgerEntry {
         LedgerEntry {
             seq: None,
+            copy: 0,
             endpoint: Some(0),
             connection: Some(0),
             arrival_us,

@@ -39,6 +39,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::attempts::Attempts;
 use super::fault::{ArrivalWindow, Decision, FaultKind, RetryAfter};
+use super::latency::copy_seed;
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::link::Link;
 use super::profile::Profile;
@@ -347,11 +348,13 @@ async fn answer(
     let bad_json = says_json && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err();
     let arrival_us = now_us();
     let seq = seq_of(parts.uri.query());
+    let copy = copy_of(parts.uri.query());
     let endpoint = state.profile.route(parts.method.as_str(), parts.uri.path());
     let mut pending = PendingEntry {
         ledger: &state.ledger,
         entry: LedgerEntry {
             seq,
+            copy,
             endpoint: endpoint.map(|e| e as u16),
             connection: Some(connection),
             arrival_us,
@@ -399,14 +402,16 @@ async fn answer(
     let draw_key = seq.unwrap_or_else(|| {
         UNNUMBERED_KEYS + state.unnumbered[index].fetch_add(1, Ordering::Relaxed)
     });
-    let delay = spec.latency.draw(state.seed, index, draw_key);
+    // A hedge or a replica (`copy` > 0) draws its own delay and fault.
+    let draw_seed = copy_seed(state.seed, copy);
+    let delay = spec.latency.draw(draw_seed, index, draw_key);
     pending.entry.delay_us = delay.as_micros() as u64;
     let attempt = if spec.fault.counts_attempts() {
         state.attempt_number(index, seq)
     } else {
         0
     };
-    let decision = spec.fault.decide(state.seed, index, draw_key, attempt);
+    let decision = spec.fault.decide(draw_seed, index, draw_key, attempt);
     if decision == Decision::Hang {
         // Held until the client gives up; the guard records it as abandoned.
         pending.entry.fault = Some(FaultKind::Hang);
@@ -498,9 +503,24 @@ pub(crate) fn seq_of(query: Option<&str>) -> Option<u64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// The `copy` query parameter: which copy of request `seq` this is (0 when absent).
+pub(crate) fn copy_of(query: Option<&str>) -> u32 {
+    query
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("copy=")))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::seq_of;
+    use super::{copy_of, seq_of};
+
+    #[test]
+    fn finds_the_copy_number_or_reads_none_as_the_first() {
+        assert_eq!(copy_of(Some("seq=4&copy=2")), 2);
+        assert_eq!(copy_of(Some("seq=4")), 0);
+        assert_eq!(copy_of(None), 0);
+    }
 
     #[test]
     fn finds_seq_among_other_parameters() {

@@ -98,6 +98,18 @@ impl Latency {
     }
 }
 
+/// The seed a copy of a request draws from: copy 0 (the request itself) draws from
+/// the run's seed, so a hedged run's first copies get exactly the delays of the same
+/// run unhedged; copy `c > 0` (a hedge, a replica: `&copy=c` in its query) draws from
+/// a seed of its own, independent of the first copy's.
+pub fn copy_seed(seed: u64, copy: u32) -> u64 {
+    if copy == 0 {
+        seed
+    } else {
+        seed ^ splitmix64(0xc0b1_0000_0000 + u64::from(copy))
+    }
+}
+
 /// A random number generator private to one request, so draws don't depend on arrival order.
 fn request_rng(seed: u64, endpoint: usize, seq: u64) -> StdRng {
     let mixed = splitmix64(seed ^ splitmix64(endpoint as u64 ^ splitmix64(seq)));

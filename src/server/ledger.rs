@@ -31,6 +31,10 @@ use super::tls::Handshake;
 pub struct LedgerEntry {
     /// The client's request number (the `seq` query parameter), when it sent one.
     pub seq: Option<u64>,
+    /// Which copy of request `seq` this was (the `copy` query parameter): 0 for the
+    /// request itself, 1, 2, … for the hedges and replicas a strategy sent beside it.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub copy: u32,
     /// Index of the endpoint that answered, `None` when no endpoint matched.
     pub endpoint: Option<u16>,
     /// Which accepted TCP connection carried it (0, 1, 2, … in accept order); `None`
@@ -55,6 +59,10 @@ pub struct LedgerEntry {
     /// The fault the server served this request, if any.
     #[serde(default)]
     pub fault: Option<FaultKind>,
+}
+
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
 }
 
 impl LedgerEntry {
@@ -469,6 +477,7 @@ mod tests {
     fn entry(arrival_ms: u64, finish_ms: u64) -> LedgerEntry {
         LedgerEntry {
             seq: None,
+            copy: 0,
             endpoint: Some(0),
             connection: Some(0),
             arrival_us: arrival_ms * 1000,

@@ -42,7 +42,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use super::ServerConfig;
 use super::attempts::Attempts;
 use super::fault::{ArrivalWindow, Decision, Fault, FaultKind, RETRY_AFTER_MS, RetryAfter};
-use super::http::{body_json, padding, seq_of};
+use super::http::{body_json, copy_of, padding, seq_of};
+use super::latency::copy_seed;
 use super::ledger::{Ledger, LedgerEntry, now_us};
 use super::link::Link;
 use super::profile::Endpoint;
@@ -102,8 +103,10 @@ impl Respond for LedgerResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let arrival_us = now_us();
         let seq = seq_of(request.url.query());
+        let copy = copy_of(request.url.query());
         let mut entry = LedgerEntry {
             seq,
+            copy,
             endpoint: Some(self.index as u16),
             connection: None,
             arrival_us,
@@ -137,7 +140,8 @@ impl Respond for LedgerResponder {
         } else {
             0
         };
-        let delay = self.endpoint.latency.draw(shared.seed, self.index, key);
+        let draw_seed = copy_seed(shared.seed, copy);
+        let delay = self.endpoint.latency.draw(draw_seed, self.index, key);
         let stalled = shared
             .stall
             .as_ref()
@@ -146,7 +150,7 @@ impl Respond for LedgerResponder {
         entry.stalled_us = stalled.as_micros() as u64;
         entry.finish_us = arrival_us + entry.held_us();
         entry.fault = None;
-        let (status, wait) = match fault.decide(shared.seed, self.index, key, attempt) {
+        let (status, wait) = match fault.decide(draw_seed, self.index, key, attempt) {
             Decision::Hang => {
                 // Never answered: the ledger says so now, since it will not hear later.
                 entry.status = None;

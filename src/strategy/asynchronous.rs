@@ -112,6 +112,18 @@ pub async fn run(
             })
             .await
         }
+        AsyncStrategy::FirstOf => {
+            super::replicas::first_of(fetcher, requests, limit, options.replicas).await
+        }
+        AsyncStrategy::Hedged => {
+            super::replicas::hedged(fetcher, requests, limit, options.hedge_after).await
+        }
+        AsyncStrategy::Pipeline => {
+            let (samples, figures) =
+                super::backpressure::pipeline(fetcher, requests, options).await;
+            clock.note(|notes| notes.pipeline = Some(figures));
+            samples
+        }
         AsyncStrategy::ArrivalRate => {
             let schedule = options.arrivals();
             super::open_loop::arrival_rate(fetcher, requests, schedule, options.max_in_flight).await
@@ -318,10 +330,15 @@ impl Fetcher {
         &self.shared
     }
 
-    /// Waits for `future` unless the deadline comes first.
+    /// Waits for `future` unless the deadline, or the cut of a stopping run, comes
+    /// first: then `future` is dropped, which cancels it.
     pub(super) async fn wait<F: std::future::Future>(&self, future: F) -> Option<F::Output> {
         let deadline = tokio::time::Instant::from_std(self.clock.deadline);
-        tokio::time::timeout_at(deadline, future).await.ok()
+        tokio::select! {
+            biased;
+            out = tokio::time::timeout_at(deadline, future) => out.ok(),
+            () = self.clock.stop().cut() => None,
+        }
     }
 
     pub(super) fn cancelled(
@@ -348,12 +365,32 @@ impl Fetcher {
         request: &PlannedRequest,
         exchange: &mut E,
     ) -> Sample {
-        if self.clock.remaining().is_zero() {
-            return self.cancelled(request, None);
+        let sample = self.attempts_with(request, exchange).await;
+        self.clock.done(sample)
+    }
+
+    /// One copy of a request on reqwest, as [`Fetcher::fetch`] makes it, but not yet
+    /// counted as finished: the strategies that race copies count the one sample they
+    /// keep ([`RunClock::count`]).
+    pub(super) async fn attempt_all(&self, request: &PlannedRequest) -> Sample {
+        self.attempts_with(request, &mut ReqwestExchange(self))
+            .await
+    }
+
+    /// The attempts of one request, uncounted (see [`Fetcher::fetch_with`]). A run that
+    /// is stopping sends nothing new: the request ends as cancelled, never sent.
+    async fn attempts_with<E: Exchange>(
+        &self,
+        request: &PlannedRequest,
+        exchange: &mut E,
+    ) -> Sample {
+        let unsent = || Sample::cancelled(request.seq, request.endpoint, None, self.clock.now());
+        if self.clock.remaining().is_zero() || self.clock.is_stopping() {
+            return unsent();
         }
         // A paced run's first wait comes before the request starts, like a limiter's.
         if self.clock.is_paced() && self.wait(self.clock.pace()).await.is_none() {
-            return self.cancelled(request, None);
+            return unsent();
         }
         let start = self.clock.now();
         let mut waits = retry::waits(self.retries, self.backoff);
@@ -367,16 +404,22 @@ impl Fetcher {
                 exchange.attempt(request, self.timeout).await
             };
             let Some(attempt) = self.wait(paced_attempt).await else {
-                let mut sample = self.cancelled(request, Some(start));
+                let mut sample =
+                    Sample::cancelled(request.seq, request.endpoint, Some(start), self.clock.now());
                 sample.attempts = attempts;
                 return sample;
             };
-            match retry::next_wait(&attempt, &mut waits, self.clock.remaining()) {
+            // A stopping run makes no new attempt either.
+            let next = match self.clock.is_stopping() {
+                true => None,
+                false => retry::next_wait(&attempt, &mut waits, self.clock.remaining()),
+            };
+            match next {
                 Some(wait) => tokio::time::sleep(wait).await,
                 None => break attempt,
             }
         };
-        self.clock.done(Sample {
+        Sample {
             seq: request.seq,
             endpoint: request.endpoint,
             start,
@@ -386,20 +429,40 @@ impl Fetcher {
             bytes: last.bytes,
             attempts,
             intended: None,
-        })
+            copies: 0,
+        }
     }
 
     /// One exchange on reqwest, classified.
     async fn attempt(&self, request: &PlannedRequest) -> Attempt {
+        self.attempt_keeping(request).await.0
+    }
+
+    /// [`Fetcher::fetch`] that keeps the body of the last attempt (empty when none
+    /// came): for `async-pipeline`, whose consumers need it.
+    pub(super) async fn fetch_keeping(&self, request: &PlannedRequest) -> (Sample, bytes::Bytes) {
+        let mut exchange = KeepingExchange {
+            fetcher: self,
+            body: bytes::Bytes::new(),
+        };
+        let sample = self.fetch_with(request, &mut exchange).await;
+        (sample, exchange.body)
+    }
+
+    /// One exchange on reqwest, classified, with the body it read.
+    async fn attempt_keeping(&self, request: &PlannedRequest) -> (Attempt, bytes::Bytes) {
         let client = match self.reuse {
             ClientReuse::Shared => Ok(self.shared.clone()),
             ClientReuse::PerRequest => client(self.http, &self.trusted_ca),
         };
-        let failed = |outcome, status| Attempt {
-            outcome,
-            status,
-            bytes: 0,
-            retry_after: None,
+        let failed = |outcome, status| {
+            let attempt = Attempt {
+                outcome,
+                status,
+                bytes: 0,
+                retry_after: None,
+            };
+            (attempt, bytes::Bytes::new())
         };
         let Ok(client) = client else {
             return failed(Outcome::Connect, None);
@@ -420,12 +483,15 @@ impl Fetcher {
         let status = response.status().as_u16();
         let retry_after = retry::retry_after_of(response.headers());
         match response.bytes().await {
-            Ok(body) => Attempt {
-                outcome: Outcome::from_status(status),
-                status: Some(status),
-                bytes: body.len() as u64,
-                retry_after,
-            },
+            Ok(body) => {
+                let attempt = Attempt {
+                    outcome: Outcome::from_status(status),
+                    status: Some(status),
+                    bytes: body.len() as u64,
+                    retry_after,
+                };
+                (attempt, body)
+            }
             Err(e) => failed(classify(&e), Some(status)),
         }
     }
@@ -451,6 +517,24 @@ impl Exchange for ReqwestExchange<'_> {
         _timeout: Option<std::time::Duration>,
     ) -> impl std::future::Future<Output = Attempt> + Send {
         self.0.attempt(request)
+    }
+}
+
+/// Attempts on the fetcher's reqwest client that keep the last body read.
+struct KeepingExchange<'a> {
+    fetcher: &'a Fetcher,
+    body: bytes::Bytes,
+}
+
+impl Exchange for KeepingExchange<'_> {
+    async fn attempt(
+        &mut self,
+        request: &PlannedRequest,
+        _timeout: Option<std::time::Duration>,
+    ) -> Attempt {
+        let (attempt, body) = self.fetcher.attempt_keeping(request).await;
+        self.body = body;
+        attempt
     }
 }
 

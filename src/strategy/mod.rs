@@ -13,6 +13,9 @@
 //! | `async-hyper`       | `--limit` workers on hyper's own connections, no reqwest (see `hyper_direct.rs`) |
 //! | `async-ratelimited` | all spawned, each admitted by a GCRA limiter at `--rate`     |
 //! | `async-naive-ratelimited` | the same with the book chapter's sliding window, as written |
+//! | `async-first-of`    | each request as `--replicas` copies at once; the first answer wins (see `replicas.rs`) |
+//! | `async-hedged`      | a second copy once the first is late by `--hedge-after`; the first answer wins |
+//! | `async-pipeline`    | `--limit` fetchers feed a `--channel` to `--consumers` that spend `--work` per body (see `backpressure.rs`) |
 //! | `async-arrival-rate` | an open loop: each starts at its time on a `--rate` or `--ramp` schedule, answered or not, at most `--max-in-flight` at once |
 //! | `pitfall-blocking-sleep` | current-thread runtime; each task blocks it for `--work` |
 //! | `pitfall-async-sleep` | the same with an async sleep: the fix                     |
@@ -26,13 +29,16 @@
 
 pub mod arrival;
 mod asynchronous;
+pub mod backpressure;
 mod hyper_direct;
 mod open_loop;
 mod options;
 mod pitfalls;
 pub mod ratelimit;
+pub mod replicas;
 pub mod request;
 pub mod retry;
+pub mod stop;
 mod sync;
 pub mod trust;
 
@@ -73,6 +79,15 @@ pub enum Strategy {
     /// reqwest, every request spawned, admitted by the book chapter's sliding-window
     /// limiter at `--rate`, ported as written.
     AsyncNaiveRatelimited,
+    /// reqwest, each request sent as `--replicas` copies at once under `--limit`; the
+    /// first answer wins and the rest are cancelled.
+    AsyncFirstOf,
+    /// reqwest under `--limit`; a second copy is sent once a request is late by
+    /// `--hedge-after` (a duration, or the run's percentile so far); first answer wins.
+    AsyncHedged,
+    /// reqwest, `--limit` fetchers sending bodies into a `--channel` that
+    /// `--consumers` drain, spending `--work` on each.
+    AsyncPipeline,
     /// reqwest, an open loop: request i starts at its intended time on the `--rate`
     /// (or `--ramp`) schedule whether or not earlier ones answered, at most
     /// `--max-in-flight` at once.
@@ -88,7 +103,7 @@ pub enum Strategy {
 
 impl Strategy {
     /// Every strategy, in the order tables list them.
-    pub const ALL: [Strategy; 14] = [
+    pub const ALL: [Strategy; 17] = [
         Strategy::SyncSequential,
         Strategy::SyncThreads,
         Strategy::AsyncSequential,
@@ -99,6 +114,9 @@ impl Strategy {
         Strategy::AsyncHyper,
         Strategy::AsyncRatelimited,
         Strategy::AsyncNaiveRatelimited,
+        Strategy::AsyncFirstOf,
+        Strategy::AsyncHedged,
+        Strategy::AsyncPipeline,
         Strategy::AsyncArrivalRate,
         Strategy::PitfallBlockingSleep,
         Strategy::PitfallAsyncSleep,
@@ -118,6 +136,9 @@ impl Strategy {
             Strategy::AsyncHyper => "async-hyper",
             Strategy::AsyncRatelimited => "async-ratelimited",
             Strategy::AsyncNaiveRatelimited => "async-naive-ratelimited",
+            Strategy::AsyncFirstOf => "async-first-of",
+            Strategy::AsyncHedged => "async-hedged",
+            Strategy::AsyncPipeline => "async-pipeline",
             Strategy::AsyncArrivalRate => "async-arrival-rate",
             Strategy::PitfallBlockingSleep => "pitfall-blocking-sleep",
             Strategy::PitfallAsyncSleep => "pitfall-async-sleep",
@@ -140,6 +161,9 @@ impl Strategy {
             Strategy::AsyncHyper => Family::Async(AsyncStrategy::Hyper),
             Strategy::AsyncRatelimited => Family::Async(AsyncStrategy::Ratelimited),
             Strategy::AsyncNaiveRatelimited => Family::Async(AsyncStrategy::NaiveRatelimited),
+            Strategy::AsyncFirstOf => Family::Async(AsyncStrategy::FirstOf),
+            Strategy::AsyncHedged => Family::Async(AsyncStrategy::Hedged),
+            Strategy::AsyncPipeline => Family::Async(AsyncStrategy::Pipeline),
             Strategy::AsyncArrivalRate => Family::Async(AsyncStrategy::ArrivalRate),
             Strategy::PitfallBlockingSleep => Family::Pitfall(PitfallStrategy::BlockingSleep),
             Strategy::PitfallAsyncSleep => Family::Pitfall(PitfallStrategy::AsyncSleep),
@@ -166,7 +190,10 @@ impl Strategy {
             Strategy::AsyncFailfast
             | Strategy::AsyncSemaphore
             | Strategy::AsyncBuffered
-            | Strategy::AsyncHyper => Some(Knob::Limit),
+            | Strategy::AsyncHyper
+            | Strategy::AsyncFirstOf
+            | Strategy::AsyncHedged
+            | Strategy::AsyncPipeline => Some(Knob::Limit),
             Strategy::AsyncRatelimited
             | Strategy::AsyncNaiveRatelimited
             | Strategy::AsyncArrivalRate => Some(Knob::Rate),
@@ -194,9 +221,10 @@ impl Strategy {
         (self.knob() == Some(Knob::Threads)).then_some(options.threads)
     }
 
-    /// The client-side work before each request (`--work`), for the sleep pitfalls.
+    /// The client-side work (`--work`): before each request, for the sleep pitfalls;
+    /// each consumer's per body, for `async-pipeline`.
     pub fn work(self, options: &ClientOptions) -> Option<Duration> {
-        (self.knob() == Some(Knob::Work)).then_some(options.work)
+        (self.knob() == Some(Knob::Work) || self == Strategy::AsyncPipeline).then_some(options.work)
     }
 
     /// The most requests this strategy keeps in flight, for `n` requests.
@@ -214,7 +242,10 @@ impl Strategy {
             Strategy::AsyncFailfast
             | Strategy::AsyncSemaphore
             | Strategy::AsyncBuffered
-            | Strategy::AsyncHyper => options.limit.min(n),
+            | Strategy::AsyncHyper
+            | Strategy::AsyncFirstOf
+            | Strategy::AsyncHedged
+            | Strategy::AsyncPipeline => options.limit.min(n),
         }
     }
 }
@@ -269,6 +300,12 @@ pub enum AsyncStrategy {
     Ratelimited,
     /// `async-naive-ratelimited`.
     NaiveRatelimited,
+    /// `async-first-of`.
+    FirstOf,
+    /// `async-hedged`.
+    Hedged,
+    /// `async-pipeline`.
+    Pipeline,
     /// `async-arrival-rate`.
     ArrivalRate,
 }
@@ -333,6 +370,18 @@ pub struct RunClock {
     /// Every attempt of every strategy waits for this limiter first (runs against a
     /// `--target` server, which must never see more than its `--rate`).
     pace: Option<Arc<ratelimit::Gcra>>,
+    /// Whether the run has been told to stop early, and when to cut what is left.
+    stop: stop::RunStop,
+    /// What the strategy measured beside its samples.
+    notes: Arc<std::sync::Mutex<StrategyNotes>>,
+}
+
+/// What a strategy measures beside its samples, read by [`crate::run`] once it is done.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StrategyNotes {
+    /// `async-pipeline`'s channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<backpressure::PipelineFigures>,
 }
 
 impl RunClock {
@@ -349,7 +398,26 @@ impl RunClock {
             allowed,
             completed,
             pace: None,
+            stop: stop::RunStop::new(stop::StopPolicy::default()),
+            notes: Arc::default(),
         }
+    }
+
+    /// What the strategy noted beside its samples.
+    pub fn notes(&self) -> StrategyNotes {
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Notes what the strategy measured beside its samples.
+    pub(crate) fn note(&self, change: impl FnOnce(&mut StrategyNotes)) {
+        change(&mut self.notes.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// The same clock, stopping early as `policy` says (its watcher is started by
+    /// whoever runs the strategy: [`stop::RunStop::watch`]).
+    pub fn stopping(mut self, policy: stop::StopPolicy) -> RunClock {
+        self.stop = stop::RunStop::new(policy);
+        self
     }
 
     /// The same clock, with every attempt paced to at most `per_second`.
@@ -360,11 +428,25 @@ impl RunClock {
 
     /// The same clock started again now: call it once set-up is done.
     pub fn restarted(self) -> RunClock {
-        let pace = self.pace.clone();
-        RunClock {
+        let (pace, stop, notes) = (self.pace.clone(), self.stop.clone(), self.notes.clone());
+        let clock = RunClock {
             pace,
+            stop,
+            notes,
             ..RunClock::start(self.allowed, self.completed)
-        }
+        };
+        clock.stop.started_at(clock.t0);
+        clock
+    }
+
+    /// The run's stop.
+    pub fn stop(&self) -> &stop::RunStop {
+        &self.stop
+    }
+
+    /// True once the run is stopping early: nothing new may be sent.
+    pub fn is_stopping(&self) -> bool {
+        self.stop.is_stopping()
     }
 
     /// Waits for the pace, if the run has one, from async code.
@@ -401,6 +483,11 @@ impl RunClock {
     fn done(&self, sample: Sample) -> Sample {
         self.completed.fetch_add(1, Ordering::Relaxed);
         sample
+    }
+
+    /// Counts `sample` as one finished request (for a progress display) and returns it.
+    pub(crate) fn count(&self, sample: Sample) -> Sample {
+        self.done(sample)
     }
 }
 
@@ -470,7 +557,10 @@ mod tests {
                 Strategy::AsyncFailfast,
                 Strategy::AsyncSemaphore,
                 Strategy::AsyncBuffered,
-                Strategy::AsyncHyper
+                Strategy::AsyncHyper,
+                Strategy::AsyncFirstOf,
+                Strategy::AsyncHedged,
+                Strategy::AsyncPipeline,
             ]
         );
         assert_eq!(

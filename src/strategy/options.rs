@@ -34,7 +34,8 @@ pub struct ClientOptions {
     /// The most requests `async-arrival-rate` keeps in flight (`--max-in-flight`).
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
-    /// Client-side work before each request, for the sleep pitfalls.
+    /// Client-side work before each request, for the sleep pitfalls; for
+    /// `async-pipeline`, each consumer's work per body.
     pub work: Duration,
     /// Retries after a retryable failure (timeouts, connection errors, 429, 5xx).
     pub retries: u32,
@@ -46,12 +47,40 @@ pub struct ClientOptions {
     /// Every attempt, whatever the strategy, waits its turn at this many per second
     /// (set for runs against a `--target` server; `None` otherwise).
     pub pace: Option<f64>,
+    /// Copies of each request `async-first-of` sends at once (`--replicas`).
+    #[serde(default = "default_replicas")]
+    pub replicas: usize,
+    /// When `async-hedged` sends its second copy (`--hedge-after`).
+    #[serde(default = "default_hedge_after")]
+    pub hedge_after: super::replicas::HedgeAfter,
+    /// The channel between `async-pipeline`'s fetchers and consumers (`--channel`).
+    #[serde(default)]
+    pub channel: super::backpressure::Channel,
+    /// `async-pipeline`'s consumers (`--consumers`); each spends `work` per body.
+    #[serde(default = "default_consumers")]
+    pub consumers: usize,
+    /// When the run stops early (`--stop-after`, Ctrl-C) and the grace it then gives
+    /// the requests in flight (`--grace`).
+    #[serde(default)]
+    pub stop: super::stop::StopPolicy,
     /// The certificate the clients trust: the mock API's CA when it serves TLS, set
     /// where a run meets its server ([`crate::run::run_on`]) from
     /// [`crate::MockApi::ca_certificate`]. Not part of a scenario's JSON: each server
     /// makes its own.
     #[serde(skip)]
     pub trusted_ca: TrustedCa,
+}
+
+fn default_replicas() -> usize {
+    2
+}
+
+fn default_hedge_after() -> super::replicas::HedgeAfter {
+    super::replicas::HedgeAfter::DEFAULT
+}
+
+fn default_consumers() -> usize {
+    1
 }
 
 fn default_max_in_flight() -> usize {
@@ -85,6 +114,11 @@ impl Default for ClientOptions {
             backoff: Duration::from_millis(100),
             work: Duration::from_millis(100),
             pace: None,
+            replicas: default_replicas(),
+            hedge_after: default_hedge_after(),
+            channel: super::backpressure::Channel::default(),
+            consumers: default_consumers(),
+            stop: super::stop::StopPolicy::default(),
             trusted_ca: None,
         }
     }

@@ -91,7 +91,8 @@ fn fetch(
 ) -> Sample {
     let (reuse, timeout) = (options.reuse, options.timeout);
     let remaining = clock.remaining();
-    if remaining.is_zero() {
+    // A stopping run sends nothing new; a blocking call already made cannot be cut.
+    if remaining.is_zero() || clock.is_stopping() {
         return clock.done(Sample::cancelled(
             request.seq,
             request.endpoint,
@@ -127,7 +128,11 @@ fn fetch(
             return clock.done(sample);
         }
         let attempt = attempt(agent, request, timeout, clock);
-        match retry::next_wait(&attempt, &mut waits, clock.remaining()) {
+        let next = match clock.is_stopping() {
+            true => None,
+            false => retry::next_wait(&attempt, &mut waits, clock.remaining()),
+        };
+        match next {
             Some(wait) => std::thread::sleep(wait),
             None => break attempt,
         }
@@ -142,6 +147,7 @@ fn fetch(
         bytes: last.bytes,
         attempts,
         intended: None,
+        copies: 0,
     })
 }
 

@@ -236,12 +236,14 @@ mod tests {
             bytes: 10,
             attempts: 1,
             intended: None,
+            copies: 0,
         }
     }
 
     fn entry(seq: u64, connection: u64, arrival_ms: u64) -> LedgerEntry {
         LedgerEntry {
             seq: Some(seq),
+            copy: 0,
             endpoint: Some(0),
             connection: Some(connection),
             arrival_us: EPOCH + arrival_ms * 1000,
