@@ -97,6 +97,11 @@ pub enum Error {
     #[error("report: {0}")]
     Report(String),
 
+    /// Ctrl-C stopped the run: its partial summary was printed, every request
+    /// accounted for (exit code 130, the shell's for SIGINT).
+    #[error("interrupted by Ctrl-C: the summary above covers the requests made until then")]
+    Interrupted,
+
     /// An operating-system failure outside any single request.
     #[error("{context}: {source}")]
     Io {
@@ -114,6 +119,16 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// The process's exit code for this error: 2 for bad input, 130 for Ctrl-C, 1
+    /// for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Interrupted => 130,
+            error if error.is_bad_input() => 2,
+            _ => 1,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The `fanout` binary: parse the command line, call the library, report errors as one
-//! line. Exit codes: 0 success, 2 bad input (flags, files, ports, limits), 1 anything else.
+//! line. Exit codes: 0 success, 2 bad input (flags, files, ports, limits), 130 stopped
+//! by Ctrl-C (after the partial summary), 1 anything else.
 
 use std::process::ExitCode;
 
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", one_line(&error.to_string()));
-            ExitCode::from(if error.is_bad_input() { 2 } else { 1 })
+            ExitCode::from(error.exit_code())
         }
     }
 }

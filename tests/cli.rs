@@ -758,3 +758,41 @@ fn odd_inputs_found_by_a_hunt_get_one_line_and_exit_2() {
     assert_eq!(output.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bad_after_gather_input_is_refused_in_one_line() {
+    refused(
+        &["run", "-s", "async-first-of", "--replicas", "1"],
+        "at least 2",
+    );
+    refused(
+        &["run", "-s", "async-first-of", "--replicas", "0"],
+        "at least 2",
+    );
+    refused(
+        &["run", "-s", "async-hedged", "--hedge-after", "p0"],
+        "above p0",
+    );
+    refused(
+        &["run", "-s", "async-hedged", "--hedge-after", "p100"],
+        "below p100",
+    );
+    refused(
+        &["run", "-s", "async-hedged", "--hedge-after", "-5ms"],
+        "before its request",
+    );
+    refused(
+        &["run", "-s", "async-hedged", "--hedge-after", "soon"],
+        "neither",
+    );
+    refused(
+        &["run", "-s", "async-pipeline", "--channel", "0"],
+        "at least 1 body",
+    );
+    refused(
+        &["run", "-s", "async-pipeline", "--consumers", "0"],
+        "at least 1",
+    );
+    refused(&["run", "--stop-after", "0s"], "above zero");
+    refused(&["run", "--grace", "-1s"], "negative");
+}

@@ -99,10 +99,12 @@ pub(super) fn parse_ramp(text: &str) -> Result<crate::strategy::arrival::Ramp, S
 
 /// `--replicas`: at least two copies, or there is nothing to race.
 pub(super) fn parse_replicas(text: &str) -> Result<usize, String> {
-    match parse_count_usize(text) {
-        Ok(k) if k >= 2 => Ok(k.min(crate::scenario::MAX_REPLICAS)),
-        Ok(_) => Err("must be at least 2: one copy races nothing".to_string()),
-        Err(e) => Err(e),
+    let max = crate::scenario::MAX_REPLICAS;
+    match text.trim().parse::<i64>() {
+        Ok(k) if k < 2 => Err("must be at least 2: one copy races nothing".to_string()),
+        Ok(k) if k as u64 > max as u64 => Err(format!("must be at most {max}")),
+        Ok(k) => Ok(k as usize),
+        Err(_) => Err("is not a whole number".to_string()),
     }
 }
 

@@ -43,6 +43,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), Error> {
             scenarios[0].client.pace.unwrap_or_default()
         );
     }
+    crate::strategy::stop::install_ctrl_c();
     let mut summaries = Vec::with_capacity(scenarios.len());
     let mut outputs = Vec::with_capacity(scenarios.len());
     for scenario in &scenarios {
@@ -54,6 +55,10 @@ pub fn compare(args: &CompareArgs) -> Result<(), Error> {
         drop(progress);
         summaries.push(RunSummary::from_output(&output));
         outputs.push(output);
+        // After Ctrl-C, the strategies not yet run are left out of the report.
+        if crate::strategy::stop::interrupted() {
+            break;
+        }
     }
     if let Some(dir) = &args.out {
         write_charts(dir, &outputs)?;
@@ -66,7 +71,8 @@ pub fn compare(args: &CompareArgs) -> Result<(), Error> {
     } else {
         table::write_compare(&mut out, &summaries)
     };
-    printed.map_err(|e| Error::io("writing the report", e))
+    printed.map_err(|e| Error::io("writing the report", e))?;
+    super::interrupted_after_report()
 }
 
 /// Writes each strategy's waterfall and the timeline of them all into `dir`.

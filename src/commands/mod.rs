@@ -26,6 +26,15 @@ use crate::server::fault::Fault;
 use crate::server::profile::Profile;
 use crate::strategy::{ClientOptions, Strategy};
 
+/// After a report is printed: `Err(Interrupted)` (exit 130) when Ctrl-C stopped the
+/// command, so a script can tell a partial report from a whole one.
+fn interrupted_after_report() -> Result<(), Error> {
+    match crate::strategy::stop::interrupted() {
+        true => Err(Error::Interrupted),
+        false => Ok(()),
+    }
+}
+
 /// Builds the scenario the flags describe, for `strategy`.
 fn scenario(args: &ScenarioArgs, strategy: Strategy) -> Result<Scenario, Error> {
     let target = args

@@ -18,6 +18,7 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
         out_dir::prepare(dir)?;
     }
     let placement = super::placement(&args.scenario)?;
+    crate::strategy::stop::install_ctrl_c();
     let progress = Progress::start(args.strategy.name(), scenario.n, !args.scenario.json);
     let output = match scenario.target {
         Some(_) => run_target(&scenario, &placement, progress.completed.clone())?,
@@ -36,7 +37,8 @@ pub fn run(args: &RunArgs) -> Result<(), Error> {
     } else {
         table::write_run(&mut out, &summary)
     };
-    printed.map_err(|e| Error::io("writing the report", e))
+    printed.map_err(|e| Error::io("writing the report", e))?;
+    super::interrupted_after_report()
 }
 
 /// Writes `waterfall.svg` and `timeline.svg` for one run into `dir`.

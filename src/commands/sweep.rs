@@ -36,6 +36,9 @@ struct PointJob {
 /// job (a `PointJob`) from stdin, runs it, prints its summary as JSON.
 pub fn point() -> Result<(), Error> {
     let job: PointJob = crate::bounded::read_json_line("the point from the sweep")?;
+    // A Ctrl-C at the terminal reaches the point too: it stops gracefully and reports,
+    // and the sweep, which saw the same Ctrl-C, runs no further point.
+    crate::strategy::stop::install_ctrl_c();
     job.scenario.validate()?;
     let placement = super::placement_of(job.server)?;
     let output = run_fresh(&job.scenario, &placement, Default::default())?;
@@ -133,6 +136,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
         }
     }
     let over = args.over.name();
+    crate::strategy::stop::install_ctrl_c();
     let stopwatch = Stopwatch::start();
     let mut points = Vec::with_capacity(plan.len());
     for (series, value, scenario) in plan {
@@ -151,6 +155,9 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
             );
         }
         points.push(point);
+        if crate::strategy::stop::interrupted() {
+            break;
+        }
     }
     let total_s = stopwatch.took_s();
     let series = sweep_report::series(&points);
@@ -181,7 +188,8 @@ pub fn sweep(args: &SweepArgs) -> Result<(), Error> {
     } else {
         knees_text(&mut out, &points, &series, over, total_s)
     };
-    printed.map_err(|e| Error::io("writing the report", e))
+    printed.map_err(|e| Error::io("writing the report", e))?;
+    super::interrupted_after_report()
 }
 
 fn knees_text(

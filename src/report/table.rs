@@ -173,6 +173,7 @@ pub fn write_run(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
             open.schedule, open.max_in_flight, open.late, s.n
         )?;
     }
+    write_after_gather(out, s)?;
     let v = &s.server;
     if against_target(s) {
         return writeln!(
@@ -356,4 +357,63 @@ fn http_name(s: &RunSummary) -> &'static str {
         crate::strategy::HttpVersion::Http1 => "1.1",
         crate::strategy::HttpVersion::Http2 => "2",
     }
+}
+
+/// The lines of the patterns after gather: a stop, the copies, the channel.
+fn write_after_gather(out: &mut impl Write, s: &RunSummary) -> std::io::Result<()> {
+    if let Some(stop) = &s.stopped {
+        let reason = match stop.reason {
+            crate::strategy::stop::StopReason::Interrupt => "Ctrl-C",
+            crate::strategy::stop::StopReason::StopAfter => "--stop-after",
+        };
+        let cut = stop
+            .cut_at_ms
+            .map_or("nothing left to cut".to_string(), |at| {
+                format!("the rest cut at {}", human_ms(at))
+            });
+        writeln!(
+            out,
+            "  stopped    by {reason} at {} (grace {}, {cut}): {} finished, {} never sent, {} cut",
+            human_ms(stop.stopped_at_ms),
+            human_ms(stop.grace_ms),
+            stop.finished,
+            stop.never_sent,
+            stop.cut
+        )?;
+    }
+    if let Some(c) = &s.copies {
+        let at_server = match (c.received_at_server, c.extra_fraction) {
+            (Some(received), Some(extra)) => format!(
+                "; the server received {received} ({:+.1} % over n), {} abandoned",
+                extra * 100.0,
+                c.abandoned_at_server.unwrap_or(0)
+            ),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "  copies     {} sent beside the requests, by {} of {}{at_server}",
+            c.copies_sent, c.requests_with_copies, s.n
+        )?;
+    }
+    if let Some(p) = &s.pipeline {
+        let bound = p
+            .expected_bodies()
+            .map_or("no bound but n".to_string(), |k| {
+                format!("at most {k} by design")
+            });
+        writeln!(
+            out,
+            "  pipeline   channel {}, {} fetchers, {} consumers at {} each: peak {} queued, {} fetching; {} consumed by {}; bodies held {bound}",
+            p.channel,
+            p.fetchers,
+            p.consumers,
+            human_ms(p.work_ms),
+            p.peak_queued,
+            p.peak_fetching,
+            p.consumed,
+            human_ms(p.drained_ms)
+        )?;
+    }
+    Ok(())
 }

@@ -57,7 +57,12 @@ impl ChildServer {
         config: &ServerConfig,
     ) -> Result<(ChildServer, String, Option<CaCertificate>), Error> {
         let config_json = serde_json::to_string(config).expect("a config always serialises");
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        // A process group of its own: a Ctrl-C at the terminal goes to fanout, which
+        // stops its run gracefully, and not to the server its requests are still
+        // talking to. It ends with its stdin (see `Drop`).
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .args(["serve", "--control", "stdio"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
