@@ -65,6 +65,7 @@ pub mod model;
 pub mod news;
 pub mod open_loop;
 pub mod output;
+pub mod own_process;
 pub mod peers;
 pub mod pipeline;
 pub mod redact;

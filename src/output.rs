@@ -18,7 +18,8 @@ use crate::scenario::Scenario;
 use crate::server::ledger::LedgerRecord;
 
 /// Everything one run produced: the scenario, the client's samples, the server's ledger.
-#[derive(Debug, Clone)]
+/// It crosses a process boundary as JSON ([`crate::own_process`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RunOutput {
     /// What was run.
     pub scenario: Scenario,

@@ -125,6 +125,9 @@ fn the_catalogue_has_every_row_of_the_claims_list_once() {
         "D2-post",
         // Beyond the tutorials: not a document's claim, listed after them.
         "B-omission",
+        "B-hedge",
+        "B-first-of",
+        "B-backpressure",
     ];
     assert_eq!(ids, expected);
 }

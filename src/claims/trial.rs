@@ -17,6 +17,7 @@ use crate::calibrate::calibrate;
 use crate::error::Error;
 use crate::news::trial::{self as news_trial, NewsFigures, NewsTrial};
 use crate::output::RunOutput;
+use crate::own_process::{self, PointJob};
 use crate::pipeline::run_fresh;
 use crate::scenario::Scenario;
 use crate::server::Placement;
@@ -94,6 +95,14 @@ pub enum TrialKey {
     Posts,
     /// A strategy's run, named by the strategy ([`super::behaviour::classified`]).
     Strategy(Strategy),
+    /// `async-pipeline` with a bounded channel, or an unbounded one
+    /// ([`super::behaviour::after_gather::backpressure`]).
+    Channel {
+        /// Bounded (its capacity is the scenario's) or unbounded.
+        bounded: bool,
+        /// Requests in the run: the unbounded channel is run at two sizes.
+        n: u64,
+    },
     /// The news aggregator, concurrent, saving to SQLite ([`super::news::serial_writes`]).
     Stored,
     /// The news aggregator over twenty sources, one seeded draw of their delays
@@ -177,6 +186,10 @@ impl TrialKey {
             TrialKey::NeverAwaited => "never awaited",
             TrialKey::Posts => "POSTs at once",
             TrialKey::Strategy(strategy) => strategy.name(),
+            TrialKey::Channel { bounded, n } => {
+                let channel = if bounded { "bounded" } else { "unbounded" };
+                return format!("{channel} channel, n={n}");
+            }
             TrialKey::Stored => "concurrent + store",
             TrialKey::Seed(seed) => return format!("concurrent, seed {seed}"),
         };
@@ -211,6 +224,15 @@ pub enum Trial {
         /// The run it stands for.
         scenario: Scenario,
     },
+    /// A strategy's run of `scenario` in a fresh process of its own, its allocator
+    /// returning freed memory at once ([`crate::own_process`]): for claims about the
+    /// client's memory. With an in-process mock API, it runs in this process.
+    OwnProcess {
+        /// Which trial it is.
+        key: TrialKey,
+        /// What to run.
+        scenario: Scenario,
+    },
     /// A run of chapter 7's news aggregator, on a fresh news mock.
     News {
         /// Which trial it is.
@@ -226,9 +248,10 @@ impl Trial {
     /// Which trial it is.
     pub fn key(&self) -> TrialKey {
         match self {
-            Trial::Strategy { key, .. } | Trial::FirstOf { key, .. } | Trial::News { key, .. } => {
-                *key
-            }
+            Trial::Strategy { key, .. }
+            | Trial::OwnProcess { key, .. }
+            | Trial::FirstOf { key, .. }
+            | Trial::News { key, .. } => *key,
         }
     }
 
@@ -236,6 +259,7 @@ impl Trial {
     pub fn scenario(&self) -> &Scenario {
         match self {
             Trial::Strategy { scenario, .. }
+            | Trial::OwnProcess { scenario, .. }
             | Trial::FirstOf { scenario, .. }
             | Trial::News { scenario, .. } => scenario,
         }
@@ -265,6 +289,31 @@ impl Trial {
             }
             Trial::Strategy { key, scenario } => {
                 let output = run_fresh(&scenario, placement, Arc::new(AtomicU64::new(0)))?;
+                Ok(Ran {
+                    key,
+                    summary: RunSummary::from_output(&output),
+                    output,
+                    news: None,
+                    cut_from: None,
+                })
+            }
+            Trial::OwnProcess { key, scenario } => {
+                let output = match placement {
+                    Placement::Child { fanout_exe } => {
+                        let job = PointJob {
+                            scenario: scenario.clone(),
+                            server: crate::cli::ServerPlacement::Child,
+                            whole_output: true,
+                        };
+                        let what = format!("trial {key} in a process of its own");
+                        let env = [own_process::PROMPT_RETURN];
+                        let printed = own_process::run_point(fanout_exe, &job, &env, &what)?;
+                        own_process::decode::<RunOutput>(&printed, &what)?
+                    }
+                    Placement::InProcess => {
+                        run_fresh(&scenario, placement, Arc::new(AtomicU64::new(0)))?
+                    }
+                };
                 Ok(Ran {
                     key,
                     summary: RunSummary::from_output(&output),

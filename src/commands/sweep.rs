@@ -4,12 +4,13 @@
 
 use std::io::Write;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::run_info::Stopwatch;
 use crate::Scenario;
 use crate::cli::{ServerPlacement, SweepArgs};
 use crate::error::Error;
+use crate::own_process::{self, PointJob};
 use crate::pipeline::run_fresh;
 use crate::report::sweep_report::{self, SweepSettings};
 use crate::report::{charts, out_dir, table};
@@ -23,19 +24,10 @@ struct SweepJson<'a> {
     points: &'a [Point],
 }
 
-/// What a sweep sends each of its `fanout point` children, as one JSON line on the
-/// child's stdin (as `serve --control stdio` gets its config): the scenario, already at
-/// the point's swept value, and where its mock API runs.
-#[derive(Serialize, Deserialize)]
-struct PointJob {
-    scenario: Scenario,
-    server: ServerPlacement,
-}
-
 /// One point, run in this process (started by [`sweep()`] as `fanout point`): reads its
 /// job (a `PointJob`) from stdin, runs it, prints its summary as JSON.
 pub fn point() -> Result<(), Error> {
-    let job: PointJob = crate::bounded::read_json_line("the point from the sweep")?;
+    let job: PointJob = crate::bounded::read_json_line("the point's job")?;
     // A Ctrl-C at the terminal reaches the point too: it stops gracefully and reports,
     // and the sweep, which saw the same Ctrl-C, runs no further point.
     crate::strategy::stop::install_ctrl_c();
@@ -43,7 +35,11 @@ pub fn point() -> Result<(), Error> {
     let placement = super::placement_of(job.server)?;
     let output = run_fresh(&job.scenario, &placement, Default::default())?;
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, &RunSummary::from_output(&output))
+    let printed = match job.whole_output {
+        true => serde_json::to_writer(&mut out, &output),
+        false => serde_json::to_writer(&mut out, &RunSummary::from_output(&output)),
+    };
+    printed
         .map_err(std::io::Error::from)
         .and_then(|_| writeln!(out))
         .map_err(|e| Error::io("writing the point", e))
@@ -80,32 +76,14 @@ fn run_point(
 ) -> Result<RunSummary, Error> {
     let strategy = scenario.strategy;
     let exe = std::env::current_exe().map_err(|e| Error::io("finding the fanout executable", e))?;
-    let over_name = over.name();
     let job = PointJob {
         scenario: scenario.clone(),
         server,
+        whole_output: false,
     };
-    let mut line = serde_json::to_vec(&job).expect("a scenario always serialises");
-    line.push(b'\n');
-    let mut command = std::process::Command::new(exe);
-    command.arg("point");
-    // The point's own deadline covers its run; calibration and start-up get a minute.
-    let limit = scenario
-        .deadline()
-        .saturating_add(std::time::Duration::from_secs(60));
-    let what = format!("the sweep point {strategy} at {over_name}={value}");
-    let output = crate::bounded::output_within_stdin(&mut command, line, limit, &what)?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(Error::Child {
-            what,
-            why: format!("failed: {}", stderr.trim()),
-        });
-    }
-    serde_json::from_slice(&output.stdout).map_err(|e| Error::Child {
-        what,
-        why: format!("what it printed does not parse: {e}"),
-    })
+    let what = format!("the sweep point {strategy} at {}={value}", over.name());
+    let printed = own_process::run_point(&exe, &job, &[], &what)?;
+    own_process::decode(&printed, &what)
 }
 
 /// Runs the sweep and reports it.
@@ -262,6 +240,7 @@ mod tests {
         let job = PointJob {
             scenario: scenario.clone(),
             server: ServerPlacement::InProcess,
+            whole_output: false,
         };
         let line = serde_json::to_string(&job).unwrap();
         let back: PointJob = serde_json::from_str(&line).unwrap();

@@ -191,7 +191,7 @@ impl Placement {
 
 /// Where the server a run measured was, as a run's output records it: one of the two
 /// [`Placement`]s fanout starts the mock API in, or a server it did not start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PlacementKind {
     /// [`Placement::InProcess`].
     InProcess,

@@ -7,6 +7,7 @@
 //!
 //! Read next: [`connections`].
 
+pub mod after_gather;
 pub mod connections;
 pub mod failures;
 pub mod omission;
@@ -16,6 +17,7 @@ pub mod results;
 pub mod scaling;
 pub mod timeouts;
 
+pub use after_gather::{backpressure, first_of, hedging};
 pub use connections::{client_reuse, http2_one_connection};
 pub use failures::{classified, fail_fast, partial_failure, retry_chains};
 pub use omission::omission;

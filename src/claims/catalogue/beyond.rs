@@ -4,6 +4,13 @@
 //!
 //! - `B-omission`: a closed loop hides a server stall that an open loop shows
 //!   (coordinated omission; [`crate::claims::behaviour::omission()`]).
+//! - `B-hedge`: a hedge after the 95th percentile cuts the tail for about 5 % more
+//!   requests (Dean and Barroso, "The Tail at Scale", 2013;
+//!   [`crate::claims::behaviour::hedging()`]).
+//! - `B-first-of`: the first answer of K replicas comes after the least of K draws
+//!   ([`crate::claims::behaviour::first_of()`]).
+//! - `B-backpressure`: a bounded channel keeps a slow consumer's client flat in
+//!   memory, an unbounded one grows with n ([`crate::claims::behaviour::backpressure()`]).
 //!
 //! Read next: [`crate::model::open_loop`], the arithmetic behind the row.
 
@@ -18,7 +25,7 @@ use crate::strategy::Strategy;
 
 /// The rows, in order.
 pub fn claims() -> Vec<Claim> {
-    vec![OMISSION]
+    vec![OMISSION, HEDGE, FIRST_OF, BACKPRESSURE]
 }
 
 /// The stalled server both loops meet, at time scale 1: answers after 50 ms, frozen
@@ -63,4 +70,106 @@ fn omission_trials(ctx: &Context) -> Vec<Trial> {
         trial(TrialKey::Strategy(Strategy::AsyncSemaphore), closed),
         trial(TrialKey::Strategy(Strategy::AsyncArrivalRate), open),
     ]
+}
+
+/// The hedging trials' requests and in-flight limit (the scenario).
+pub const HEDGE_N: u64 = 5000;
+/// Logical requests in flight in both hedging trials.
+pub const HEDGE_LIMIT: usize = 50;
+/// The hedging trials run at least at this time scale: at 0.1 the median answer is
+/// 5 ms, too close to the runtime's 1 ms timers for a percentile to mean much.
+pub const HEDGE_MIN_SCALE: f64 = 0.5;
+
+const HEDGE: Claim = Claim {
+    id: "B-hedge",
+    document: Document::Beyond,
+    section: "hedged requests",
+    says: "sending a second copy of a request only once it is slower than the 95th percentile cuts the slowest answers sharply for about 5 % more requests",
+    figure: "lognormal 50 ms..800 ms: p99 at most 0.65 x, p99.9 at most 0.4 x, at most 7 % extra",
+    plan: hedge_trials,
+    judge: |_, runs| behaviour::hedging(runs),
+};
+
+/// The same seeded heavy-tailed server met unhedged (`async-semaphore`) and hedged
+/// after the run's p95 (`async-hedged`), at one limit: the first copies draw the
+/// same delays in both.
+fn hedge_trials(ctx: &Context) -> Vec<Trial> {
+    let scale = ctx.time_scale.max(HEDGE_MIN_SCALE);
+    let latency: crate::server::latency::Latency =
+        "lognormal:50ms..800ms".parse().expect("a valid latency");
+    let profile = crate::server::profile::Profile::single(latency.scaled(scale));
+    [Strategy::AsyncSemaphore, Strategy::AsyncHedged]
+        .into_iter()
+        .map(|strategy| {
+            let mut run = scenario(profile.clone(), HEDGE_N, strategy, ctx);
+            run.client.limit = HEDGE_LIMIT;
+            run.client.hedge_after = crate::strategy::replicas::HedgeAfter::DEFAULT;
+            trial(TrialKey::Strategy(strategy), run)
+        })
+        .collect()
+}
+
+const FIRST_OF: Claim = Claim {
+    id: "B-first-of",
+    document: Document::Beyond,
+    section: "first answer wins",
+    says: "asking K replicas at once and taking the first answer makes each request as slow as the fastest of K, for K times the requests",
+    figure: "2 replicas, uniform 100 ms..900 ms: wall and p50 within 5 % of the least of two draws",
+    plan: first_of_trials,
+    judge: |_, runs| behaviour::first_of(runs),
+};
+
+/// Two copies of each of 200 requests, 50 requests in flight.
+fn first_of_trials(ctx: &Context) -> Vec<Trial> {
+    let mut run = scenario(
+        single("uniform:100ms..900ms", ctx),
+        200,
+        Strategy::AsyncFirstOf,
+        ctx,
+    );
+    run.client.replicas = 2;
+    run.client.limit = 50;
+    vec![trial(TrialKey::Strategy(Strategy::AsyncFirstOf), run)]
+}
+
+/// Requests in the bounded pipeline and the larger unbounded one (the smaller has half).
+pub const PIPELINE_N: u64 = 400;
+/// Each answer's body: large enough that the bodies, not the runtime, are the memory.
+pub const PIPELINE_BODY_BYTES: usize = 1 << 20;
+
+const BACKPRESSURE: Claim = Claim {
+    id: "B-backpressure",
+    document: Document::Beyond,
+    section: "pipelines and backpressure",
+    says: "between a fast producer and a slow consumer, a bounded channel makes the producer wait and keeps memory flat; an unbounded one queues everything and grows with n",
+    figure: "consumer 10 x slower than a fetch, C = 16, 1 MiB bodies: peak memory within 20 % of the bodies the design holds",
+    plan: backpressure_trials,
+    judge: |_, runs| behaviour::backpressure(runs, PIPELINE_N),
+};
+
+/// `async-pipeline`, 4 fetchers and one consumer 10 x slower than a fetch, each in a
+/// process of its own: bounded (16) at n, unbounded at n / 2 and n.
+fn backpressure_trials(ctx: &Context) -> Vec<Trial> {
+    let mut profile = single("2ms", ctx);
+    profile.endpoints[0].body_bytes = PIPELINE_BODY_BYTES;
+    let pipeline = |channel, n| {
+        let mut run = scenario(profile.clone(), n, Strategy::AsyncPipeline, ctx);
+        run.client.channel = channel;
+        run.client.limit = 4;
+        run.client.consumers = 1;
+        run.client.work = Duration::from_secs_f64(0.020 * ctx.time_scale);
+        run
+    };
+    use crate::strategy::backpressure::Channel;
+    [
+        (true, PIPELINE_N, Channel::Bounded(16)),
+        (false, PIPELINE_N / 2, Channel::Unbounded),
+        (false, PIPELINE_N, Channel::Unbounded),
+    ]
+    .into_iter()
+    .map(|(bounded, n, channel)| Trial::OwnProcess {
+        key: TrialKey::Channel { bounded, n },
+        scenario: pipeline(channel, n),
+    })
+    .collect()
 }
