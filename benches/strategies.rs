@@ -7,8 +7,12 @@
 //! thread adds 10 × 5 ms, the async sleep only 5 ms. `pitfall-never-awaited` sends
 //! nothing and measures the cost of building and dropping ten futures. At 500 per
 //! second, GCRA spaces the ten 2 ms apart (about 38 ms); the naive sliding window lets
-//! all ten through at once (20 ms). Criterion
-//! reports each as a time per batch of 10 requests.
+//! all ten through at once (20 ms). `async-first-of` sends two copies of each, both
+//! 20 ms, so it takes the limited ones' two waves for twice the requests;
+//! `async-hedged` (after the run's p95) has not seen the 20 answers a percentile needs
+//! before its ten are done, so it hedges nothing and matches them; `async-pipeline`'s
+//! one consumer spends the 5 ms work on each body, so about 10 × 5 ms after the first
+//! fetch. Criterion reports each as a time per batch of 10 requests.
 //!
 //! Each strategy goes to the runner its [`Family`] names: the async ones run on the
 //! bench's own runtime (so runtime start-up is not measured), the sync and pitfall ones
