@@ -23,10 +23,11 @@ use crate::server::{MockApi, PlacementKind};
 use crate::strategy::trust::TrustedCa;
 use crate::strategy::{self, ClientOptions, RunClock};
 
-/// How long a run with requests that got no answer, or were retried (an earlier
-/// attempt may have been abandoned), waits before reading the ledger: long enough for
-/// the server to notice the connections the client abandoned and record them. An
-/// answer, whatever its status, was recorded before it left.
+/// How long a run with requests that got no answer, or were retried or sent as
+/// copies (an earlier attempt, or a losing copy, may have been abandoned), waits
+/// before reading the ledger: long enough for the server to notice the connections
+/// the client abandoned and record them. An answer, whatever its status, was
+/// recorded before it left.
 const LEDGER_SETTLE: Duration = Duration::from_millis(50);
 
 /// Runs `scenario` against a server that is already up. The ledger returned covers
@@ -43,7 +44,7 @@ pub fn run_on(
     if measurements
         .samples
         .iter()
-        .any(|s| s.attempts > 1 || (s.outcome != Outcome::Ok && s.status.is_none()))
+        .any(|s| s.attempts > 1 || s.copies > 0 || (s.outcome != Outcome::Ok && s.status.is_none()))
     {
         // A request the client abandoned is recorded when the server notices the
         // closed connection, a moment after the client moved on.

@@ -569,6 +569,7 @@ fn serial_writes_need_saves_that_met_and_one_writer_at_a_time() {
     let write = |asked, locked, committed| Write {
         asked: ms(asked),
         locked: ms(locked),
+        committing: ms(committed),
         committed: ms(committed),
         rows: 10,
         inserted: 10,
@@ -678,6 +679,7 @@ fn every_rule_finds_the_trials_its_own_plan_makes() {
                     figures.writes = vec![fanout::news::store::Write {
                         asked: ms(0),
                         locked: ms(0),
+                        committing: ms(1),
                         committed: ms(1),
                         rows: 1,
                         inserted: 1,

@@ -44,7 +44,10 @@ pub struct Write {
     pub asked: Duration,
     /// When it had the lock (after `BEGIN IMMEDIATE` returned).
     pub locked: Duration,
-    /// When its transaction committed.
+    /// When it asked to commit: it surely still held the lock until then.
+    pub committing: Duration,
+    /// When its transaction had committed (read after `COMMIT` returned, so another
+    /// save may already have taken the lock a few microseconds earlier).
     pub committed: Duration,
     /// Rows it offered.
     pub rows: usize,
@@ -109,10 +112,12 @@ impl ArticleStore {
                 inserted += insert.execute(params![a.source, a.title, a.url, a.published_at])?;
             }
         }
+        let committing = self.started.elapsed();
         transaction.commit()?;
         let write = Write {
             asked,
             locked,
+            committing,
             committed: self.started.elapsed(),
             rows: articles.len(),
             inserted,

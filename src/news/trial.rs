@@ -87,7 +87,9 @@ pub struct NewsFigures {
 impl NewsFigures {
     /// Writes holding SQLite's lock at the same moment (1 when writes are serial).
     pub fn writes_at_once(&self) -> usize {
-        store::max_overlap(self.writes.iter().map(|w| (w.locked, w.committed)))
+        // From the lock to the commit's start, when each surely held it: the clock read
+        // after `COMMIT` returns may come after the next save took the lock.
+        store::max_overlap(self.writes.iter().map(|w| (w.locked, w.committing)))
     }
 
     /// Saves waiting or writing at the same moment (above 1 when they contended).
