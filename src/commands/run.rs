@@ -48,7 +48,13 @@ fn write_charts(dir: &Path, output: &crate::RunOutput) -> Result<(), Error> {
     let title = format!("{label}: requests over time");
     let timeline = charts::timeline(&title, &[chart_data::timeline_run(label, output)]);
     let timeline = timeline.map_err(|e| Error::Report(e.to_string()))?;
-    out_dir::write(dir, "timeline.svg", timeline).map(drop)
+    out_dir::write(dir, "timeline.svg", timeline)?;
+    let title = format!("{label}: bodies queued in the channel");
+    if let Some(queue) = chart_data::queue_chart(&title, &[(label.to_string(), output)]) {
+        let queue = queue.map_err(|e| Error::Report(e.to_string()))?;
+        out_dir::write(dir, "queue.svg", queue)?;
+    }
+    Ok(())
 }
 
 /// Writes one run's waterfall (its first [`chart_data::WATERFALL_ROWS`] requests) to

@@ -12,13 +12,14 @@
 //! `claims_report.rs` embeds the files under their claims; read it next.
 
 use super::chart_data::{
-    in_flight_series, latency_row, percentiles_row, rate_series, timeline_run, waterfall_group,
-    why_no_waterfall,
+    in_flight_series, latency_row, percentiles_row, queue_chart, rate_series, timeline_run,
+    waterfall_group, why_no_waterfall,
 };
 use super::charts::{self, ChartError, ScalingPoint, ScalingSeries, SpeedupGroup};
 use crate::claims::behaviour::scaling_points;
 use crate::claims::trial::{self, Mode, TrialKey};
 use crate::claims::{ClaimResult, Ran, Setting};
+use crate::output::RunOutput;
 use crate::strategy::Strategy;
 
 /// One SVG file of the report.
@@ -99,6 +100,13 @@ fn claim_charts(result: &ClaimResult, files: &mut Vec<ChartFile>) -> Result<(), 
     if let Some(svg) = in_flight_chart(result, &title)? {
         let caption = "Requests the server held at once, from its ledger";
         files.push(file("in-flight", caption.to_string(), svg));
+    }
+    let labelled: Vec<(String, &RunOutput)> =
+        result.runs.iter().map(|r| (r.label(), &r.output)).collect();
+    if let Some(svg) = queue_chart(&format!("{title}: bodies queued"), &labelled) {
+        let caption =
+            "Bodies waiting in the channel between fetchers and consumers, sampled every 10 ms";
+        files.push(file("queue", caption.to_string(), svg?));
     }
     if let Some((caption, svg)) = per_window_chart(result, &title)? {
         files.push(file("per-window", caption, svg));

@@ -57,6 +57,44 @@ pub fn in_flight_series(label: &str, output: &RunOutput) -> InFlightSeries {
     }
 }
 
+/// `async-pipeline`'s bodies queued in its channel over time, if the run has them.
+pub fn queue_series(label: &str, output: &RunOutput) -> Option<InFlightSeries> {
+    let pipeline = output.measurements.notes.pipeline.as_ref()?;
+    Some(InFlightSeries {
+        label: label.to_string(),
+        steps: pipeline.depth.clone(),
+    })
+}
+
+/// A chart of the queue of every pipeline run among `outputs` (labelled), with the
+/// bounded channel's capacity as its reference line; `None` when none is a pipeline.
+pub fn queue_chart(
+    title: &str,
+    runs: &[(String, &RunOutput)],
+) -> Option<Result<String, crate::report::charts::ChartError>> {
+    let series: Vec<InFlightSeries> = runs
+        .iter()
+        .filter_map(|(label, output)| queue_series(label, output))
+        .collect();
+    if series.is_empty() {
+        return None;
+    }
+    let capacity = runs
+        .iter()
+        .find_map(|(_, o)| match o.scenario.client.channel {
+            crate::strategy::backpressure::Channel::Bounded(c) => {
+                Some((c as u64, format!("capacity {c}")))
+            }
+            crate::strategy::backpressure::Channel::Unbounded => None,
+        });
+    Some(crate::report::charts::counts_over_time(
+        title,
+        &series,
+        capacity,
+        "bodies queued in the channel",
+    ))
+}
+
 /// Arrivals at the server per window of `window_us` from the run's start.
 pub fn rate_series(label: &str, output: &RunOutput, window_us: u64) -> RateSeries {
     let started = output.measurements.started_unix_us;

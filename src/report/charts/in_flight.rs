@@ -56,6 +56,18 @@ pub fn in_flight(
     series: &[InFlightSeries],
     limit: Option<u64>,
 ) -> Result<String, ChartError> {
+    let limit = limit.map(|k| (k, format!("limit {k}")));
+    counts_over_time(title, series, limit, "requests in flight")
+}
+
+/// The same step lines for any count over time (`y_desc` names it: a channel's
+/// queued bodies, say), with a dashed reference line at `reference` and its label.
+pub fn counts_over_time(
+    title: &str,
+    series: &[InFlightSeries],
+    reference: Option<(u64, String)>,
+    y_desc: &str,
+) -> Result<String, ChartError> {
     let legend: Vec<LegendEntry> = series
         .iter()
         .enumerate()
@@ -70,7 +82,7 @@ pub fn in_flight(
         .iter()
         .flatten()
         .map(|(_, c)| *c)
-        .chain(limit)
+        .chain(reference.as_ref().map(|(k, _)| *k))
         .max()
         .unwrap_or(0);
     let y_top = scale::linear_top(scale::count(peak), 0.12);
@@ -82,10 +94,10 @@ pub fn in_flight(
             .x_label_formatter(&fmt)
             .y_label_formatter(&fmt)
             .x_desc("time since the run started (ms)")
-            .y_desc("requests in flight")
+            .y_desc(y_desc)
             .draw()?;
-        if let Some(k) = limit {
-            frame::reference_line(&mut chart, scale::count(k), &format!("limit {k}"))?;
+        if let Some((k, label)) = &reference {
+            frame::reference_line(&mut chart, scale::count(*k), label)?;
         }
         for (i, s) in steps.iter().enumerate() {
             let style = frame::series_colour(i).stroke_width(2);

@@ -20,7 +20,8 @@
 //! - [`speedup_bars`]: speedups per scenario: the document's, the model's, the measured one;
 //! - [`scaling`]: wall time and speedup against n, log-log;
 //! - [`latency_percentiles`]: p50/p90/p99/max per strategy;
-//! - [`in_flight`]: requests in flight at the server over time;
+//! - [`in_flight`]: requests in flight at the server over time ([`counts_over_time`]
+//!   for any other count, such as a pipeline's queued bodies);
 //! - [`requests_per_window`]: requests per 1 s window against a promised rate;
 //! - [`sweep`]: wall, efficiency and throughput across a swept n or limit, the knee marked;
 //! - [`rtt_sweep`]: wall time against the round trip per client setup, the model beside it;
@@ -47,7 +48,7 @@ mod sweep;
 mod timeline;
 mod waterfall;
 
-pub use in_flight::{InFlightSeries, in_flight};
+pub use in_flight::{InFlightSeries, counts_over_time, in_flight};
 pub use latency::{LatencyRow, latency_percentiles};
 pub use phases::{PhaseBar, phases};
 pub use rate::{RateSeries, requests_per_window, requests_per_window_of};
