@@ -271,10 +271,16 @@ fn send_lag(output: &RunOutput) -> Percentiles {
         .iter()
         .map(|s| (s.seq, m.started_unix_us + s.start.as_micros() as u64))
         .collect();
-    let lags = output.ledger.entries.iter().filter_map(|entry| {
-        let start = starts.get(&entry.seq?)?;
-        Some(entry.arrival_us.saturating_sub(*start))
-    });
+    // A request's first copy: a hedge or replica leaves later on purpose.
+    let lags = output
+        .ledger
+        .entries
+        .iter()
+        .filter(|e| e.copy == 0)
+        .filter_map(|entry| {
+            let start = starts.get(&entry.seq?)?;
+            Some(entry.arrival_us.saturating_sub(*start))
+        });
     percentiles_ms(lags)
 }
 

@@ -315,6 +315,24 @@ pub fn write_compare(out: &mut impl Write, runs: &[RunSummary]) -> io::Result<()
     write!(out, "{table}")?;
     writeln!(out)?;
     for s in runs {
+        // What the copies bought: the tail beside the first run's, and what it cost.
+        if let Some(c) = &s.copies {
+            writeln!(
+                out,
+                "{}: {} copies beside the {} requests ({:+.1} % at the server); p99 {} and p99.9 {}, against {} and {} for {}",
+                s.strategy,
+                c.copies_sent,
+                s.n,
+                c.extra_fraction.unwrap_or(f64::NAN) * 100.0,
+                human_ms(s.latency_ms.p99),
+                human_ms(s.latency_ms.p999),
+                human_ms(first.latency_ms.p99),
+                human_ms(first.latency_ms.p999),
+                first.strategy
+            )?;
+        }
+    }
+    for s in runs {
         if s.attribution.bottleneck == crate::attribution::Bottleneck::Server {
             writeln!(
                 out,
@@ -392,8 +410,12 @@ fn write_after_gather(out: &mut impl Write, s: &RunSummary) -> std::io::Result<(
         };
         writeln!(
             out,
-            "  copies     {} sent beside the requests, by {} of {}{at_server}",
-            c.copies_sent, c.requests_with_copies, s.n
+            "  copies     {} sent beside the requests, by {} of {}{at_server}; p99.9 {} (model {})",
+            c.copies_sent,
+            c.requests_with_copies,
+            s.n,
+            human_ms(s.latency_ms.p999),
+            human_ms(s.predicted_latency_ms.p999)
         )?;
     }
     if let Some(p) = &s.pipeline {
