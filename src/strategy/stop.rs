@@ -14,9 +14,9 @@
 //!
 //! So every request still ends as exactly one outcome, and the summary of the partial
 //! run is printed as usual (its JSON parses). The async strategies obey all three
-//! steps through [`super::asynchronous::Fetcher`]; the sync ones stop starting, but a
-//! blocking `ureq` call cannot be interrupted, so their in-flight requests end on
-//! their own (bounded by `--timeout` and the deadline), which is the lesson of chapter
+//! steps through the fetcher they share (`asynchronous.rs`); the sync ones stop
+//! starting, but a blocking `ureq` call cannot be interrupted, so their in-flight
+//! requests end on their own (bounded by `--timeout` and the deadline), which is the lesson of chapter
 //! 3 seen from the other side. The pitfall demos do not stop early.
 //!
 //! The cut is a [`CancellationToken`] (tokio-util's), the stop a flag: both are set by
