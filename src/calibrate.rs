@@ -119,6 +119,8 @@ fn sequential_probe(
     let mut sequential = scenario.clone();
     sequential.profile = profile.clone();
     sequential.client.timeout = None;
+    // A probe is short and its own: `--stop-after` is the measured run's.
+    sequential.client.stop = crate::strategy::stop::StopPolicy::default();
     sequential.n = REQUESTS_PER_CLIENT;
     sequential.strategy = if scenario.strategy.is_sync() {
         Strategy::SyncSequential
@@ -277,6 +279,7 @@ impl Burst<'_> {
         burst.strategy = Strategy::AsyncConcurrent;
         burst.client.http = HttpVersion::Http1;
         burst.client.timeout = None;
+        burst.client.stop = crate::strategy::stop::StopPolicy::default();
         burst.deadline = Some(std::time::Duration::from_secs(30));
         let mut figures = Vec::with_capacity(BURSTS);
         for burst_number in 0..BURSTS + warm_up {

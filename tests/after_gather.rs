@@ -44,7 +44,7 @@ fn first_of_sends_every_copy_keeps_one_answer_and_the_losers_are_abandoned() {
 
 #[test]
 fn hedged_copies_go_only_to_late_requests_and_the_first_copies_keep_their_draws() {
-    // Every third request is slow; a fixed hedge after 60 ms catches exactly those.
+    // Delays spread over 5..300 ms: a fixed hedge after 60 ms goes to the late ones only.
     let mut s = scenario(Strategy::AsyncHedged, 30, "uniform:5ms..300ms");
     s.client.hedge_after = HedgeAfter::Fixed(Duration::from_millis(60));
     s.client.limit = 30;

@@ -327,7 +327,7 @@ pub struct ScenarioArgs {
     #[arg(long, default_value = "16", allow_hyphen_values = true)]
     pub channel: crate::strategy::backpressure::Channel,
     /// async-pipeline's consumers; each spends --work on every body.
-    #[arg(long, default_value = "1", value_parser = parse_count_usize, allow_negative_numbers = true)]
+    #[arg(long, default_value = "1", value_parser = parse_thread_count, allow_negative_numbers = true)]
     pub consumers: usize,
     /// Stop the run this long after its start, as Ctrl-C does: nothing new is sent,
     /// requests in flight get --grace to finish, the rest are cancelled.

@@ -415,7 +415,13 @@ impl Fetcher {
                 false => retry::next_wait(&attempt, &mut waits, self.clock.remaining()),
             };
             match next {
-                Some(wait) => tokio::time::sleep(wait).await,
+                // The backoff ends at the cut too; a run stopped meanwhile sends no retry.
+                Some(wait) => {
+                    let waited = self.wait(tokio::time::sleep(wait)).await.is_some();
+                    if !waited || self.clock.is_stopping() {
+                        break attempt;
+                    }
+                }
                 None => break attempt,
             }
         };

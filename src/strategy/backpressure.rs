@@ -246,13 +246,19 @@ pub(super) async fn pipeline(
                         // Waits while the channel is full: the backpressure. A run
                         // that is cut stops waiting; the body is dropped.
                         Sender::Bounded(tx) => {
-                            fetcher.wait(tx.send(body)).await.is_some_and(|r| r.is_ok())
+                            let sent = fetcher.wait(tx.send(body)).await.is_some_and(|r| r.is_ok());
+                            // The peak from the channel itself: exact, never above C.
+                            let depth = (tx.max_capacity() - tx.capacity()) as i64;
+                            gauges.peak_queued.fetch_max(depth, Ordering::AcqRel);
+                            sent
                         }
                         Sender::Unbounded(tx) => tx.send(body).is_ok(),
                     };
                     if sent {
                         let now = gauges.queued.fetch_add(1, Ordering::AcqRel) + 1;
-                        gauges.peak_queued.fetch_max(now, Ordering::AcqRel);
+                        if matches!(&*sender, Sender::Unbounded(_)) {
+                            gauges.peak_queued.fetch_max(now, Ordering::AcqRel);
+                        }
                     }
                 }
                 samples
@@ -260,7 +266,13 @@ pub(super) async fn pipeline(
         })
         .collect();
     drop(sender);
+    // Only the consumers hold the receiver: if they all end, senders see it closed.
+    drop(receiver);
 
+    let capacity = match options.channel {
+        Channel::Bounded(c) => c as u64,
+        Channel::Unbounded => u64::MAX,
+    };
     let sampling = {
         let (gauges, clock) = (gauges.clone(), fetcher.clock().clone());
         tokio::spawn(async move {
@@ -273,7 +285,9 @@ pub(super) async fn pipeline(
                 tick += 1;
                 if tick.is_multiple_of(every) {
                     let at = clock.now().as_secs_f64() * 1e3;
-                    depth.push((at, gauges.queued.load(Ordering::Acquire).max(0) as u64));
+                    // The counter may run one ahead of the channel: clamp it to C.
+                    let queued = gauges.queued.load(Ordering::Acquire).max(0) as u64;
+                    depth.push((at, queued.min(capacity)));
                     if depth.len() >= MAX_DEPTH_SAMPLES {
                         depth = depth.into_iter().step_by(2).collect();
                         every *= 2;
@@ -297,7 +311,8 @@ pub(super) async fn pipeline(
     }
     gauges.finished.store(true, Ordering::Release);
     let depth = sampling.await.unwrap_or_default();
-    // A request a fetcher never took (the deadline came first) ends as cancelled.
+    // Fetchers take every request; should one have died (a panic), its requests end
+    // as cancelled here, so each still has one sample.
     let mut seen = vec![false; n];
     for sample in &samples {
         if let Some(slot) = seen.get_mut(sample.seq as usize) {

@@ -17,7 +17,7 @@
 //! steps through the fetcher they share (`asynchronous.rs`); the sync ones stop
 //! starting, but a blocking `ureq` call cannot be interrupted, so their in-flight
 //! requests end on their own (bounded by `--timeout` and the deadline), which is the lesson of chapter
-//! 3 seen from the other side. The pitfall demos do not stop early.
+//! 3 seen from the other side.
 //!
 //! The cut is a [`CancellationToken`] (tokio-util's), the stop a flag: both are set by
 //! a watcher thread that looks every few milliseconds at the clock and at the count of
@@ -127,9 +127,6 @@ pub struct RunStop {
 #[derive(Debug)]
 struct Inner {
     policy: StopPolicy,
-    /// Ctrl-C presses already counted before this run (a run after a stop in the same
-    /// process, which the commands do not start, would otherwise stop at once).
-    interrupts_before: u32,
     stopping: AtomicBool,
     cut: CancellationToken,
     /// The run's start, as the clock last restarted it.
@@ -147,7 +144,6 @@ impl RunStop {
         RunStop {
             inner: Arc::new(Inner {
                 policy,
-                interrupts_before: INTERRUPTS.load(Ordering::SeqCst),
                 stopping: AtomicBool::new(false),
                 cut: CancellationToken::new(),
                 started: Mutex::new(Instant::now()),
@@ -197,9 +193,9 @@ impl RunStop {
         let mut stopped_at: Option<(Instant, u32)> = None;
         while !inner.finished.load(Ordering::Acquire) {
             std::thread::sleep(WATCH_EVERY);
-            let presses = INTERRUPTS
-                .load(Ordering::SeqCst)
-                .saturating_sub(inner.interrupts_before);
+            // Every press in this process counts: one during calibration, before the
+            // measured run began, stops that run at its start.
+            let presses = INTERRUPTS.load(Ordering::SeqCst);
             let started = *inner.started.lock().unwrap_or_else(|p| p.into_inner());
             match stopped_at {
                 None => {
