@@ -497,18 +497,20 @@ fn json_response(
 
 /// The `seq` query parameter: the client's number for this request.
 pub(crate) fn seq_of(query: Option<&str>) -> Option<u64> {
-    query?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("seq="))
-        .and_then(|value| value.parse().ok())
+    query_number(query, "seq=")
 }
 
 /// The `copy` query parameter: which copy of request `seq` this is (0 when absent).
 pub(crate) fn copy_of(query: Option<&str>) -> u32 {
-    query
-        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("copy=")))
+    query_number(query, "copy=").unwrap_or(0)
+}
+
+/// The number after `key` (`seq=`, `copy=`) among the query's parameters.
+fn query_number<T: std::str::FromStr>(query: Option<&str>, key: &str) -> Option<T> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(key))
         .and_then(|value| value.parse().ok())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
