@@ -55,6 +55,29 @@ pub enum Error {
         hard: u64,
     },
 
+    /// A strategy or option a load engine cannot reproduce faithfully (`fanout export`,
+    /// `fanout distributed`).
+    #[error("{strategy} cannot be exported to {engine}: {why}")]
+    NotExportable {
+        /// The strategy asked for.
+        strategy: String,
+        /// The engine.
+        engine: String,
+        /// What the engine cannot do.
+        why: String,
+    },
+
+    /// A load engine that is not installed here, and how to install it.
+    #[error("{engine} is not installed here ({why}); {how}")]
+    EngineMissing {
+        /// The engine.
+        engine: String,
+        /// What the set-up said.
+        why: String,
+        /// The command that installs it.
+        how: String,
+    },
+
     /// The mock API could not be started, asked for its ledger, or stopped cleanly.
     #[error("mock API: {0}")]
     Server(String),
@@ -144,6 +167,8 @@ impl Error {
                 | Error::PortInUse { .. }
                 | Error::TooFewFileDescriptors { .. }
                 | Error::OutputDir { .. }
+                | Error::NotExportable { .. }
+                | Error::EngineMissing { .. }
         )
     }
 }
@@ -174,6 +199,16 @@ mod tests {
             Error::OutputDir {
                 path: PathBuf::from("out"),
                 why: text(),
+            },
+            Error::NotExportable {
+                strategy: text(),
+                engine: text(),
+                why: text(),
+            },
+            Error::EngineMissing {
+                engine: text(),
+                why: text(),
+                how: text(),
             },
         ];
         let not_input = [

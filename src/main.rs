@@ -39,6 +39,8 @@ fn main() -> ExitCode {
         Command::Sweep(args) => commands::sweep(args),
         Command::Point => commands::point(),
         Command::Peers(args) => commands::peers(args),
+        Command::Export(args) => commands::export(args),
+        Command::Distributed(args) => commands::distributed(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

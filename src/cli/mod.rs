@@ -16,8 +16,8 @@ use crate::sweep::{ClientSetup, SweepOver};
 mod parse;
 use parse::{
     parse_body_bytes, parse_count, parse_count_u32, parse_count_usize, parse_duration_or_zero,
-    parse_latency, parse_positive_duration, parse_ramp, parse_rate, parse_rate_per_second,
-    parse_replicas, parse_stall, parse_thread_count, parse_time_scale,
+    parse_latency, parse_positive_duration, parse_processes, parse_ramp, parse_rate,
+    parse_rate_per_second, parse_replicas, parse_stall, parse_thread_count, parse_time_scale,
 };
 
 /// What do many concurrent HTTP calls buy you, and what do they cost? fanout runs paired
@@ -48,6 +48,17 @@ pub enum Command {
     /// Run the tutorials' own clients (Python: requests, httpx, aiohttp) beside fanout's
     /// strategies on the same mock API; skipped with a message where Python is missing.
     Peers(PeersArgs),
+    /// Write the scenario as a Locust file or a k6 script that makes the same requests
+    /// (the strategies with no faithful equivalent are refused, with the reason).
+    Export(ExportArgs),
+    /// Run the scenario on a load engine split over worker processes (Locust's master
+    /// and workers, k6's execution segments) against fanout serve, and check what they
+    /// sent against the server's ledger, beside fanout's own strategy.
+    #[command(
+        mut_arg("workers", |a| a.long("client-workers").help("Worker threads of the client's tokio runtime (fanout's own run)")),
+        mut_arg("engine", |a| a.long("server-engine"))
+    )]
+    Distributed(DistributedArgs),
     /// Internal: one point of a sweep, in a process of its own: its scenario arrives as
     /// one JSON line on stdin, its summary leaves as JSON on stdout.
     #[command(hide = true)]
@@ -220,6 +231,55 @@ pub struct ClaimsArgs {
     /// with TLS 1.3.
     #[arg(long)]
     pub loopback_only: bool,
+}
+
+/// `fanout export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The engine to write for.
+    #[arg(value_enum)]
+    pub load_engine: crate::export::LoadEngine,
+    /// The strategy the script reproduces.
+    #[arg(long, short = 's', value_enum, default_value = "async-semaphore")]
+    pub strategy: Strategy,
+    /// Write the script to this file (default: standard output).
+    #[arg(long = "out", short = 'o')]
+    pub out_file: Option<PathBuf>,
+    /// The mock API's URL the script uses unless told another when it runs.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The scenario to export.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+}
+
+/// `fanout distributed`.
+#[derive(Debug, Args)]
+pub struct DistributedArgs {
+    /// The load engine: locust (required by the tests) or k6 (optional).
+    #[arg(
+        id = "load_engine",
+        long = "engine",
+        value_enum,
+        default_value = "locust"
+    )]
+    pub load_engine: crate::export::LoadEngine,
+    /// Worker processes: Locust workers under one master, or k6 processes each with
+    /// its own execution segment.
+    #[arg(id = "processes", long = "workers", default_value = "2", value_parser = parse_processes, allow_negative_numbers = true)]
+    pub processes: usize,
+    /// The strategy to reproduce, and to run with fanout's own client beside it.
+    #[arg(long, short = 's', value_enum, default_value = "async-semaphore")]
+    pub strategy: Strategy,
+    /// Run only the engine, not fanout's own strategy beside it.
+    #[arg(long)]
+    pub engine_only: bool,
+    /// Write README.md (the table) and the engine's script and output to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The scenario to run.
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
 }
 
 /// `fanout run`.

@@ -25,6 +25,15 @@ pub(super) fn parse_thread_count(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A load engine's worker processes: at least one, at most 64 (each is a process of its
+/// own on this machine).
+pub(super) fn parse_processes(text: &str) -> Result<usize, String> {
+    match parse_count_usize(text)? {
+        count if count <= 64 => Ok(count),
+        _ => Err("must be at most 64 processes".to_string()),
+    }
+}
+
 pub(super) fn parse_latency(text: &str) -> Result<Latency, String> {
     text.parse::<Latency>().map_err(|e| e.to_string())
 }

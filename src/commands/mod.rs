@@ -3,6 +3,8 @@
 
 mod claims;
 mod compare;
+mod distributed;
+mod export;
 mod peers;
 mod progress;
 mod run;
@@ -13,6 +15,8 @@ mod target;
 
 pub use claims::claims;
 pub use compare::compare;
+pub use distributed::distributed;
+pub use export::export;
 pub use peers::peers;
 pub use run::run;
 pub use serve::serve;

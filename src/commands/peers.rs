@@ -298,9 +298,9 @@ fn link_flags(network: &Network, tls: Option<TlsVersion>, connections: &Connecti
     flags
 }
 
-/// The repository the peers live in: the working directory when it holds them, else
-/// the one this binary was built from.
-fn repository_root() -> PathBuf {
+/// The repository the peers (and the load engines' set-up) live in: the working
+/// directory when it holds them, else the one this binary was built from.
+pub(super) fn repository_root() -> PathBuf {
     let here = PathBuf::from(".");
     if here.join("peers/python/setup.sh").is_file() {
         here
