@@ -48,6 +48,9 @@ struct Report {
     strategy: &'static str,
     n: u64,
     rows: Vec<Row>,
+    /// The engine's wall over the model of fanout's own run (calibrated with fanout's
+    /// overheads), when it ran.
+    engine_wall_over_fanout_model: Option<f64>,
 }
 
 /// Runs the engine (and fanout's own strategy, unless `--engine-only`) and reports.
@@ -106,12 +109,16 @@ pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
             crate::pipeline::run_fresh(&scenario, &placement, Arc::new(AtomicU64::new(0)))?;
         rows.push(fanout_row(&output, own_cpu_s() - cpu_before));
     }
+    let engine_wall_over_fanout_model = rows
+        .get(1)
+        .map(|fanout| rows[0].summary.wall_ms / fanout.summary.predicted_ms.max(1e-9));
     let report = Report {
         engine: args.load_engine,
         workers: args.processes,
         strategy: scenario.strategy.name(),
         n: scenario.n,
         rows,
+        engine_wall_over_fanout_model,
     };
     let table = table(&report, &engine_run);
     if args.scenario.json {
@@ -232,6 +239,18 @@ fn table(report: &Report, engine: &EngineRun) -> String {
         },
         report.rows[0].failed
     );
+    if let (Some(ratio), Some(fanout)) = (report.engine_wall_over_fanout_model, report.rows.get(1))
+    {
+        let _ = writeln!(
+            out,
+            "{}: wall {}, {ratio:.2} x the model of {} ({}), whose own wall was {}",
+            report.rows[0].label,
+            crate::duration::ms(report.rows[0].summary.wall_ms),
+            fanout.label,
+            crate::duration::ms(fanout.summary.predicted_ms),
+            crate::duration::ms(fanout.summary.wall_ms),
+        );
+    }
     for p in &engine.processes {
         let _ = writeln!(
             out,

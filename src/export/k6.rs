@@ -5,7 +5,8 @@
 //! - Arrivals are `constant-arrival-rate` (n iterations spread evenly over n / rate
 //!   seconds: k6's rate is a whole number per time unit, so the script asks for n per
 //!   n / rate, which is the same rate and exactly n starts) or, for a ramp,
-//!   `ramping-arrival-rate`.
+//!   `ramping-arrival-rate`. An iteration numbered n or more (a ramp's rounding)
+//!   makes no request.
 //!
 //! Each iteration is one request: its number, `exec.scenario.iterationInTest`, is the
 //! request's `seq`. k6 numbers iterations across every execution segment, so N k6
@@ -78,6 +79,7 @@ function retryAfterSeconds(response) {{
 
 export default function () {{
   const seq = exec.scenario.iterationInTest;
+  if (seq >= N) return; // an arrival executor's rounding: never a request past n
   let name = 'target';
   let method = 'GET';
   let url = TARGET ? __ENV.FANOUT_TARGET : '';
@@ -133,9 +135,13 @@ fn executor(plan: &Plan) -> String {
             max_in_flight,
             pre_allocated,
         } => {
-            let spread = micros(plan.n as f64 / rate);
+            // Starts at i·T/n while before the duration: ending it half an interval
+            // early leaves exactly i = 0 … n − 1.
+            let spread = plan.n as f64 / rate;
+            let duration = micros(spread * (plan.n as f64 - 0.5) / plan.n as f64);
+            let spread = micros(spread);
             format!(
-                "{{ executor: 'constant-arrival-rate', rate: N, timeUnit: '{spread}us', duration: '{spread}us', preAllocatedVUs: {pre_allocated}, maxVUs: {max_in_flight}, gracefulStop: '{deadline}s' }}"
+                "{{ executor: 'constant-arrival-rate', rate: N, timeUnit: '{spread}us', duration: '{duration}us', preAllocatedVUs: {pre_allocated}, maxVUs: {max_in_flight}, gracefulStop: '{deadline}s' }}"
             )
         }
         Pace::Arrivals {
