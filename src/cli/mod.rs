@@ -256,14 +256,16 @@ pub struct ExportArgs {
 /// `fanout distributed`.
 #[derive(Debug, Args)]
 pub struct DistributedArgs {
-    /// The load engine: locust (required by the tests) or k6 (optional).
+    /// The load engines, comma-separated: locust (required by the tests), k6
+    /// (optional). Each runs on a fresh mock API and gets a row of its own.
     #[arg(
         id = "load_engine",
         long = "engine",
         value_enum,
+        value_delimiter = ',',
         default_value = "locust"
     )]
-    pub load_engine: crate::export::LoadEngine,
+    pub load_engines: Vec<crate::export::LoadEngine>,
     /// Worker processes: Locust workers under one master, or k6 processes each with
     /// its own execution segment.
     #[arg(id = "processes", long = "workers", default_value = "2", value_parser = parse_processes, allow_negative_numbers = true)]
@@ -274,7 +276,7 @@ pub struct DistributedArgs {
     /// Run only the engine, not fanout's own strategy beside it.
     #[arg(long)]
     pub engine_only: bool,
-    /// Write README.md (the table) and the engine's script and output to this directory.
+    /// Write README.md (the table) and each engine's script and output to this directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The scenario to run.

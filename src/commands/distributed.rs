@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::cli::DistributedArgs;
 use crate::distributed::engines::EngineTools;
+use crate::distributed::processes::Finished;
 use crate::distributed::{self, EngineRun, LedgerCheck};
 use crate::error::Error;
 use crate::export;
@@ -33,8 +34,11 @@ struct Row {
     /// CPU seconds of the client's processes (fanout's: the whole process, with its
     /// calibration probes).
     cpu_s: f64,
-    /// The busiest client process's CPU, as a share of one core.
-    busiest_core_share: Option<f64>,
+    /// An engine's processes: each one's exit code, CPU and wall time.
+    processes: Vec<Finished>,
+    /// The run's wall over the model of fanout's own run (calibrated with fanout's
+    /// overheads), when fanout ran.
+    wall_over_fanout_model: Option<f64>,
     /// The run's summary: wall, model, efficiency, latency at the server, and the
     /// server's figures (peak in flight, connections, busiest second).
     summary: RunSummary,
@@ -43,17 +47,14 @@ struct Row {
 /// The JSON `--json` prints.
 #[derive(Debug, Serialize)]
 struct Report {
-    engine: export::LoadEngine,
     workers: usize,
     strategy: &'static str,
     n: u64,
     rows: Vec<Row>,
-    /// The engine's wall over the model of fanout's own run (calibrated with fanout's
-    /// overheads), when it ran.
-    engine_wall_over_fanout_model: Option<f64>,
 }
 
-/// Runs the engine (and fanout's own strategy, unless `--engine-only`) and reports.
+/// Runs each engine, then fanout's own strategy (unless `--engine-only`), each on a
+/// fresh mock API, and reports them in one table.
 pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
     let scenario = super::scenario(&args.scenario, args.strategy)?;
     if scenario.target.is_some() {
@@ -62,17 +63,17 @@ pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
         ));
     }
     // Refused before anything is installed or started.
-    export::plan(&scenario, args.load_engine, "http://127.0.0.1:8080")?;
+    for &engine in &args.load_engines {
+        export::plan(&scenario, engine, "http://127.0.0.1:8080")?;
+    }
     let root = super::peers::repository_root();
-    let tools = EngineTools::set_up(&root, args.load_engine)?;
     let fanout_exe =
         std::env::current_exe().map_err(|e| Error::io("finding the fanout executable", e))?;
-    let kept = args.out.clone();
     let temporary = tempfile::Builder::new()
         .prefix("fanout-distributed-")
         .tempdir()
         .map_err(|e| Error::io("creating a working directory", e))?;
-    let dir: PathBuf = match &kept {
+    let dir: PathBuf = match &args.out {
         Some(out) => {
             std::fs::create_dir_all(out).map_err(|e| Error::OutputDir {
                 path: out.clone(),
@@ -82,22 +83,19 @@ pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
         }
         None => temporary.path().to_path_buf(),
     };
-    eprintln!(
-        "{} with {} workers: {} requests ({}) against fanout serve ...",
-        args.load_engine.name(),
-        args.processes,
-        scenario.n,
-        scenario.strategy.name()
-    );
-    let engine_run = distributed::run(
-        &tools,
-        args.load_engine,
-        args.processes,
-        &scenario,
-        &fanout_exe,
-        &dir,
-    )?;
-    let mut rows = vec![engine_row(&engine_run)];
+    let mut rows = Vec::new();
+    for &engine in &args.load_engines {
+        let tools = EngineTools::set_up(&root, engine)?;
+        eprintln!(
+            "{} with {} workers: {} requests ({}) against fanout serve ...",
+            engine.name(),
+            args.processes,
+            scenario.n,
+            scenario.strategy.name()
+        );
+        let run = distributed::run(&tools, engine, args.processes, &scenario, &fanout_exe, &dir)?;
+        rows.push(engine_row(run));
+    }
     if !args.engine_only {
         eprintln!(
             "fanout {} on the same scenario ...",
@@ -107,20 +105,20 @@ pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
         let cpu_before = own_cpu_s();
         let output =
             crate::pipeline::run_fresh(&scenario, &placement, Arc::new(AtomicU64::new(0)))?;
-        rows.push(fanout_row(&output, own_cpu_s() - cpu_before));
+        let mut fanout = fanout_row(&output, own_cpu_s() - cpu_before);
+        let model_ms = fanout.summary.predicted_ms.max(1e-9);
+        for row in rows.iter_mut().chain(std::iter::once(&mut fanout)) {
+            row.wall_over_fanout_model = Some(row.summary.wall_ms / model_ms);
+        }
+        rows.push(fanout);
     }
-    let engine_wall_over_fanout_model = rows
-        .get(1)
-        .map(|fanout| rows[0].summary.wall_ms / fanout.summary.predicted_ms.max(1e-9));
     let report = Report {
-        engine: args.load_engine,
         workers: args.processes,
         strategy: scenario.strategy.name(),
         n: scenario.n,
         rows,
-        engine_wall_over_fanout_model,
     };
-    let table = table(&report, &engine_run);
+    let table = table(&report);
     if args.scenario.json {
         println!(
             "{}",
@@ -129,14 +127,14 @@ pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
     } else {
         print!("{table}");
     }
-    if let Some(out) = &kept {
-        write_readme(out, &report, &table, &command_line())?;
+    if let Some(out) = &args.out {
+        write_readme(out, &args.load_engines, &report, &table, &command_line())?;
         eprintln!("wrote {}", out.join("README.md").display());
     }
     Ok(())
 }
 
-fn engine_row(run: &EngineRun) -> Row {
+fn engine_row(run: EngineRun) -> Row {
     Row {
         label: format!("{}, {} workers", run.engine.name(), run.workers),
         client: run.version.clone(),
@@ -144,8 +142,9 @@ fn engine_row(run: &EngineRun) -> Row {
         failed: run.counts.failed,
         ledger: run.ledger_check(),
         cpu_s: run.cpu_s(),
-        busiest_core_share: Some(run.busiest_core_share()),
+        wall_over_fanout_model: None,
         summary: RunSummary::from_output(&run.output),
+        processes: run.processes,
     }
 }
 
@@ -162,7 +161,8 @@ fn fanout_row(output: &RunOutput, cpu_s: f64) -> Row {
             .count() as u64,
         ledger: distributed::check_ledger(&output.ledger, scenario.n, scenario.client.retries),
         cpu_s,
-        busiest_core_share: None,
+        processes: Vec::new(),
+        wall_over_fanout_model: None,
         summary: RunSummary::from_output(output),
     }
 }
@@ -186,12 +186,13 @@ fn own_cpu_s() -> f64 {
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
-/// The table, with the engine's processes under it.
-fn table(report: &Report, engine: &EngineRun) -> String {
+/// The table, then a line per engine: what it sent against what arrived, and its
+/// processes' CPU.
+fn table(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<26} {:>7} {:>8} {:>7} {:>5} {:>6} {:>6} {:>7} {:>9} {:>9} {:>6} {:>7}",
+        "{:<26} {:>7} {:>8} {:>7} {:>5} {:>6} {:>6} {:>7} {:>9} {:>9} {:>7} {:>7}",
         "client",
         "sent",
         "received",
@@ -202,14 +203,19 @@ fn table(report: &Report, engine: &EngineRun) -> String {
         "max/s",
         "wall",
         "model",
-        "w/m",
+        "w/model",
         "cpu s"
     );
+    let fanout_model_ms = report
+        .rows
+        .iter()
+        .find(|r| r.processes.is_empty())
+        .map(|r| r.summary.predicted_ms);
     for row in &report.rows {
         let s = &row.summary;
         let _ = writeln!(
             out,
-            "{:<26} {:>7} {:>8} {:>7} {:>5} {:>6} {:>6} {:>7} {:>9} {:>9} {:>6} {:>7.2}",
+            "{:<26} {:>7} {:>8} {:>7} {:>5} {:>6} {:>6} {:>7} {:>9} {:>9} {:>7} {:>7.2}",
             row.label,
             row.sent,
             row.ledger.received,
@@ -219,59 +225,74 @@ fn table(report: &Report, engine: &EngineRun) -> String {
             crate::server::engine::count_or_short(s.server.connections),
             s.server.max_per_second,
             crate::duration::ms(s.wall_ms),
-            crate::duration::ms(s.predicted_ms),
-            s.efficiency
-                .map_or("n/a".to_string(), |e| format!("{:.2}", 1.0 / e)),
+            crate::duration::ms(fanout_model_ms.unwrap_or(s.predicted_ms)),
+            row.wall_over_fanout_model
+                .or_else(|| s.efficiency.map(|e| 1.0 / e))
+                .map_or("n/a".to_string(), |r| format!("{r:.2}")),
             row.cpu_s,
         );
     }
-    let lost = report.rows[0].sent as i64 - report.rows[0].ledger.received as i64;
-    let _ = writeln!(
-        out,
-        "{}: sent {} and the server received {} ({}); {} failed by its own count",
-        report.rows[0].label,
-        report.rows[0].sent,
-        report.rows[0].ledger.received,
-        match lost {
-            0 => "none lost".to_string(),
-            l if l > 0 => format!("{l} lost on the way"),
-            l => format!("{} more than it counted", -l),
-        },
-        report.rows[0].failed
-    );
-    if let (Some(ratio), Some(fanout)) = (report.engine_wall_over_fanout_model, report.rows.get(1))
-    {
+    if let Some(fanout) = report.rows.iter().find(|r| r.processes.is_empty()) {
         let _ = writeln!(
             out,
-            "{}: wall {}, {ratio:.2} x the model of {} ({}), whose own wall was {}",
-            report.rows[0].label,
-            crate::duration::ms(report.rows[0].summary.wall_ms),
-            fanout.label,
-            crate::duration::ms(fanout.summary.predicted_ms),
-            crate::duration::ms(fanout.summary.wall_ms),
+            "model: fanout {}'s for every row, {} (its schedule with fanout's own measured overheads); w/model is each wall over it",
+            report.strategy,
+            crate::duration::ms(fanout.summary.predicted_ms)
         );
     }
-    for p in &engine.processes {
+    for row in report.rows.iter().filter(|r| !r.processes.is_empty()) {
+        let lost = row.sent as i64 - row.ledger.received as i64;
         let _ = writeln!(
             out,
-            "  {:<18} cpu {:>6.2} s over {:>6.2} s ({:.0} % of a core)",
-            p.role,
-            p.cpu_s,
-            p.wall_s,
-            100.0 * p.cpu_s / p.wall_s.max(1e-6)
+            "{} ({}): sent {}, the server received {} ({}); {} failed by its own count",
+            row.label,
+            row.client,
+            row.sent,
+            row.ledger.received,
+            match lost {
+                0 => "none lost".to_string(),
+                l if l > 0 => format!("{l} lost on the way"),
+                l => format!("{} more than it counted", -l),
+            },
+            row.failed
         );
+        // Over the run's wall (first arrival to last answer) rather than the process's
+        // life, which includes its start-up: near 1.0 is a process that was the bottleneck.
+        let run_s = (row.summary.wall_ms / 1e3).max(1e-6);
+        for p in &row.processes {
+            let _ = writeln!(
+                out,
+                "  {:<18} cpu {:>6.2} s in a life of {:>6.2} s; {:.2} cores over the run's {:.2} s",
+                p.role,
+                p.cpu_s,
+                p.wall_s,
+                p.cpu_s / run_s,
+                run_s
+            );
+        }
     }
     out
 }
 
-fn write_readme(out: &Path, report: &Report, table: &str, command: &str) -> Result<(), Error> {
+fn write_readme(
+    out: &Path,
+    engines: &[export::LoadEngine],
+    report: &Report,
+    table: &str,
+    command: &str,
+) -> Result<(), Error> {
+    let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
+    let scripts: Vec<String> = engines
+        .iter()
+        .map(|e| format!("`{}`", e.file_name()))
+        .collect();
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "# {} with {} workers against fanout serve\n\nMade by `fanout distributed {command}`. The engine's script is `{}`; each process's output is in its `.log`.\n",
-        report.engine.name(),
+        "# {} with {} workers against fanout serve\n\nMade by `fanout distributed {command}`. The engines' scripts: {}; each process's output is in its `.log`.\n",
+        names.join(" and "),
         report.workers,
-        report.engine.file_name()
+        scripts.join(", ")
     );
     let _ = writeln!(
         text,
