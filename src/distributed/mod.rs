@@ -19,9 +19,10 @@
 //! engine kept up.
 //!
 //! Read next: [`engines`] for the command lines, [`processes`] for the deadline and
-//! the CPU times.
+//! the CPU times, [`on_paper`] for what a fan-out past one machine would need.
 
 pub mod engines;
+pub mod on_paper;
 pub mod processes;
 
 use std::collections::BTreeMap;
