@@ -97,6 +97,7 @@ fn main() -> anyhow::Result<()> {
         mib_per_request * n_at_once as f64,
         mib_per_request * 1024.0
     );
+    // ANCHOR: costs
     // One shared client throughout; the server closes each connection after its
     // answer (so every request connects again) and keeps no TLS sessions (so every
     // handshake is a full one).
@@ -115,6 +116,7 @@ fn main() -> anyhow::Result<()> {
         "  CPU per request, client and server: {kept_ms:.3} ms on a kept-alive connection, {tcp_ms:.3} ms on a new TCP connection, {tls_ms:.3} ms with a full TLS 1.3 handshake on it"
     );
     let handshake_cpu_ms = (tls_ms - kept_ms).max(0.0);
+    // ANCHOR_END: costs
     let mut throughput = scenario(Strategy::AsyncSemaphore, 5000, Duration::ZERO);
     throughput.client.limit = 50;
     let (summary, _, _) = measured(&throughput)?;
@@ -143,6 +145,7 @@ fn main() -> anyhow::Result<()> {
         DELAY.as_millis(),
         START_WINDOW.as_secs()
     );
+    // ANCHOR: needs
     for n in [10_000u64, 100_000, 1_000_000] {
         let needs = on_paper::needs(n, DELAY, START_WINDOW, &machine, &costs);
         println!(
@@ -156,5 +159,6 @@ fn main() -> anyhow::Result<()> {
             );
         }
     }
+    // ANCHOR_END: needs
     Ok(())
 }

@@ -27,6 +27,9 @@
 //! - [`sweep`]: one scenario over a range of n, of a limit or of the round-trip
 //!   time, and its knee.
 //! - [`peers`]: the tutorials' Python clients run against the same mock API.
+//! - [`export`] and [`distributed`]: a scenario as a Locust file or a k6 script, run
+//!   on the engine's worker processes against the mock API and joined with its
+//!   ledger; and what a fan-out past one machine would need.
 //! - [`news`]: chapter 7's news aggregator (async and sync), its mock sources and
 //!   its SQLite store.
 //! - [`summary`]: samples and ledger joined into the figures reports print.
