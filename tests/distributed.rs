@@ -261,6 +261,16 @@ fn bad_input_and_a_missing_engine_are_refused_in_one_line() {
         None,
     );
     refused(&["export", "k6", "--http", "2"], "HTTP/2", None);
+    let one_user = [
+        "distributed",
+        "--workers",
+        "2",
+        "-s",
+        "sync-sequential",
+        "-n",
+        "10",
+    ];
+    refused(&one_user, "would never make its share", None);
     // A machine with no python3: a PATH that holds only what the set-up script itself
     // needs, so the set-up says Locust cannot run and fanout says how to install it.
     let dir = tempfile::tempdir().unwrap();

@@ -120,7 +120,19 @@ pub fn run(
         ));
     }
     // Refused before any server starts: the same plan, with the real URL below.
-    export::plan(scenario, engine, "http://127.0.0.1:8080")?;
+    let plan = export::plan(scenario, engine, "http://127.0.0.1:8080")?;
+    if let (LoadEngine::Locust, export::Pace::Loops { users } | export::Pace::Paced { users, .. }) =
+        (engine, plan.pace)
+        && users < workers as u64
+    {
+        // Each Locust worker makes its share with the users the master gives it: a
+        // worker given none would never make its share.
+        return Err(Error::InvalidScenario(format!(
+            "--workers {workers} is more than the {users} Locust users of {}: a worker with no user would never make its share",
+            scenario.strategy.name()
+        )));
+    }
+
     let program = tools.program(engine).ok_or_else(|| Error::EngineMissing {
         engine: engine.name().to_string(),
         why: "its program is not in the engines' environment".to_string(),

@@ -36,7 +36,9 @@ pub fn render(plan: &Plan) -> String {
 # or with a master and W workers (on one machine or many):
 #   locust -f locustfile.py --headless --master --expect-workers W -u {users} -r {users} --run-time {deadline}s --host URL
 #   locust -f locustfile.py --worker --master-host MASTER   (W times)
-# -u must be USERS below; the run ends by itself once all N requests have ended.
+# -u must be USERS below, and W at most USERS (each worker makes its share of the
+# requests with the users the master gives it); the run ends by itself once all N
+# requests have ended.
 
 import os
 import random
