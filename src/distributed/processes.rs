@@ -60,8 +60,10 @@ impl Drop for Started {
     }
 }
 
-/// Starts `command` as `role`, its stdout and stderr going to `dir/{file}.log`, in a
-/// process group of its own (a Ctrl-C at the terminal reaches fanout, which stops it).
+/// Starts `command` as `role`, its stdout and stderr going to `dir/{file}.log`. It
+/// stays in fanout's process group, so a Ctrl-C at the terminal stops the engine with
+/// fanout (Locust and k6 both end gracefully on SIGINT); the mock API, in a group of
+/// its own, ends when fanout does.
 pub fn start(mut command: Command, role: &str, dir: &Path, file: &str) -> Result<Started, Error> {
     let log = dir.join(format!("{file}.log"));
     let out =
@@ -69,7 +71,6 @@ pub fn start(mut command: Command, role: &str, dir: &Path, file: &str) -> Result
     let err = out
         .try_clone()
         .map_err(|e| Error::io(format!("opening {}", log.display()), e))?;
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let child = command
         .stdin(Stdio::null())
         .stdout(out)
