@@ -199,24 +199,30 @@ impl Scenario {
         }
     }
 
+    /// The slowest one request can take with no queueing: the profile's slowest delay
+    /// (generously), plus the emulated network's cost for its body and the TLS
+    /// handshake's round trips.
+    pub fn slowest_request(&self) -> Duration {
+        let network = &self.profile.network;
+        let tls_round_trips = self.tls.map_or(0, |tls| tls.handshake_round_trips());
+        self.profile
+            .endpoints
+            .iter()
+            .map(|e| {
+                e.latency.generous_max()
+                    + network.generous_request_cost(e.body_bytes)
+                    + network.rtt * tls_round_trips
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
     /// The run's deadline: the one given, or twice the time the slowest possible delays
     /// (with what the network may add to each request) would take at this strategy's
     /// concurrency, plus 30 s of slack.
     pub fn deadline(&self) -> Duration {
         self.deadline.unwrap_or_else(|| {
-            let network = &self.profile.network;
-            let tls_round_trips = self.tls.map_or(0, |tls| tls.handshake_round_trips());
-            let slowest = self
-                .profile
-                .endpoints
-                .iter()
-                .map(|e| {
-                    e.latency.generous_max()
-                        + network.generous_request_cost(e.body_bytes)
-                        + network.rtt * tls_round_trips
-                })
-                .max()
-                .unwrap_or_default();
+            let slowest = self.slowest_request();
             let waves = self.n.div_ceil(self.concurrency() as u64);
             let waves = u32::try_from(waves).unwrap_or(u32::MAX);
             // Each request may wait for every retry, with the jitter at its largest.

@@ -208,6 +208,31 @@ fn two_k6_segments_together_make_every_request_once() {
     assert_eq!(u(row, "/ledger/distinct"), 301, "{row}");
     assert_eq!(u(row, "/ledger/duplicated"), 0, "{row}");
     assert!(u(row, "/summary/server/peak_in_flight") <= 10, "{row}");
+    // An open loop in three segments, n not a multiple of three, and a ramp: each
+    // process rounds its own share of the starts, and still every number is sent once.
+    for extra in [
+        &["--rate", "37", "-n", "61"][..],
+        &["--ramp", "10..90/s:1s", "-n", "37"][..],
+    ] {
+        let mut args = vec![
+            "--engine",
+            "k6",
+            "--workers",
+            "3",
+            "--engine-only",
+            "-s",
+            "async-arrival-rate",
+            "--delay",
+            "5ms",
+        ];
+        args.extend_from_slice(extra);
+        let report = distributed(&args);
+        let row = &report["rows"][0];
+        let n = u(&report, "/n");
+        assert_eq!(u(row, "/ledger/distinct"), n, "{args:?}: {row}");
+        assert_eq!(u(row, "/ledger/received"), n, "{args:?}: {row}");
+        assert_eq!(u(row, "/ledger/duplicated"), 0, "{args:?}: {row}");
+    }
 }
 
 fn refused(args: &[&str], needle: &str, path: Option<&Path>) {

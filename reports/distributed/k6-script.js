@@ -1,12 +1,12 @@
 // fanout's async-semaphore as a k6 script, written by `fanout export k6`.
-// Requests go to the mock API (`fanout serve`), http://127.0.0.1:42719 unless told otherwise.
+// Requests go to the mock API (`fanout serve`), http://127.0.0.1:37141 unless told otherwise.
 //
 // Maps exactly:
 //   - n = 2000 requests, request i to ?seq=i, each i made exactly once across every worker, so the mock API draws the same delay and fault for it as for fanout's own run
 //   - a limit of 50 is 50 virtual users looping: at most 50 requests in flight
 //   - each virtual user keeps its connection alive, as a shared client's pool does
 // Does not map exactly:
-//   - across W workers each takes n/W of the requests: a worker that finishes its share first leaves its users idle while the others' go on, where one semaphore would hand them the rest
+//   - across W workers each takes n/W of the requests: a worker that finishes its share first (or was given fewer users, when they do not divide evenly) leaves its users idle while the others' go on, where one semaphore would hand them the rest
 //   - no --timeout: the engine's own default applies (60 s in both), where fanout waits until the run's deadline
 //   - the engine's own client is measured, not reqwest or ureq: its CPU per request is its own
 //
@@ -20,7 +20,7 @@ import exec from 'k6/execution';
 import { sleep } from 'k6';
 
 const N = 2000;
-const BASE = __ENV.FANOUT_URL || "http://127.0.0.1:42719";
+const BASE = __ENV.FANOUT_URL || "http://127.0.0.1:37141";
 const TARGET = false;
 const RETRIES = 0;
 const BACKOFF_S = 0.1;

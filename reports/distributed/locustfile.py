@@ -1,12 +1,12 @@
 # fanout's async-semaphore as a locust script, written by `fanout export locust`.
-# Requests go to the mock API (`fanout serve`), http://127.0.0.1:41241 unless told otherwise.
+# Requests go to the mock API (`fanout serve`), http://127.0.0.1:46157 unless told otherwise.
 #
 # Maps exactly:
 #   - n = 2000 requests, request i to ?seq=i, each i made exactly once across every worker, so the mock API draws the same delay and fault for it as for fanout's own run
 #   - a limit of 50 is 50 virtual users looping: at most 50 requests in flight
 #   - each virtual user keeps its connection alive, as a shared client's pool does
 # Does not map exactly:
-#   - across W workers each takes n/W of the requests: a worker that finishes its share first leaves its users idle while the others' go on, where one semaphore would hand them the rest
+#   - across W workers each takes n/W of the requests: a worker that finishes its share first (or was given fewer users, when they do not divide evenly) leaves its users idle while the others' go on, where one semaphore would hand them the rest
 #   - no --timeout: the engine's own default applies (60 s in both), where fanout waits until the run's deadline
 #   - the engine's own client is measured, not reqwest or ureq: its CPU per request is its own
 #
@@ -15,7 +15,9 @@
 # or with a master and W workers (on one machine or many):
 #   locust -f locustfile.py --headless --master --expect-workers W -u 50 -r 50 --run-time 34s --host URL
 #   locust -f locustfile.py --worker --master-host MASTER   (W times)
-# -u must be USERS below; the run ends by itself once all N requests have ended.
+# -u must be USERS below, and W at most USERS (each worker makes its share of the
+# requests with the users the master gives it); the run ends by itself once all N
+# requests have ended.
 
 import os
 import random
@@ -110,7 +112,7 @@ def _retry_after_s(response):
 
 
 class FanoutUser(FastHttpUser):
-    host = "http://127.0.0.1:41241"
+    host = "http://127.0.0.1:46157"
     wait_time = constant(0)
     max_retries = 0
 

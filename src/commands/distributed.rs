@@ -64,7 +64,8 @@ pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
     }
     // Refused before anything is installed or started.
     for &engine in &args.load_engines {
-        export::plan(&scenario, engine, "http://127.0.0.1:8080")?;
+        let plan = export::plan(&scenario, engine, "http://127.0.0.1:8080")?;
+        distributed::check_workers(&plan, args.processes)?;
     }
     let root = super::peers::repository_root();
     let fanout_exe =
@@ -75,10 +76,7 @@ pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
         .map_err(|e| Error::io("creating a working directory", e))?;
     let dir: PathBuf = match &args.out {
         Some(out) => {
-            std::fs::create_dir_all(out).map_err(|e| Error::OutputDir {
-                path: out.clone(),
-                why: e.to_string(),
-            })?;
+            crate::report::out_dir::prepare(out)?;
             out.clone()
         }
         None => temporary.path().to_path_buf(),
@@ -155,10 +153,13 @@ fn fanout_row(output: &RunOutput, cpu_s: f64) -> Row {
         label: format!("fanout {}", scenario.strategy.name()),
         client: format!("fanout {}", env!("CARGO_PKG_VERSION")),
         sent: samples.iter().map(|s| u64::from(s.attempts)).sum(),
-        failed: samples
-            .iter()
-            .filter(|s| s.outcome != crate::measure::Outcome::Ok)
-            .count() as u64,
+        // Failed attempts, as the engines count them: every attempt but the ones that
+        // ended a request well.
+        failed: samples.iter().map(|s| u64::from(s.attempts)).sum::<u64>()
+            - samples
+                .iter()
+                .filter(|s| s.outcome == crate::measure::Outcome::Ok)
+                .count() as u64,
         ledger: distributed::check_ledger(&output.ledger, scenario.n, scenario.client.retries),
         cpu_s,
         processes: Vec::new(),
@@ -256,18 +257,16 @@ fn table(report: &Report) -> String {
             },
             row.failed
         );
-        // Over the run's wall (first arrival to last answer) rather than the process's
-        // life, which includes its start-up: near 1.0 is a process that was the bottleneck.
-        let run_s = (row.summary.wall_ms / 1e3).max(1e-6);
+        // Over the process's whole life, start-up included (a Python worker spends
+        // most of a second importing Locust and gevent before its first request).
         for p in &row.processes {
             let _ = writeln!(
                 out,
-                "  {:<18} cpu {:>6.2} s in a life of {:>6.2} s; {:.2} cores over the run's {:.2} s",
+                "  {:<18} cpu {:>6.2} s in its life of {:>6.2} s ({:.0} % of a core, start-up included)",
                 p.role,
                 p.cpu_s,
                 p.wall_s,
-                p.cpu_s / run_s,
-                run_s
+                100.0 * p.cpu_s / p.wall_s.max(1e-6)
             );
         }
     }

@@ -121,17 +121,7 @@ pub fn run(
     }
     // Refused before any server starts: the same plan, with the real URL below.
     let plan = export::plan(scenario, engine, "http://127.0.0.1:8080")?;
-    if let (LoadEngine::Locust, export::Pace::Loops { users } | export::Pace::Paced { users, .. }) =
-        (engine, plan.pace)
-        && users < workers as u64
-    {
-        // Each Locust worker makes its share with the users the master gives it: a
-        // worker given none would never make its share.
-        return Err(Error::InvalidScenario(format!(
-            "--workers {workers} is more than the {users} Locust users of {}: a worker with no user would never make its share",
-            scenario.strategy.name()
-        )));
-    }
+    check_workers(&plan, workers)?;
 
     let program = tools.program(engine).ok_or_else(|| Error::EngineMissing {
         engine: engine.name().to_string(),
@@ -186,6 +176,26 @@ pub fn run(
         output: joined(scenario, &plan, ledger, &placement),
         script,
     })
+}
+
+/// Refuses a Locust run with fewer users than workers: each worker makes its share
+/// with the users the master gives it, and a worker given none would never make it.
+pub fn check_workers(plan: &Plan, workers: usize) -> Result<(), Error> {
+    if workers == 0 {
+        return Err(Error::InvalidScenario(
+            "--workers must be at least 1".to_string(),
+        ));
+    }
+    if let (LoadEngine::Locust, export::Pace::Loops { users } | export::Pace::Paced { users, .. }) =
+        (plan.engine, plan.pace)
+        && users < workers as u64
+    {
+        return Err(Error::InvalidScenario(format!(
+            "--workers {workers} is more than the {users} Locust users of {}: a worker with no user would never make its share",
+            plan.strategy.name()
+        )));
+    }
+    Ok(())
 }
 
 /// The engine's run as fanout's: one sample per request number, from the ledger.

@@ -4,8 +4,9 @@
 //!   `constant-vus`: that executor runs for a duration, and fanout's n is a count.)
 //! - Arrivals are `constant-arrival-rate` (n iterations spread evenly over n / rate
 //!   seconds: k6's rate is a whole number per time unit, so the script asks for n per
-//!   n / rate, which is the same rate and exactly n starts) or, for a ramp,
-//!   `ramping-arrival-rate`. An iteration numbered n or more (a ramp's rounding)
+//!   n / rate, which is the same rate) or, for a ramp,
+//!   `ramping-arrival-rate`. Both run a little past the last start, since each
+//!   segment rounds its own share of the starts; an iteration numbered n or more
 //!   makes no request.
 //!
 //! Each iteration is one request: its number, `exec.scenario.iterationInTest`, is the
@@ -43,9 +44,9 @@ pub fn render(plan: &Plan) -> String {
         out,
         "//
 // Run it on its own:
-//   k6 run -e FANOUT_URL=URL k6-script.js
+//   k6 run -e {env}=URL k6-script.js
 // or split into W processes (on one machine or many), process i of W with:
-//   k6 run --execution-segment i/W:(i+1)/W --execution-segment-sequence 0,1/W,...,1 -e FANOUT_URL=URL k6-script.js
+//   k6 run --execution-segment i/W:(i+1)/W --execution-segment-sequence 0,1/W,...,1 -e {env}=URL k6-script.js
 
 import http from 'k6/http';
 import exec from 'k6/execution';
@@ -108,6 +109,7 @@ export default function () {{
 }}
 ",
         n = plan.n,
+        env = if plan.target.is_some() { "FANOUT_TARGET" } else { "FANOUT_URL" },
         default_url = js_string(&plan.default_url),
         target = plan.target.is_some(),
         retries = plan.retries,
@@ -135,10 +137,12 @@ fn executor(plan: &Plan) -> String {
             max_in_flight,
             pre_allocated,
         } => {
-            // Starts at i·T/n while before the duration: ending it half an interval
-            // early leaves exactly i = 0 … n − 1.
+            // Starts at i·T/n while before the duration. Split into segments, each
+            // process rounds its own share of the starts, so the duration runs a tenth
+            // and five intervals past T (and k6 asks for at least 1 s): the starts past
+            // n make no request (see the script's guard).
             let spread = plan.n as f64 / rate;
-            let duration = micros(spread * (plan.n as f64 - 0.5) / plan.n as f64);
+            let duration = micros((spread * 1.1 + 5.0 / rate).max(1.0));
             let spread = micros(spread);
             format!(
                 "{{ executor: 'constant-arrival-rate', rate: N, timeUnit: '{spread}us', duration: '{duration}us', preAllocatedVUs: {pre_allocated}, maxVUs: {max_in_flight}, gracefulStop: '{deadline}s' }}"
@@ -152,7 +156,7 @@ fn executor(plan: &Plan) -> String {
         } => {
             // Rates per 1000 s, so fractional rates per second stay whole numbers.
             let per_ks = |r: f64| (r * 1000.0).round() as u64;
-            let stages: Vec<String> = ramp_stages(&ramp, plan.n)
+            let stages: Vec<String> = padded_ramp_stages(&ramp, plan.n)
                 .iter()
                 .map(|(target, over)| {
                     format!(
@@ -169,6 +173,17 @@ fn executor(plan: &Plan) -> String {
             )
         }
     }
+}
+
+/// The stages of a ramp: those whose rate integrates to `n` requests (see
+/// [`ramp_stages`]), then a second at the final rate, so that no segment's rounding
+/// leaves a request number unstarted (the starts past n make no request).
+fn padded_ramp_stages(ramp: &Ramp, n: u64) -> Vec<(f64, Duration)> {
+    let mut stages = ramp_stages(ramp, n);
+    if let Some(&(last, _)) = stages.last() {
+        stages.push((last, Duration::from_secs(1)));
+    }
+    stages
 }
 
 /// The stages (rate at the end, duration) whose rate integrates to `n` requests: the

@@ -203,6 +203,13 @@ pub fn plan(scenario: &Scenario, engine: LoadEngine, default_url: &str) -> Resul
             "--tls: the engine would have to skip the certificate check (k6 and Locust's FastHttpUser cannot be told to trust one CA), which the mock API's TLS is there to measure".into(),
         ));
     }
+    if scenario.client.stop.after.is_some() {
+        return Err(refuse(
+            "--stop-after: neither engine stops a run part-way and accounts for what it never sent, as fanout's stop does".into(),
+        ));
+    }
+    check_url(default_url)
+        .map_err(|why| refuse(format!("--url {}: {why}", crate::redact::url(default_url))))?;
     if scenario.profile.endpoints.iter().any(|e| e.fault.refused) {
         return Err(refuse(
             "a 'refused' endpoint points at a closed port fanout picks when it runs, and a script cannot know it".into(),
@@ -292,12 +299,34 @@ pub fn plan(scenario: &Scenario, engine: LoadEngine, default_url: &str) -> Resul
         }
         other => return Err(refuse(format!("{} has no export", other.name()))),
     };
+    let pace = match (scenario.target.as_ref(), client.pace) {
+        (Some(_), Some(polite)) => {
+            // A server the user owns is never loaded faster than fanout itself would.
+            exact.push(format!(
+                "every attempt is paced to {polite}/s, as fanout paces a --target"
+            ));
+            let users = pace_users(pace);
+            match engine {
+                LoadEngine::Locust => Pace::Paced {
+                    users,
+                    rate: polite,
+                },
+                LoadEngine::K6 => Pace::Arrivals {
+                    rate: polite,
+                    ramp: None,
+                    max_in_flight: users,
+                    pre_allocated: users,
+                },
+            }
+        }
+        _ => pace,
+    };
     if let Pace::Loops { users } = pace
         && users > 1
         && users < n
     {
         approximate.push(
-            "across W workers each takes n/W of the requests: a worker that finishes its share first leaves its users idle while the others' go on, where one semaphore would hand them the rest".into(),
+            "across W workers each takes n/W of the requests: a worker that finishes its share first (or was given fewer users, when they do not divide evenly) leaves its users idle while the others' go on, where one semaphore would hand them the rest".into(),
         );
     }
     if client.retries > 0 {
@@ -361,17 +390,30 @@ pub fn plan(scenario: &Scenario, engine: LoadEngine, default_url: &str) -> Resul
     })
 }
 
+/// The virtual users of a pace.
+fn pace_users(pace: Pace) -> u64 {
+    match pace {
+        Pace::Loops { users } | Pace::Paced { users, .. } => users,
+        Pace::Arrivals { max_in_flight, .. } => max_in_flight,
+    }
+}
+
+/// Why `url` cannot be the mock API's base URL, if it cannot.
+fn check_url(url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+    match (parsed.scheme(), parsed.host()) {
+        ("http", Some(_)) if parsed.username().is_empty() && parsed.password().is_none() => Ok(()),
+        ("http", Some(_)) => Err("a URL with a user name or password is not sent".to_string()),
+        _ => Err("not an http:// URL with a host".to_string()),
+    }
+}
+
 /// Users enough to hold `rate` when each waits for its answer: by Little's law the
-/// requests in flight are rate × latency, so rate × the slowest delay (and half as
-/// many again for the client's own time), at least one and at most n.
+/// requests in flight are rate × latency, so rate × the slowest request (its delay
+/// and the emulated network's cost, [`Scenario::slowest_request`]; and half as many
+/// again for the client's own time), at least one and at most n.
 fn paced_users(scenario: &Scenario, rate: f64) -> u64 {
-    let slowest = scenario
-        .profile
-        .endpoints
-        .iter()
-        .map(|e| e.latency.generous_max())
-        .max()
-        .unwrap_or_default();
+    let slowest = scenario.slowest_request();
     let users = (rate * slowest.as_secs_f64() * 1.5).ceil() as u64 + 1;
     users.clamp(1, scenario.n)
 }

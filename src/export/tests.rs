@@ -64,7 +64,7 @@ fn the_shapes_follow_the_strategies() {
         }
     ));
     // 100 requests at 40/s: n per 2.5 s.
-    assert!(render(&p).contains("rate: N, timeUnit: '2500000us', duration: '2487500us'"));
+    assert!(render(&p).contains("rate: N, timeUnit: '2500000us', duration: '2875000us'"));
 }
 
 #[test]
