@@ -22,6 +22,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use fanout::distributed::on_paper::{self, Costs, Machine};
+use fanout::distributed::processes::own_cpu_s;
 use fanout::export::{self, LoadEngine};
 use fanout::footprint::Footprint;
 use fanout::server::KeepAlive;
@@ -45,20 +46,11 @@ fn scenario(strategy: Strategy, n: u64, delay: Duration) -> Scenario {
 /// footprint and the CPU seconds this process spent on it (client and server).
 fn measured(scenario: &Scenario) -> anyhow::Result<(RunSummary, Option<Footprint>, f64)> {
     let mut server = MockApi::start(&scenario.server_config(), &Placement::InProcess)?;
-    let before = cpu_s();
+    let before = own_cpu_s();
     let (output, footprint) =
         Footprint::measure(|| fanout::run_on(scenario, &mut server, Arc::new(AtomicU64::new(0))));
-    let cpu = cpu_s() - before;
+    let cpu = own_cpu_s() - before;
     Ok((RunSummary::from_output(&output?), footprint, cpu))
-}
-
-/// This process's CPU time so far, user and system, in seconds.
-fn cpu_s() -> f64 {
-    // SAFETY: an all-zero rusage is valid, and getrusage only writes to it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    s(usage.ru_utime) + s(usage.ru_stime)
 }
 
 fn main() -> anyhow::Result<()> {

@@ -100,10 +100,10 @@ pub fn distributed(args: &DistributedArgs) -> Result<(), Error> {
             scenario.strategy.name()
         );
         let placement = super::placement(&args.scenario)?;
-        let cpu_before = own_cpu_s();
+        let cpu_before = distributed::processes::own_cpu_s();
         let output =
             crate::pipeline::run_fresh(&scenario, &placement, Arc::new(AtomicU64::new(0)))?;
-        let mut fanout = fanout_row(&output, own_cpu_s() - cpu_before);
+        let mut fanout = fanout_row(&output, distributed::processes::own_cpu_s() - cpu_before);
         let model_ms = fanout.summary.predicted_ms.max(1e-9);
         for row in rows.iter_mut().chain(std::iter::once(&mut fanout)) {
             row.wall_over_fanout_model = Some(row.summary.wall_ms / model_ms);
@@ -175,16 +175,6 @@ fn command_line() -> String {
         .map(|a| crate::redact::url(&a))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// This process's CPU time so far, user plus system, in seconds.
-fn own_cpu_s() -> f64 {
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct, and
-    // getrusage only writes to it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// The table, then a line per engine: what it sent against what arrived, and its

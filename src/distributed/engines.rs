@@ -78,11 +78,10 @@ impl EngineTools {
         if own.is_file() {
             return Some(own);
         }
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(engine.name()))
-                .find(|p| engine == LoadEngine::K6 && p.is_file())
-        })
+        let paths = std::env::var_os("PATH").filter(|_| engine == LoadEngine::K6)?;
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(engine.name()))
+            .find(|p| p.is_file())
     }
 
     /// The engine's version line.

@@ -119,7 +119,7 @@ pub fn run(
             "--workers must be at least 1".to_string(),
         ));
     }
-    // Refused before any server starts: the same plan, with the real URL below.
+    // Refused before any server starts; the real URL goes in once the server is up.
     let plan = export::plan(scenario, engine, "http://127.0.0.1:8080")?;
     check_workers(&plan, workers)?;
 
@@ -134,7 +134,11 @@ pub fn run(
     crate::pipeline::ensure_descriptors(scenario, &placement)?;
     let mut server = MockApi::start(&scenario.server_config(), &placement)?;
     let url = server.url().to_string();
-    let plan = export::plan(scenario, engine, &url)?;
+    // The plan does not depend on the URL: only the script's fallback does.
+    let plan = Plan {
+        default_url: url.clone(),
+        ..plan
+    };
     let script = export::render(&plan);
     let script_path = dir.join(engine.file_name());
     std::fs::write(&script_path, &script)

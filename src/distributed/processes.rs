@@ -139,14 +139,28 @@ fn reap(process: &mut Started, block: bool) -> Option<Finished> {
         return None;
     }
     process.reaped = true;
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Some(Finished {
         role: process.role.clone(),
         exit_code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        cpu_s: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        cpu_s: cpu_seconds(&usage),
         wall_s: process.started.elapsed().as_secs_f64(),
         log: process.log.clone(),
     })
+}
+
+/// User plus system CPU time in `usage`, in seconds.
+fn cpu_seconds(usage: &libc::rusage) -> f64 {
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// This process's CPU time so far (every thread), user plus system, in seconds.
+pub fn own_cpu_s() -> f64 {
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct, and
+    // getrusage only writes to it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    cpu_seconds(&usage)
 }
 
 /// A port on 127.0.0.1 that was free a moment ago (for Locust's master).
